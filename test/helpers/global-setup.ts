@@ -1,0 +1,45 @@
+// Starts the S3 server the integration tests talk to, once per run: an embedded s3rver on a random
+// loopback port (the default), or the Ceph RGW named by S3_ENDPOINT when S3_BACKEND=rgw.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import S3rver from 's3rver';
+import type { TestProject } from 'vitest/node';
+import type { S3BackendInfo } from './s3.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    s3: S3BackendInfo;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const backend = process.env.S3_BACKEND ?? 's3rver';
+  if (backend === 'rgw') {
+    const endpoint = process.env.S3_ENDPOINT;
+    const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
+    if (!endpoint || !accessKeyId || !secretAccessKey) {
+      throw new Error('S3_BACKEND=rgw needs S3_ENDPOINT, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (start it with scripts/rgw.sh start)');
+    }
+    const u = new URL(endpoint);
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) throw new Error(`refusing non-loopback S3_ENDPOINT ${endpoint}`);
+    project.provide('s3', { name: 'rgw', endpoint, accessKeyId, secretAccessKey, region: process.env.AWS_REGION ?? 'us-east-1' });
+    return;
+  }
+  if (backend !== 's3rver') throw new Error(`S3_BACKEND must be s3rver or rgw, got ${backend}`);
+  const directory = mkdtempSync(path.join(tmpdir(), 'nunjucks-s3-test-'));
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
+  const { port } = (await server.run()) as { port: number };
+  project.provide('s3', {
+    name: 's3rver',
+    endpoint: `http://127.0.0.1:${port}`,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    region: 'us-east-1',
+  });
+  return async () => {
+    await server.close();
+    rmSync(directory, { recursive: true, force: true });
+  };
+}
