@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-const rows = readme.split('\n').filter((l) => /^\| `(FLASKS3_|AWS_)/.test(l));
+const rows = readme.split('\n').filter((l) => /^\| `(FLASKS3|AWS)_[A-Z0-9_]+` \|/.test(l));
 
 describe('README configuration table', () => {
   it.each(SETTINGS.map((s) => [s.flask, s.camel]))('documents %s as %s', (flask, camel) => {
