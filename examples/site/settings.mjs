@@ -1,0 +1,74 @@
+// The demo's nunjucks-s3 settings: one set for the embedded S3 server the demo starts, and the
+// FLASKS3_* / AWS_* environment variables for a real bucket. The demo and the CLI config file both
+// read them from here.
+
+import { SETTINGS } from 'nunjucks-s3';
+
+/** The bucket the embedded demo uploads to. */
+export const DEMO_BUCKET = 'nunjucks-s3-demo';
+
+/**
+ * Settings for a local S3-compatible server (the embedded s3rver): path-style http URLs on 127.0.0.1,
+ * the same endpoint for the upload, and gzip for the text formats so browsers have to decode it.
+ * @param {string} endpoint e.g. `http://127.0.0.1:4568`
+ */
+export function embeddedSettings(endpoint, bucket = DEMO_BUCKET) {
+  const { host } = new URL(endpoint);
+  return {
+    bucketName: bucket,
+    bucketDomain: host,
+    urlStyle: 'path',
+    useHttps: false,
+    endpointUrl: endpoint,
+    region: 'us-east-1',
+    // s3rver's built-in account; it serves objects to anyone, so no ACLs are needed (or supported).
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    putBucketAcl: false,
+    objectAcl: 'none',
+    gzip: true,
+    gzipOnlyExts: ['css', 'js', 'svg'],
+    onlyModified: true,
+  };
+}
+
+/** `FLASKS3_GZIP=yes` and friends, parsed as the CLI parses them. */
+function parseEnvValue(spec, raw) {
+  const v = raw.trim();
+  switch (spec.kind.type) {
+    case 'boolean':
+      return ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+    case 'number':
+      return Number(v);
+    case 'enum':
+      return spec.kind.values.includes(false) && ['false', '0', 'off', 'no', ''].includes(v.toLowerCase())
+        ? false
+        : v;
+    case 'stringArray':
+      return v.startsWith('[')
+        ? JSON.parse(v)
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
+    case 'headers':
+    case 'filepathHeaders':
+      return JSON.parse(v);
+    default:
+      return raw;
+  }
+}
+
+/**
+ * Every `FLASKS3_*` / `AWS_*` setting present in `env`, by its documented name. Without credentials in
+ * it, the AWS SDK's default chain (profile, SSO, instance role) supplies them at upload time.
+ * @param {Record<string, string | undefined>} env
+ */
+export function settingsFromEnv(env = process.env) {
+  const out = {};
+  for (const spec of SETTINGS) {
+    const raw = env[spec.flask];
+    if (raw !== undefined && raw !== '') out[spec.flask] = parseEnvValue(spec, raw);
+  }
+  return out;
+}
