@@ -1,0 +1,386 @@
+// url.ts, table-driven: the encoders, value printing, filename checks and the per-config URL bases.
+import { describe, expect, it } from 'vitest';
+import { objectKey, type StaticMount } from '../src/app.js';
+import { resolveConfig } from '../src/config.js';
+import { ConfigError, UrlBuildError } from '../src/errors.js';
+import {
+  appendQuery,
+  assetOrigin,
+  callName,
+  checkScheme,
+  encodeFragment,
+  encodeQueryComponent,
+  encodeUrlPath,
+  encodeUrlSegment,
+  formatQuery,
+  localUrlBase,
+  normaliseFilename,
+  printValue,
+  staticUrlBase,
+} from '../src/url.js';
+
+/** Every printable ASCII character but letters and digits. */
+const PUNCTUATION = ' !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+
+describe('encodeUrlPath', () => {
+  it.each([
+    ['css/site.css', 'css/site.css'],
+    ['my file.css', 'my%20file.css'],
+    ['ü.css', '%C3%BC.css'],
+    ['日本/語.txt', '%E6%97%A5%E6%9C%AC/%E8%AA%9E.txt'],
+    ['emoji-😀.png', 'emoji-%F0%9F%98%80.png'],
+    ["keep!$'()*+,-./:;_~", "keep!$'()*+,-./:;_~"],
+    ['a%20b', 'a%2520b'], // a literal percent is data, never an escape
+    ['a?b#c', 'a%3Fb%23c'],
+    ['tab\tnl\n', 'tab%09nl%0A'],
+    ['', ''],
+  ])('%j -> %j', (input, expected) => {
+    expect(encodeUrlPath(input)).toBe(expected);
+  });
+
+  it('escapes exactly the characters the behaviour doc lists, as %XX', () => {
+    const escaped = [...PUNCTUATION].filter((c) => encodeUrlPath(c) !== c);
+    expect(escaped.join('')).toBe(' "#%&<=>?@[\\]^`{|}');
+    for (const c of escaped) {
+      expect(encodeUrlPath(c)).toBe('%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+    }
+  });
+
+  it('keeps every letter and digit', () => {
+    const alnum = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    expect(encodeUrlPath(alnum)).toBe(alnum);
+  });
+
+  it('refuses a lone surrogate with a UrlBuildError, not a URIError', () => {
+    expect(() => encodeUrlPath('bad\ud800.css', 'static')).toThrow(UrlBuildError);
+    expect(() => encodeUrlPath('bad\ud800.css', 'static')).toThrow(/not valid Unicode/);
+  });
+
+  it('encodeUrlSegment also escapes /', () => {
+    expect(encodeUrlSegment('a/b c')).toBe('a%2Fb%20c');
+  });
+});
+
+describe('encodeQueryComponent (form encoding)', () => {
+  it.each([
+    ['plain', 'plain'],
+    ['a b', 'a+b'],
+    ['a+b', 'a%2Bb'],
+    ['a&b=c', 'a%26b%3Dc'],
+    ['ü', '%C3%BC'],
+    ["keep!$'()*,-._~", "keep!$'()*,-._~"],
+    ['/:;?@#%', '%2F%3A%3B%3F%40%23%25'],
+  ])('%j -> %j', (input, expected) => {
+    expect(encodeQueryComponent(input)).toBe(expected);
+  });
+
+  it("keeps exactly !$'()*,-._~ of the punctuation", () => {
+    const kept = [...PUNCTUATION].filter((c) => encodeQueryComponent(c) === c);
+    expect(kept.join('')).toBe("!$'()*,-._~");
+  });
+});
+
+describe('encodeFragment', () => {
+  it.each([
+    ['section-2', 'section-2'],
+    ['a b', 'a%20b'],
+    ['ü', '%C3%BC'],
+    ['x#y', 'x%23y'],
+    ['100%', '100%25'],
+    ["q?a=1&b=2/c:d@e!$'()*+,;", "q?a=1&b=2/c:d@e!$'()*+,;"],
+    ['<tag>"', '%3Ctag%3E%22'],
+  ])('%j -> %j', (input, expected) => {
+    expect(encodeFragment(input)).toBe(expected);
+  });
+});
+
+describe('printValue', () => {
+  it.each<[unknown, string | undefined]>([
+    ['s', 's'],
+    ['', ''],
+    [3, '3'],
+    [1.5, '1.5'],
+    [-0.25, '-0.25'],
+    [10n, '10'],
+    [true, 'True'],
+    [false, 'False'],
+    [null, undefined],
+    [undefined, undefined],
+    [new URL('http://x.test/a'), 'http://x.test/a'],
+    [{ toString: () => 'custom' }, 'custom'],
+  ])('%o prints as %j', (value, expected) => {
+    expect(printValue(value, 'v')).toBe(expected);
+  });
+
+  it.each<[unknown, RegExp]>([
+    [{ a: 1 }, /v is an object/],
+    [Object.create(null), /v is an object/],
+    [[1, 2], /v is a list/],
+    [() => 1, /v is a function/],
+    [Symbol('s'), /v is a symbol/],
+  ])('%o is a UrlBuildError naming the keyword', (value, message) => {
+    expect(() => printValue(value, 'v', 'static')).toThrow(UrlBuildError);
+    expect(() => printValue(value, 'v', 'static')).toThrow(message);
+  });
+});
+
+describe('appendQuery / formatQuery', () => {
+  it.each<[Record<string, unknown>, string]>([
+    [{}, ''],
+    [{ v: 3 }, 'v=3'],
+    [{ b: 2, a: 1, c: 3 }, 'b=2&a=1&c=3'], // insertion order, not sorted
+    [{ n: null, u: undefined, v: 1 }, 'v=1'],
+    [{ tag: ['a', 'b c'] }, 'tag=a&tag=b+c'],
+    [{ tag: ['a', null, undefined, 'b'] }, 'tag=a&tag=b'],
+    [{ tag: [] }, ''],
+    [{ tag: new Set(['x', 'y']) }, 'tag=x&tag=y'],
+    [{ t: true, f: false }, 't=True&f=False'],
+    [{ 'a key': 'a value' }, 'a+key=a+value'],
+    [{ q: 'a&b=c' }, 'q=a%26b%3Dc'],
+    [{ name: 'Jürgen' }, 'name=J%C3%BCrgen'],
+    [{ e: '' }, 'e='],
+    [{ __keywords: true, v: 1 }, 'v=1'], // Nunjucks' marker never leaks
+  ])('%o -> %j', (values, expected) => {
+    expect(formatQuery(values)).toBe(expected);
+  });
+
+  it('appends to an existing query with &', () => {
+    expect(appendQuery('v=3', 'x', 'y')).toBe('v=3&x=y');
+    expect(appendQuery('v=3', 'x', null)).toBe('v=3');
+  });
+
+  it('prints a Nunjucks SafeString as its text, not as a list of characters', async () => {
+    const { default: nunjucks } = await import('nunjucks');
+    expect(formatQuery({ s: new nunjucks.runtime.SafeString('a b') })).toBe('s=a+b');
+  });
+
+  it('rejects lists of lists and objects, naming the keyword', () => {
+    expect(() => formatQuery({ grid: [[1]] })).toThrow(/grid is a list of lists/);
+    expect(() => formatQuery({ opts: { a: 1 } })).toThrow(/opts is an object/);
+  });
+});
+
+describe('normaliseFilename', () => {
+  it.each([
+    ['css/site.css', 'css/site.css'],
+    ['/css/site.css', 'css/site.css'], // a leading / never produces //
+    ['///css/site.css', 'css/site.css'],
+    ['css//site.css', 'css/site.css'],
+    ['./css/site.css', 'css/site.css'], // what a browser would request, and the uploaded key
+    ['css/./site.css', 'css/site.css'],
+    ['css/', 'css/'],
+    ['/css/.', 'css/'],
+    ['', ''],
+    ['/', ''],
+    ['.', ''],
+    ['...', '...'],
+    ['..a/b..', '..a/b..'],
+    ['.well-known/x', '.well-known/x'],
+    ['a\\b.css', 'a\\b.css'],
+  ])('%j -> %j', (input, expected) => {
+    expect(normaliseFilename(input)).toBe(expected);
+  });
+
+  it.each([
+    ['../secret.txt', /'\.\.' segments/],
+    ['css/../../secret.txt', /'\.\.' segments/],
+    ['/..', /'\.\.' segments/],
+    ['a/..', /'\.\.' segments/],
+    ['..\\secret.txt', /'\.\.' segments/],
+    ['a\\..\\b', /'\.\.' segments/],
+    ['a\0b', /NUL/],
+  ])('rejects %j', (input, message) => {
+    let error: unknown;
+    try {
+      normaliseFilename(input, 'admin.static');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(UrlBuildError);
+    expect((error as UrlBuildError).code).toBe('URL_BAD_FILENAME');
+    expect((error as UrlBuildError).endpoint).toBe('admin.static');
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toContain("url_for('admin.static')");
+  });
+});
+
+describe('assetOrigin', () => {
+  const origin = (config: Record<string, unknown>) => {
+    const resolved = resolveConfig({ bucketName: 'mybucket', ...config });
+    return assetOrigin(resolved, resolved.bucketName!);
+  };
+
+  it.each<[string, Record<string, unknown>, string, string]>([
+    ['host style (default)', {}, 'https', '//mybucket.s3.amazonaws.com'],
+    ['path style', { urlStyle: 'path' }, 'https', '//s3.amazonaws.com/mybucket'],
+    ['http', { useHttps: false }, 'http', '//mybucket.s3.amazonaws.com'],
+    [
+      'regional domain',
+      { bucketDomain: 's3.eu-west-1.amazonaws.com' },
+      'https',
+      '//mybucket.s3.eu-west-1.amazonaws.com',
+    ],
+    [
+      'domain with port',
+      { bucketDomain: '127.0.0.1:9000', urlStyle: 'path', useHttps: false },
+      'http',
+      '//127.0.0.1:9000/mybucket',
+    ],
+    ['domain upper-cased', { bucketDomain: 'S3.Example.COM' }, 'https', '//mybucket.s3.example.com'],
+    [
+      'domain with a scheme',
+      { bucketDomain: 'http://localhost:4569', urlStyle: 'path' },
+      'http',
+      '//localhost:4569/mybucket',
+    ],
+    ['IPv6 domain', { bucketDomain: '[::1]:9000', urlStyle: 'path' }, 'https', '//[::1]:9000/mybucket'],
+    ['CDN', { cdnDomain: 'cdn.example.com' }, 'https', '//cdn.example.com'],
+    [
+      'CDN ignores bucket and style',
+      { cdnDomain: 'cdn.example.com', urlStyle: 'path' },
+      'https',
+      '//cdn.example.com',
+    ],
+    ['CDN, http', { cdnDomain: 'cdn.example.com', useHttps: false }, 'http', '//cdn.example.com'],
+    [
+      'CDN with https:// (no https://https://)',
+      { cdnDomain: 'https://cdn.example.com' },
+      'https',
+      '//cdn.example.com',
+    ],
+    [
+      'CDN scheme wins over useHttps',
+      { cdnDomain: 'http://cdn.example.com', useHttps: true },
+      'http',
+      '//cdn.example.com',
+    ],
+    [
+      'CDN scheme wins, other way',
+      { cdnDomain: 'HTTPS://cdn.example.com', useHttps: false },
+      'https',
+      '//cdn.example.com',
+    ],
+    ['CDN protocol-relative', { cdnDomain: '//cdn.example.com' }, 'https', '//cdn.example.com'],
+    ['CDN with path', { cdnDomain: 'cdn.example.com/assets' }, 'https', '//cdn.example.com/assets'],
+    [
+      'CDN with path, trailing /',
+      { cdnDomain: 'https://cdn.example.com/assets/v2/' },
+      'https',
+      '//cdn.example.com/assets/v2',
+    ],
+    [
+      'CDN host lower-cased, path case kept',
+      { cdnDomain: 'CDN.Example.com/Assets' },
+      'https',
+      '//cdn.example.com/Assets',
+    ],
+    ['CDN with port', { cdnDomain: 'localhost:8080' }, 'https', '//localhost:8080'],
+  ])('%s', (_name, config, scheme, authority) => {
+    expect(origin(config)).toEqual({ scheme, authority });
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    [
+      'CDN with ftp://',
+      { cdnDomain: 'ftp://cdn.example.com' },
+      /cdnDomain \/ FLASKS3_CDN_DOMAIN.*only http:\/\/ and https:\/\//,
+    ],
+    ['CDN with a query', { cdnDomain: 'cdn.example.com/?x=1' }, /cdnDomain \/ FLASKS3_CDN_DOMAIN/],
+    [
+      'CDN with a space',
+      { cdnDomain: 'cdn example.com' },
+      /cdnDomain \/ FLASKS3_CDN_DOMAIN.*valid host name/,
+    ],
+    ['CDN path needing escapes', { cdnDomain: 'cdn.example.com/my assets' }, /percent-encoded/],
+    ['CDN scheme only', { cdnDomain: 'https://' }, /valid host name/],
+    [
+      'bucket domain with a path',
+      { bucketDomain: 's3.example.com/x' },
+      /bucketDomain \/ FLASKS3_BUCKET_DOMAIN.*without a path/,
+    ],
+    [
+      'bucket domain with credentials',
+      { bucketDomain: 'user:pw@s3.example.com' },
+      /bucketDomain \/ FLASKS3_BUCKET_DOMAIN/,
+    ],
+  ])('rejects %s with a ConfigError naming the setting', (_name, config, message) => {
+    expect(() => origin(config)).toThrow(ConfigError);
+    expect(() => origin(config)).toThrow(message);
+  });
+});
+
+describe('staticUrlBase and localUrlBase', () => {
+  const app: StaticMount = {
+    endpoint: 'static',
+    blueprint: undefined,
+    folder: '/srv/static',
+    urlPath: '/static',
+  };
+  const admin: StaticMount = {
+    endpoint: 'admin.static',
+    blueprint: 'admin',
+    folder: '/srv/a',
+    urlPath: '/admin/static',
+  };
+  const root: StaticMount = { endpoint: 'static', blueprint: undefined, folder: '/srv/static', urlPath: '' };
+  const origin = { scheme: 'https', authority: '//b.s3.amazonaws.com' } as const;
+
+  it.each<[StaticMount, string, string]>([
+    [app, '', 'https://b.s3.amazonaws.com/static/'],
+    [app, 'Assets/V1', 'https://b.s3.amazonaws.com/Assets/V1/static/'], // prefix case kept
+    [admin, '', 'https://b.s3.amazonaws.com/admin/static/'],
+    [admin, 'p', 'https://b.s3.amazonaws.com/p/admin/static/'],
+    [root, '', 'https://b.s3.amazonaws.com/'],
+    [root, 'p', 'https://b.s3.amazonaws.com/p/'],
+    [app, 'my prefix', 'https://b.s3.amazonaws.com/my%20prefix/static/'],
+  ])('%o with prefix %j', (mount, prefix, expected) => {
+    const base = staticUrlBase(origin, prefix, mount);
+    expect(base.absolute).toBe(expected);
+    expect(base.schemeRelative).toBe(expected.slice('https:'.length));
+  });
+
+  it('appending a filename gives the URL of objectKey(prefix, mount, filename)', () => {
+    for (const mount of [app, admin, root]) {
+      for (const prefix of ['', 'Assets/v1', 'a b']) {
+        for (const file of ['css/site.css', 'img/ü ñ.png', "we!rd$'()*,;:~_.txt", 'a#b?c%d.js']) {
+          const url = new URL(staticUrlBase(origin, prefix, mount).absolute + encodeUrlPath(file));
+          expect(decodeURIComponent(url.pathname.slice(1))).toBe(objectKey(prefix, mount, file));
+          expect(url.search).toBe('');
+          expect(url.hash).toBe('');
+        }
+      }
+    }
+  });
+
+  it.each<[StaticMount, string]>([
+    [app, '/static/'],
+    [admin, '/admin/static/'],
+    [root, '/'],
+  ])('local base of %o is %j', (mount, expected) => {
+    expect(localUrlBase(mount)).toBe(expected);
+  });
+});
+
+describe('checkScheme', () => {
+  it.each<[unknown, string | undefined]>([
+    ['http', 'http'],
+    ['https', 'https'],
+    ['HTTPS', 'https'],
+    ['', ''],
+    [null, undefined],
+    [undefined, undefined],
+  ])('%j -> %j', (input, expected) => {
+    expect(checkScheme(input, 'static')).toBe(expected);
+  });
+
+  it.each<unknown>(['ftp', 'javascript', true, 1])('rejects %j', (input) => {
+    expect(() => checkScheme(input, 'static')).toThrow(/_scheme must be 'http', 'https' or ''/);
+  });
+});
+
+describe('callName', () => {
+  it('names the call as a template writes it', () => {
+    expect(callName('admin.static')).toBe("url_for('admin.static')");
+    expect(callName("it's")).toBe('url_for("it\'s")');
+  });
+});
