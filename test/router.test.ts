@@ -1,0 +1,154 @@
+// router.ts: the host router for non-static endpoints, as a table of path patterns or a function.
+import { describe, expect, it } from 'vitest';
+import type { UrlValues } from '../src/app.js';
+import { ConfigError, UrlBuildError } from '../src/errors.js';
+import { compileRouter } from '../src/router.js';
+
+const table = {
+  index: '/',
+  'user.profile': '/users/:id',
+  'post.show': '/posts/:year/:slug',
+  files: '/files/*path',
+  page: '/pages{/:n}',
+  'shop.item': '/shop/items/:id.json',
+};
+
+describe('compileRouter with a table', () => {
+  const route = compileRouter(table);
+
+  it.each<[string, UrlValues, string]>([
+    ['index', {}, '/'],
+    ['index', { __keywords: true }, '/'],
+    ['index', { page: 2, q: 'a b' }, '/?page=2&q=a+b'],
+    ['user.profile', { id: 7 }, '/users/7'],
+    ['user.profile', { id: '7', tab: 'posts' }, '/users/7?tab=posts'],
+    ['user.profile', { id: 'jürgen' }, '/users/j%C3%BCrgen'],
+    ['user.profile', { id: 'a/b c' }, '/users/a%2Fb%20c'], // one segment: / is escaped
+    ['user.profile', { id: 'x', _anchor: 'posts' }, '/users/x#posts'],
+    ['user.profile', { id: 'x', _anchor: 'a b' }, '/users/x#a%20b'],
+    ['user.profile', { id: 'x', v: 1, _anchor: 'top' }, '/users/x?v=1#top'],
+    ['user.profile', { id: 'x', _external: true, _scheme: 'https', _method: 'GET' }, '/users/x'],
+    ['user.profile', { id: 'x', tag: ['a', 'b'], n: null, d: false }, '/users/x?tag=a&tag=b&d=False'],
+    ['user.profile', { id: true }, '/users/True'],
+    ['post.show', { slug: 'hello-world', year: 2024 }, '/posts/2024/hello-world'],
+    ['files', { path: ['a b', 'c.txt'] }, '/files/a%20b/c.txt'],
+    ['files', { path: 'docs/read me.md' }, '/files/docs/read%20me.md'],
+    ['page', {}, '/pages'],
+    ['page', { n: null }, '/pages'],
+    ['page', { n: '' }, '/pages'],
+    ['page', { n: 3 }, '/pages/3'],
+    ['shop.item', { id: 42 }, '/shop/items/42.json'],
+  ])('%s %o -> %s', (endpoint, values, expected) => {
+    expect(route(endpoint, values)).toBe(expected);
+  });
+
+  it.each<[string, UrlValues, string, RegExp]>([
+    [
+      'user.profile',
+      {},
+      'URL_MISSING_PARAM',
+      /url_for\('user.profile'\): missing value for :id \(route "\/users\/:id"\)/,
+    ],
+    ['user.profile', { id: null }, 'URL_MISSING_PARAM', /missing value for :id/],
+    ['user.profile', { id: '' }, 'URL_MISSING_PARAM', /missing value for :id/],
+    ['post.show', { year: 2024 }, 'URL_MISSING_PARAM', /missing value for :slug/],
+    ['files', {}, 'URL_MISSING_PARAM', /missing value for \*path/],
+    ['files', { path: [] }, 'URL_MISSING_PARAM', /missing value for \*path/],
+    ['user.profile', { id: [1, 2] }, 'URL_BAD_VALUE', /:id .* takes one value, got a list/],
+    ['user.profile', { id: { a: 1 } }, 'URL_BAD_VALUE', /id is an object/],
+    [
+      'indx',
+      {},
+      'URL_UNKNOWN_ENDPOINT',
+      /url_for\('indx'\): no route for it in app.router \(known: index, user.profile/,
+    ],
+    ['static.files', {}, 'URL_UNKNOWN_ENDPOINT', /static.files/],
+  ])('%s %o is a UrlBuildError (%s)', (endpoint, values, code, message) => {
+    let error: unknown;
+    try {
+      route(endpoint, values);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(UrlBuildError);
+    expect((error as UrlBuildError).code).toBe(code);
+    expect((error as UrlBuildError).endpoint).toBe(endpoint);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('lists at most a dozen known endpoints in the error', () => {
+    const big = compileRouter(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`e${i}`, `/e/${i}`])));
+    expect(() => big('nope', {})).toThrow(/known: e0, e1, .*e11, \.\.\. \(20 in all\)/);
+  });
+
+  it('says so when the table is empty', () => {
+    expect(() => compileRouter({})('index', {})).toThrow(/app.router \(it is empty\)/);
+  });
+});
+
+describe('compileRouter checks the table once, at init', () => {
+  it.each<[string, unknown, RegExp]>([
+    ['an unclosed group', { a: '/x{/:y' }, /app.router\["a"\]: "\/x\{\/:y" is not a valid path pattern/],
+    ['a nameless parameter', { a: '/x/:' }, /app.router\["a"\].*not a valid path pattern/],
+    ['a non-string pattern', { a: 3 }, /app.router\["a"\] must be a path pattern string/],
+    ['an array', ['/x'], /app.router must be a function .* or an object .*, got an array/],
+    ['a string', '/x', /app.router must be a function .* got string/],
+  ])('%s is a ConfigError', (_name, router, message) => {
+    let error: unknown;
+    try {
+      compileRouter(router as never);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).setting).toBe('app.router');
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('keeps the path-to-regexp error as cause', () => {
+    try {
+      compileRouter({ a: '/x{' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).cause).toBeInstanceOf(TypeError);
+    }
+  });
+});
+
+describe('compileRouter with a function', () => {
+  it('passes the endpoint and the values as given', () => {
+    const calls: [string, UrlValues][] = [];
+    const route = compileRouter((endpoint, values) => {
+      calls.push([endpoint, values]);
+      return `/fn/${endpoint}`;
+    });
+    const values = { id: 3, _anchor: 'a', _external: true };
+    expect(route('user.profile', values)).toBe('/fn/user.profile');
+    expect(calls).toEqual([['user.profile', values]]);
+  });
+
+  it('refuses a result that is not a string', () => {
+    const route = compileRouter(() => undefined as unknown as string);
+    expect(() => route('index', {})).toThrow(
+      /url_for\('index'\): app.router returned undefined, not a URL string/,
+    );
+  });
+
+  it("lets the host router's own error through unchanged", () => {
+    class HostError extends Error {}
+    const route = compileRouter(() => {
+      throw new HostError('no such page');
+    });
+    expect(() => route('index', {})).toThrow(HostError);
+  });
+});
+
+describe('compileRouter without a router', () => {
+  it('names the endpoint', () => {
+    const route = compileRouter(undefined);
+    expect(() => route('index', {})).toThrow(UrlBuildError);
+    expect(() => route('index', {})).toThrow(
+      /url_for\('index'\): it is not a static endpoint and the app has no router/,
+    );
+  });
+});
