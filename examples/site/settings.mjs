@@ -60,15 +60,39 @@ function parseEnvValue(spec, raw) {
 }
 
 /**
- * Every `FLASKS3_*` / `AWS_*` setting present in `env`, by its documented name. Without credentials in
- * it, the AWS SDK's default chain (profile, SSO, instance role) supplies them at upload time.
+ * Every `FLASKS3_*` / `AWS_*` setting present in `env`, by its camelCase name (so it can be spread over
+ * other settings). Without credentials in it, the AWS SDK's default chain (profile, SSO, instance role)
+ * supplies them at upload time.
  * @param {Record<string, string | undefined>} env
  */
 export function settingsFromEnv(env = process.env) {
   const out = {};
   for (const spec of SETTINGS) {
     const raw = env[spec.flask];
-    if (raw !== undefined && raw !== '') out[spec.flask] = parseEnvValue(spec, raw);
+    if (raw !== undefined && raw !== '') out[spec.camel] = parseEnvValue(spec, raw);
   }
   return out;
+}
+
+/** Settings that say where the store is and who we are: fixed by the embedded server, not by env. */
+const WHERE_AND_WHO = new Set([
+  'bucketName',
+  'bucketDomain',
+  'cdnDomain',
+  'urlStyle',
+  'useHttps',
+  'endpointUrl',
+  'forcePathStyle',
+  'region',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+]);
+
+/**
+ * The env settings that still apply with the embedded server (`FLASKS3_PREFIX=v2`, `FLASKS3_ACTIVE=false`,
+ * `FLASKS3_FINGERPRINT=filename`...); a developer's real AWS credentials in the shell are ignored.
+ */
+export function tuningFromEnv(env = process.env) {
+  return Object.fromEntries(Object.entries(settingsFromEnv(env)).filter(([key]) => !WHERE_AND_WHO.has(key)));
 }

@@ -75,24 +75,26 @@ const clamp = (v) => Math.max(0, Math.min(255, Math.round(v)));
 const mix = (a, b, t) => a.map((v, i) => v + (b[i] - v) * t);
 const smooth = (t) => t * t * (3 - 2 * t);
 
-// A dusk sky over a sea with a lighthouse beam: the home page hero.
+// A dusk sky over a sea, the sun low on the right and a lighthouse beyond it (the page's text sits on
+// the left half): the home page hero.
 function hero(x, y, w = 960, h = 360) {
   const horizon = h * 0.62;
+  const sunX = w * 0.64;
   if (y < horizon) {
     const t = y / horizon;
     let c = mix([20, 36, 74], [242, 140, 96], smooth(t));
-    const sun = Math.hypot(x - w * 0.72, y - horizon) / (h * 0.16);
+    const sun = Math.hypot(x - sunX, y - horizon) / (h * 0.16);
     if (sun < 1) c = mix([255, 214, 150], c, smooth(sun));
-    // the beam: a soft wedge from the lamp towards the upper left
-    const lx = w * 0.2;
+    // the beam: a soft wedge from the lamp towards the upper right
+    const lx = w * 0.86;
     const ly = horizon - h * 0.38;
-    if (x < lx && y < ly + 40) {
-      const slope = (ly - y) / (lx - x + 1);
+    if (x > lx && y < ly + 40) {
+      const slope = (ly - y) / (x - lx + 1);
       const d = Math.abs(slope - 0.18);
       if (d < 0.12) c = mix(c, [255, 240, 200], 0.35 * (1 - d / 0.12));
     }
-    // the tower
-    const tw = 18 - ((y - ly) / (horizon - ly)) * -10;
+    // the tower, red and white bands, a little wider at the foot
+    const tw = 14 + ((y - ly) / (horizon - ly)) * 10;
     if (y > ly && Math.abs(x - lx) < tw / 2) {
       const band = Math.floor((y - ly) / 18) % 2;
       c = band ? [236, 236, 230] : [200, 64, 52];
@@ -102,7 +104,7 @@ function hero(x, y, w = 960, h = 360) {
   }
   const t = (y - horizon) / (h - horizon);
   const wave = Math.sin(x / 23 + y * 0.9) * Math.sin(x / 71 - y / 5);
-  const glitter = Math.abs(x - w * 0.72) < 60 * (1 - t * 0.5) && wave > 0.55 ? 0.5 : 0;
+  const glitter = Math.abs(x - sunX) < 60 * (1 - t * 0.5) && wave > 0.55 ? 0.5 : 0;
   return mix(mix([38, 62, 110], [10, 24, 52], t), [255, 214, 150], glitter);
 }
 
