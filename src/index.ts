@@ -4,3 +4,6 @@ export type { NunjucksS3Config, ResolvedConfig, ObjectAcl, FingerprintMode, Sett
 export { resolveConfig, SETTINGS } from './config.js';
 export type { AppLike, Blueprint, Router, StaticMount, UrlValues } from './app.js';
 export { staticMounts, objectKey } from './app.js';
+export type { UrlFor, UrlForValues } from './plugin.js';
+export { NunjucksS3 } from './plugin.js';
+export { encodeQueryComponent, encodeUrlPath, formatQuery } from './url.js';

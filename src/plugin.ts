@@ -1,0 +1,314 @@
+// The Nunjucks adapter: NunjucksS3 reads the app once (initApp), precomputes one URL base per static
+// mount, installs `url_for` into app.env, and dispatches each call: static endpoints to S3/CDN (or
+// local, when inactive) URLs, every other endpoint to the host router. A call does argument splitting,
+// filename checks, encoding and string concatenation; nothing that depends only on config.
+
+import type { AppLike, StaticMount, UrlValues } from './app.js';
+import { staticMounts } from './app.js';
+import { type ResolvedConfig, requireBucketName, resolveConfig } from './config.js';
+import { ConfigError, UrlBuildError } from './errors.js';
+import { compileRouter, type RouteBuilder } from './router.js';
+import {
+  appendQuery,
+  assetOrigin,
+  callName,
+  checkScheme,
+  encodeFragment,
+  encodeUrlPath,
+  localUrlBase,
+  normaliseFilename,
+  printValue,
+  staticUrlBase,
+} from './url.js';
+
+/**
+ * Keywords of `url_for`, as in Flask. Any other keyword becomes a query-string parameter (`v: 3` gives
+ * `?v=3`; a list repeats the key; `null`/`undefined` are dropped; booleans print as `True`/`False`).
+ */
+export interface UrlForValues {
+  /** Static endpoints: the file, relative to its static folder (`'css/site.css'`). */
+  filename?: string;
+  /** `'http'`, `'https'`, or `''` for a protocol-relative URL (`//host/...`). @default the configured scheme */
+  _scheme?: 'http' | 'https' | '' | null;
+  /** Accepted for Flask compatibility. S3 URLs are always absolute; local URLs are always root-relative. */
+  _external?: boolean | null;
+  /** Appended as `#anchor`, encoded. */
+  _anchor?: string | null;
+  [key: string]: unknown;
+}
+
+/**
+ * `url_for(endpoint, values...)`: the template global and `s3.urlFor` are this same function. Values
+ * are keyword objects (Nunjucks passes keywords as a last object marked `__keywords`) or plain objects;
+ * several are merged, later keys winning.
+ */
+export type UrlFor = (endpoint: string, ...values: (UrlForValues | undefined)[]) => string;
+
+/** What a url_for call needs of one static mount, computed once at init. */
+interface StaticEntry {
+  readonly mount: StaticMount;
+  /** Active: `https://bucket.s3.amazonaws.com/prefix/static/`; inactive: `/static/`. */
+  readonly base: string;
+  /** Active: `//bucket.s3.amazonaws.com/prefix/static/`, for `_scheme`; inactive: unused. */
+  readonly schemeRelative: string;
+}
+
+/** Everything initApp derives from the app; replaced as a whole, so a failed initApp changes nothing. */
+interface State {
+  readonly app: AppLike;
+  readonly config: ResolvedConfig;
+  readonly active: boolean;
+  readonly statics: ReadonlyMap<string, StaticEntry>;
+  readonly route: RouteBuilder;
+}
+
+const NUNJUCKS_KEYWORDS = '__keywords';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Serves a Nunjucks app's static assets from S3 (or a CDN): the `url_for` template global.
+ *
+ * ```ts
+ * const s3 = new NunjucksS3(app);       // or: const s3 = new NunjucksS3(); s3.initApp(app);
+ * s3.urlFor('static', { filename: 'css/a.css' }); // what {{ url_for('static', filename='css/a.css') }} renders
+ * ```
+ *
+ * The configuration, the app's debug/testing flags and its static folders are read once, by initApp:
+ * change them afterwards and call initApp(app) again to apply the change.
+ */
+export class NunjucksS3 {
+  /**
+   * The `url_for` function, bound to this instance: `env.addGlobal('url_for', s3.urlFor)` works, and a
+   * JS call gives exactly what a template renders.
+   */
+  readonly urlFor: UrlFor;
+
+  #state: State | undefined;
+
+  constructor(app?: AppLike) {
+    const urlFor: UrlFor = (endpoint, ...values) => this.#urlFor(endpoint, values);
+    this.urlFor = urlFor;
+    if (app !== undefined) this.initApp(app);
+  }
+
+  /** Whether static URLs point at S3/CDN (true) or at the app itself (false), as decided by initApp. */
+  get active(): boolean {
+    return this.#state?.active ?? false;
+  }
+
+  /** The resolved configuration (credentials are not enumerable), or undefined before initApp. */
+  get config(): ResolvedConfig | undefined {
+    return this.#state?.config;
+  }
+
+  /**
+   * Read the app: check its configuration, compute every static mount's URL base and the router, and
+   * install `url_for` into `app.env` when there is one. Throws a ConfigError, and changes nothing, when
+   * a setting is wrong, or when the plugin is active and has no bucket name.
+   *
+   * Active means: `active` (FLASKS3_ACTIVE) is true, the app is not in debug mode unless `debug`
+   * (FLASKS3_DEBUG) is true, and the app is not testing with `overrideTesting` (FLASKS3_OVERRIDE_TESTING)
+   * false. Decided here, once; inactive, static endpoints give the app's own `/static/...` URLs.
+   *
+   * Call it again with the same app to re-read changed settings. An instance serves one app.
+   */
+  initApp(app: AppLike): this {
+    if (typeof app !== 'object' || app === null || Array.isArray(app)) {
+      throw new ConfigError(
+        'CONFIG_TYPE',
+        `initApp(app) needs the app object, got ${app === null ? 'null' : typeof app}`,
+        {
+          setting: 'app',
+        },
+      );
+    }
+    if (this.#state !== undefined && this.#state.app !== app) {
+      throw new ConfigError(
+        'CONFIG_APP',
+        'this NunjucksS3 is already initialised for another app; create one NunjucksS3 per app',
+        { setting: 'app' },
+      );
+    }
+    const env = app.env;
+    if (
+      env !== undefined &&
+      env !== null &&
+      typeof (env as { addGlobal?: unknown }).addGlobal !== 'function'
+    ) {
+      throw new ConfigError(
+        'CONFIG_TYPE',
+        'app.env must be a Nunjucks Environment (it has no addGlobal method)',
+        {
+          setting: 'app.env',
+        },
+      );
+    }
+    const config = resolveConfig(app.config ?? {});
+    const active =
+      config.active && (!app.debug || config.debug) && !(Boolean(app.testing) && !config.overrideTesting);
+    const mounts = staticMounts(app);
+    const route = compileRouter(app.router);
+
+    const statics = new Map<string, StaticEntry>();
+    if (active) {
+      const bucket = requireBucketName(
+        config,
+        'while nunjucks-s3 is active (or set active: false / FLASKS3_ACTIVE)',
+      );
+      const origin = assetOrigin(config, bucket);
+      for (const mount of mounts) {
+        const base = staticUrlBase(origin, config.prefix, mount);
+        statics.set(mount.endpoint, { mount, base: base.absolute, schemeRelative: base.schemeRelative });
+      }
+    } else {
+      for (const mount of mounts)
+        statics.set(mount.endpoint, { mount, base: localUrlBase(mount), schemeRelative: '' });
+    }
+
+    this.#state = { app, config, active, statics, route };
+    if (env) env.addGlobal('url_for', this.urlFor);
+    return this;
+  }
+
+  #urlFor(endpoint: unknown, args: unknown[]): string {
+    const state = this.#state;
+    if (typeof endpoint !== 'string' || endpoint === '') {
+      throw new UrlBuildError(
+        'URL_BAD_ENDPOINT',
+        String(endpoint),
+        `url_for needs an endpoint name as its first argument (like 'static'), got ${typeof endpoint === 'string' ? "''" : typeof endpoint}`,
+      );
+    }
+    if (state === undefined) {
+      throw new UrlBuildError(
+        'URL_NOT_INITIALISED',
+        endpoint,
+        `${callName(endpoint)}: NunjucksS3 has no app yet; pass it to the constructor or call initApp(app)`,
+      );
+    }
+    const values = mergeValues(endpoint, args);
+    const entry = state.statics.get(endpoint);
+    if (entry !== undefined) return this.#staticUrl(state, entry, endpoint, values);
+    if (endpoint === 'static' || endpoint.endsWith('.static')) throw unknownStatic(state, endpoint);
+    return state.route(endpoint, withoutMarker(values));
+  }
+
+  #staticUrl(state: State, entry: StaticEntry, endpoint: string, values: UrlValues): string {
+    let filename: unknown;
+    let scheme: unknown;
+    let anchor: unknown;
+    let query = '';
+    for (const key in values) {
+      if (!Object.hasOwn(values, key)) continue;
+      switch (key) {
+        case 'filename':
+          filename = values[key];
+          break;
+        case '_scheme':
+          scheme = values[key];
+          break;
+        case '_anchor':
+          anchor = values[key];
+          break;
+        case '_external': // S3 URLs are always absolute, local ones root-relative.
+        case '_method':
+        case NUNJUCKS_KEYWORDS:
+          break;
+        default:
+          query = appendQuery(query, key, values[key], endpoint);
+      }
+    }
+    if (filename === undefined || filename === null) {
+      throw new UrlBuildError(
+        'URL_MISSING_FILENAME',
+        endpoint,
+        `${callName(endpoint)} needs a filename, e.g. url_for('${endpoint}', filename='css/site.css')`,
+      );
+    }
+    if (typeof filename !== 'string' && typeof filename !== 'number') {
+      throw new UrlBuildError(
+        'URL_BAD_FILENAME',
+        endpoint,
+        `${callName(endpoint)}: filename must be a string, got ${Array.isArray(filename) ? 'a list' : typeof filename}`,
+      );
+    }
+    const path = encodeUrlPath(
+      this.#keyPath(entry.mount, normaliseFilename(String(filename), endpoint)),
+      endpoint,
+    );
+
+    let url: string;
+    if (state.active) {
+      const s = checkScheme(scheme, endpoint);
+      url =
+        (s === undefined ? entry.base : s === '' ? entry.schemeRelative : `${s}:${entry.schemeRelative}`) +
+        path;
+    } else {
+      checkScheme(scheme, endpoint); // same rules either way, so a bad _scheme fails in development too
+      url = entry.base + path;
+    }
+    if (query !== '') url += '?' + query;
+    const fragment = printValue(anchor, '_anchor', endpoint);
+    if (fragment !== undefined) url += '#' + encodeFragment(fragment, endpoint);
+    return url;
+  }
+
+  /**
+   * The one place a static filename (checked, normalised, relative to the mount's folder) becomes the
+   * path below the mount's key. Today the identity; fingerprinting (a manifest of hashed names) hooks in here.
+   */
+  #keyPath(_mount: StaticMount, filename: string): string {
+    return filename;
+  }
+}
+
+/** One values object from url_for's arguments after the endpoint (keyword objects and plain objects). */
+function mergeValues(endpoint: string, args: unknown[]): UrlValues {
+  if (args.length === 0) return {};
+  for (let i = 0; i < args.length; i++) {
+    if (!isObject(args[i])) {
+      throw new UrlBuildError(
+        'URL_BAD_ARGUMENTS',
+        endpoint,
+        `${callName(endpoint)}: argument ${i + 2} is ${args[i] === null ? 'null' : Array.isArray(args[i]) ? 'a list' : typeof args[i]}; ` +
+          `give keyword arguments (filename='x') or an object ({ filename: 'x' })`,
+      );
+    }
+  }
+  return args.length === 1 ? (args[0] as UrlValues) : Object.assign({}, ...args);
+}
+
+/** The values without Nunjucks' keyword marker: what a router sees. */
+function withoutMarker(values: UrlValues): UrlValues {
+  if (!Object.hasOwn(values, NUNJUCKS_KEYWORDS)) return values;
+  const { [NUNJUCKS_KEYWORDS]: _marker, ...rest } = values;
+  return rest;
+}
+
+function unknownStatic(state: State, endpoint: string): UrlBuildError {
+  const say = callName(endpoint);
+  if (endpoint === 'static') {
+    return new UrlBuildError(
+      'URL_NO_STATIC_FOLDER',
+      endpoint,
+      `${say}: the app has no static folder (app.staticFolder is null)`,
+    );
+  }
+  const blueprint = endpoint.slice(0, -'.static'.length);
+  if (blueprint === '') {
+    return new UrlBuildError(
+      'URL_UNKNOWN_BLUEPRINT',
+      endpoint,
+      `${say}: relative endpoints need a current blueprint, which templates do not have; name the blueprint ('admin.static')`,
+    );
+  }
+  const known = [...state.statics.values()].map((e) => e.mount.blueprint).filter((b) => b !== undefined);
+  return new UrlBuildError(
+    'URL_UNKNOWN_BLUEPRINT',
+    endpoint,
+    `${say}: no blueprint ${JSON.stringify(blueprint)} with a static folder (${known.length ? `blueprints with static folders: ${known.join(', ')}` : 'the app has no blueprint static folders'})`,
+  );
+}
