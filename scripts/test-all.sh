@@ -11,6 +11,7 @@
 #
 # Usage: bash scripts/test-all.sh        (npm run test:all)
 # Environment: TEST_ALL_OUT (default: a new temp dir) keeps each suite's vitest JSON report;
+#              SUITE_TIMEOUT (default 1800) seconds after which a hung vitest run is killed;
 #              RGW_* as in scripts/rgw.sh (ports, data dir). A gateway that is already running is used and
 #              left running; one this script started is stopped on exit.
 set -uo pipefail
@@ -61,6 +62,7 @@ section "1/7 system packages (ceph-mon ceph-osd radosgw chromium)"
 NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$NODE_MAJOR" -lt 20 ]; then
   echo "test-all: Node.js >= 20 with npm is needed (found: $(node -v 2>/dev/null || echo none))" >&2
+  printf '\nTests: 0 passed, 1 failed, 0 skipped\n'
   exit 1
 fi
 echo "node $(node -v), npm $(npm -v 2>/dev/null)"
@@ -120,12 +122,16 @@ done
 
 # ---------------------------------------------------------------------------------------------------------
 TOTAL_PASSED=0 TOTAL_FAILED=0 TOTAL_SKIPPED=0
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800}
 # Runs the vitest suite with the given backend; records "N passed, N failed, N skipped" for it.
 run_suite() {
   local backend=$1 json=$OUT/vitest-$1.json counts status
   rm -f "$json"
-  S3_BACKEND=$backend npx vitest run --reporter=default --reporter=json --outputFile.json="$json"
+  # A hung suite must not eat CI's 90 minutes: give up after SUITE_TIMEOUT seconds.
+  S3_BACKEND=$backend timeout --kill-after=30 "$SUITE_TIMEOUT" \
+    npx vitest run --reporter=default --reporter=json --outputFile.json="$json"
   status=$?
+  [ "$status" = 124 ] && echo "test-all: the $backend suite timed out after ${SUITE_TIMEOUT}s" >&2
   # A test file that fails to load has no failed test, only a failed file: count it as one failure.
   counts=$(node -e '
     const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
