@@ -566,8 +566,11 @@ export function resolveConfig(raw: Record<string, unknown> = {}, overrides: Reco
     keepDeploys: get<number>('keepDeploys'),
   };
   // Credentials are there for the uploader, but never shown by console.log, JSON.stringify or a spread.
+  // Getters, not values: console.log('%o') and inspect({ showHidden }) list non-enumerable values too,
+  // but print a getter as [Getter] without calling it.
   for (const camel of ['accessKeyId', 'secretAccessKey', 'sessionToken'] as const) {
-    Object.defineProperty(resolved, camel, { value: get<string | undefined>(camel), enumerable: false });
+    const secret = get<string | undefined>(camel);
+    Object.defineProperty(resolved, camel, { get: () => secret, enumerable: false });
   }
   return Object.freeze(resolved) as ResolvedConfig;
 }

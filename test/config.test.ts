@@ -1,6 +1,46 @@
+import { format, inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, SETTINGS } from '../src/config.js';
+import { parseSettingString, requireBucketName, resolveConfig, SETTINGS, setting } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
+import { NunjucksS3 } from '../src/plugin.js';
+
+function thrown(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError, none was thrown');
+}
+
+/** A valid value of each setting that differs from its default, to check both spellings. */
+const SAMPLES: Record<string, unknown> = {
+  bucketName: 'my-bucket',
+  bucketDomain: 's3.eu-west-1.amazonaws.com',
+  cdnDomain: 'cdn.example.com',
+  urlStyle: 'path',
+  prefix: 'Assets',
+  region: 'eu-west-1',
+  endpointUrl: 'http://127.0.0.1:9000',
+  headers: { 'X-Test': 'yes' },
+  filepathHeaders: { '\\.txt$': { 'Texted-Up-By': 'Mister Foo' } },
+  cacheControl: 'max-age=60',
+  gzipOnlyExts: ['.js'],
+  accessKeyId: 'AKID',
+  secretAccessKey: 'SECRET',
+  sessionToken: 'TOKEN',
+  objectAcl: 'private',
+  filepathFilterRegex: '^css',
+  concurrency: 4,
+  multipartThreshold: 8 * 1024 * 1024,
+  maxAttempts: 2,
+  requestTimeout: 1000,
+  fingerprint: 'query',
+  manifestPath: 'manifest.json',
+  maxDeletes: 10,
+  keepDeploys: 1,
+};
 
 describe('resolveConfig', () => {
   it('accepts both spellings of every setting and maps them to one field', () => {
@@ -11,5 +51,328 @@ describe('resolveConfig', () => {
       expect((a as unknown as Record<string, unknown>)[s.camel]).toBe(!s.default);
       expect((b as unknown as Record<string, unknown>)[s.camel]).toBe(!s.default);
     }
+  });
+
+  it('resolves every non-boolean setting the same under either spelling', () => {
+    for (const s of SETTINGS) {
+      if (s.kind.type === 'boolean') continue;
+      expect(SAMPLES, `a sample value for ${s.camel}`).toHaveProperty(s.camel);
+      const viaFlask = resolveConfig({ [s.flask]: SAMPLES[s.camel] }) as unknown as Record<string, unknown>;
+      const viaCamel = resolveConfig({ [s.camel]: SAMPLES[s.camel] }) as unknown as Record<string, unknown>;
+      expect(viaFlask[s.camel], s.flask).toEqual(viaCamel[s.camel]);
+      expect(viaFlask[s.camel], s.flask).not.toEqual(
+        resolveConfig({})[s.camel as keyof ReturnType<typeof resolveConfig>],
+      );
+    }
+  });
+
+  it('has the documented defaults', () => {
+    const c = resolveConfig({});
+    expect(c).toMatchObject({
+      bucketName: undefined,
+      bucketDomain: 's3.amazonaws.com',
+      cdnDomain: '',
+      urlStyle: 'host',
+      useHttps: true,
+      prefix: '',
+      active: true,
+      debug: false,
+      overrideTesting: true,
+      headers: {},
+      useCacheControl: false,
+      onlyModified: false,
+      gzip: false,
+      gzipOnlyExts: [],
+      forceMimetype: false,
+    });
+  });
+
+  it.each([
+    ['/a/b/', 'a/b'],
+    ['Assets/V1', 'Assets/V1'],
+    ['//x//', 'x'],
+    ['/', ''],
+  ])('normalises prefix %j to %j, keeping case', (prefix, expected) => {
+    expect(resolveConfig({ FLASKS3_PREFIX: prefix }).prefix).toBe(expected);
+  });
+
+  it('normalises gzipOnlyExts: lower-case, with a dot', () => {
+    expect(resolveConfig({ FLASKS3_GZIP_ONLY_EXTS: ['JS', '.Css', 'svg'] }).gzipOnlyExts).toEqual([
+      '.js',
+      '.css',
+      '.svg',
+    ]);
+  });
+
+  it("objectAcl 'none' and null mean: send no ACL", () => {
+    expect(resolveConfig({ objectAcl: 'none' }).objectAcl).toBeUndefined();
+    expect(resolveConfig({ objectAcl: null }).objectAcl).toBeUndefined();
+  });
+
+  it('ignores the host app’s own keys', () => {
+    expect(() =>
+      resolveConfig({ SECRET_KEY: 'x', DATABASE_URL: 'postgres://', port: 3000, SESSION_COOKIE_NAME: 's' }),
+    ).not.toThrow();
+  });
+});
+
+describe('typo guard', () => {
+  it.each([
+    ['FLASKS3_BUCKET_NAM', 'FLASKS3_BUCKET_NAME'],
+    ['FLASKS3_CDN_DOMIAN', 'FLASKS3_CDN_DOMAIN'],
+    ['FLASKS3_USE_HTTP', 'FLASKS3_USE_HTTPS'],
+    ['FLASKS3_GZIP_ONLY_EXT', 'FLASKS3_GZIP_ONLY_EXTS'],
+    ['FLASKS3_URLSTYLE', 'FLASKS3_URL_STYLE'],
+    ['bucketname', 'bucketName'],
+    ['cdnDomian', 'cdnDomain'],
+    ['useHttp', 'useHttps'],
+  ])('%s: names the closest valid key, %s', (key, closest) => {
+    const error = thrown(() => resolveConfig({ [key]: 'x' }));
+    expect(error.code).toBe('CONFIG_UNKNOWN');
+    expect(error.message).toBe(`unknown setting ${key}; did you mean ${closest}?`);
+    expect(error.setting).toBe(key);
+  });
+
+  it('an unknown FLASKS3_ key far from any setting is still an error', () => {
+    expect(thrown(() => resolveConfig({ FLASKS3_TOTALLY_NEW: 1 })).message).toBe(
+      'unknown setting FLASKS3_TOTALLY_NEW',
+    );
+  });
+});
+
+describe('conflicting spellings', () => {
+  it('the same setting twice with different values names both keys and both spellings', () => {
+    const error = thrown(() =>
+      resolveConfig({ FLASKS3_BUCKET_NAME: 'one-bucket', bucketName: 'two-bucket' }),
+    );
+    expect(error.code).toBe('CONFIG_CONFLICT');
+    expect(error.message).toBe(
+      'bucketName / FLASKS3_BUCKET_NAME is set twice with different values (FLASKS3_BUCKET_NAME and bucketName); keep one',
+    );
+  });
+
+  it.each<[Record<string, unknown>]>([
+    [{ FLASKS3_BUCKET_NAME: 'same-bucket', bucketName: 'same-bucket' }],
+    [{ FLASKS3_HEADERS: { A: '1' }, headers: { A: '1' } }],
+    [{ FLASKS3_FILEPATH_FILTER_REGEX: /^css/, filepathFilterRegex: /^css/ }],
+  ])('the same value twice is fine: %o', (raw) => {
+    expect(() => resolveConfig(raw)).not.toThrow();
+  });
+
+  it('overrides (createAll options, CLI flags) win without counting as a conflict', () => {
+    expect(resolveConfig({ bucketName: 'from-app' }, { FLASKS3_BUCKET_NAME: 'from-cli' }).bucketName).toBe(
+      'from-cli',
+    );
+    expect(() => resolveConfig({}, { bucketName: 'one-bucket', FLASKS3_BUCKET_NAME: 'two-bucket' })).toThrow(
+      /set twice/,
+    );
+  });
+});
+
+describe('wrong types and values', () => {
+  it.each<[Record<string, unknown>, string, string]>([
+    [
+      { useHttps: 'yes' },
+      'CONFIG_TYPE',
+      'useHttps / FLASKS3_USE_HTTPS must be true or false, got the string "yes"',
+    ],
+    [{ FLASKS3_ACTIVE: 1 }, 'CONFIG_TYPE', 'active / FLASKS3_ACTIVE must be true or false, got number 1'],
+    [{ prefix: 5 }, 'CONFIG_TYPE', 'prefix / FLASKS3_PREFIX must be a string, got number 5'],
+    [
+      { FLASKS3_BUCKET_NAME: '' },
+      'CONFIG_TYPE',
+      'bucketName / FLASKS3_BUCKET_NAME must be a non-empty string, got the string ""',
+    ],
+    [
+      { concurrency: 0 },
+      'CONFIG_TYPE',
+      'concurrency / FLASKS3_CONCURRENCY must be between 1 and 256, got number 0',
+    ],
+    [
+      { concurrency: 1.5 },
+      'CONFIG_TYPE',
+      'concurrency / FLASKS3_CONCURRENCY must be a whole number, got number 1.5',
+    ],
+    [
+      { headers: [] },
+      'CONFIG_TYPE',
+      'headers / FLASKS3_HEADERS must be an object of header names to string values, got an array',
+    ],
+    [
+      { headers: { 'Bad Header': 'x' } },
+      'CONFIG_TYPE',
+      'headers / FLASKS3_HEADERS: "Bad Header" is not a valid HTTP header name',
+    ],
+    [
+      { gzipOnlyExts: 'js' },
+      'CONFIG_TYPE',
+      'gzipOnlyExts / FLASKS3_GZIP_ONLY_EXTS must be an array of strings, got the string "js"',
+    ],
+    [
+      { objectAcl: 'public' },
+      'CONFIG_TYPE',
+      "objectAcl / FLASKS3_OBJECT_ACL must be one of 'public-read', 'private', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control', 'none', null, got the string \"public\"",
+    ],
+    [
+      { bucketName: 'My_Bucket' },
+      'CONFIG_BUCKET_NAME',
+      'bucketName / FLASKS3_BUCKET_NAME: "My_Bucket" may contain only lower-case letters, digits, dots and hyphens, and must start and end with a letter or digit',
+    ],
+    [
+      { endpointUrl: 'localhost:9000' },
+      'CONFIG_ENDPOINT',
+      'endpointUrl / FLASKS3_ENDPOINT_URL must be an http:// or https:// URL, got "localhost:9000"',
+    ],
+  ])('%o', (raw, code, message) => {
+    const error = thrown(() => resolveConfig(raw));
+    expect(error.code).toBe(code);
+    expect(error.message).toBe(message);
+  });
+
+  it.each(['virtual', 'Host', 'bucket', ''])('an invalid URL style %j names both spellings', (style) => {
+    const error = thrown(() => resolveConfig({ FLASKS3_URL_STYLE: style }));
+    expect(error.setting).toBe('urlStyle / FLASKS3_URL_STYLE');
+    expect(error.message).toContain("urlStyle / FLASKS3_URL_STYLE must be one of 'host', 'path'");
+  });
+
+  it('an invalid regex keeps the SyntaxError as cause', () => {
+    const error = thrown(() => resolveConfig({ FLASKS3_FILEPATH_FILTER_REGEX: '(' }));
+    expect(error.code).toBe('CONFIG_REGEX');
+    expect(error.cause).toBeInstanceOf(SyntaxError);
+    expect(thrown(() => resolveConfig({ filepathHeaders: { '[': {} } })).message).toMatch(
+      /the key "\[" is not a valid regular expression/,
+    );
+  });
+
+  it('app.config that is not an object', () => {
+    expect(thrown(() => resolveConfig('bucket' as never)).message).toBe(
+      'app.config must be an object of settings, got the string "bucket"',
+    );
+  });
+});
+
+describe('missing bucket name', () => {
+  it('requireBucketName says how to set it, in both spellings', () => {
+    const error = thrown(() => requireBucketName(resolveConfig({}), 'to upload'));
+    expect(error.code).toBe('CONFIG_MISSING_BUCKET');
+    expect(error.message).toBe(
+      'bucketName / FLASKS3_BUCKET_NAME is required to upload; set it in app.config',
+    );
+    expect(requireBucketName(resolveConfig({ bucketName: 'b-1' }), 'x')).toBe('b-1');
+  });
+
+  it('is a ConfigError when the plugin is created active, and fine inactive', () => {
+    expect(thrown(() => new NunjucksS3({ config: {} })).code).toBe('CONFIG_MISSING_BUCKET');
+    expect(thrown(() => new NunjucksS3({ config: { FLASKS3_ACTIVE: true } })).setting).toBe(
+      'bucketName / FLASKS3_BUCKET_NAME',
+    );
+    expect(() => new NunjucksS3({ config: { FLASKS3_ACTIVE: false } })).not.toThrow();
+  });
+});
+
+describe('no shared mutable defaults', () => {
+  it('two apps do not leak headers into each other', () => {
+    const first = resolveConfig({ FLASKS3_HEADERS: { 'Cache-Control': 'max-age=60' } });
+    const second = resolveConfig({});
+    expect(second.headers).toEqual({});
+    expect(first.headers).toEqual({ 'Cache-Control': 'max-age=60' });
+    expect(() => {
+      (second.headers as Record<string, string>)['X-Leak'] = '1';
+    }).toThrow(TypeError);
+    expect(resolveConfig({}).headers).toEqual({});
+  });
+
+  it('each resolution gets its own defaults, frozen', () => {
+    const a = resolveConfig({});
+    const b = resolveConfig({});
+    expect(a.headers).not.toBe(b.headers);
+    expect(a.gzipOnlyExts).not.toBe(b.gzipOnlyExts);
+    for (const value of [a, a.headers, a.gzipOnlyExts, a.filepathHeaders])
+      expect(Object.isFrozen(value)).toBe(true);
+    expect(setting('headers').default).toEqual({});
+    expect(setting('gzipOnlyExts').default).toEqual([]);
+  });
+
+  it("copies the user's objects: changing them later changes nothing", () => {
+    const headers: Record<string, string> = { A: '1' };
+    const exts = ['js'];
+    const fh: Record<string, Record<string, string>> = { '\\.txt$': { B: '2' } };
+    const c = resolveConfig({ headers, gzipOnlyExts: exts, filepathHeaders: fh });
+    headers['A'] = 'changed';
+    exts.push('css');
+    fh['\\.txt$']!['B'] = 'changed';
+    expect(c.headers).toEqual({ A: '1' });
+    expect(c.gzipOnlyExts).toEqual(['.js']);
+    expect(c.filepathHeaders[0]!.headers).toEqual({ B: '2' });
+  });
+
+  it('a RegExp filter loses g and y (which make .test() stateful)', () => {
+    const re = /^css/gy;
+    const c = resolveConfig({ filepathFilterRegex: re });
+    expect(c.filepathFilterRegex?.flags).toBe('');
+    expect([c.filepathFilterRegex!.test('css/a'), c.filepathFilterRegex!.test('css/a')]).toEqual([
+      true,
+      true,
+    ]);
+  });
+});
+
+describe('credentials', () => {
+  const raw = {
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG',
+    AWS_SESSION_TOKEN: 'TOKEN123',
+  };
+
+  it('are usable by the uploader', () => {
+    const c = resolveConfig(raw);
+    expect([c.accessKeyId, c.secretAccessKey, c.sessionToken]).toEqual([
+      'AKIDEXAMPLE',
+      'wJalrXUtnFEMI/K7MDENG',
+      'TOKEN123',
+    ]);
+  });
+
+  it('never appear in JSON.stringify, console.log formatting, inspect, spread or keys', () => {
+    const c = resolveConfig(raw);
+    const shown = [
+      JSON.stringify(c),
+      format('%s %o %O %j', c, c, c, c), // what console.log does with its arguments
+      inspect(c, { depth: 5 }),
+      JSON.stringify({ ...c }),
+      Object.keys(c).join(','),
+    ];
+    for (const text of shown) {
+      for (const secret of Object.values(raw)) expect(text).not.toContain(secret);
+    }
+  });
+
+  it('are not echoed by type errors', () => {
+    const error = thrown(() => resolveConfig({ AWS_SECRET_ACCESS_KEY: 123456789 }));
+    expect(error.message).toBe('secretAccessKey / AWS_SECRET_ACCESS_KEY must be a string, got number');
+    const spec = SETTINGS.find((s) => s.flask === 'AWS_SECRET_ACCESS_KEY')!;
+    expect(spec.secret).toBe(true);
+  });
+});
+
+describe('parseSettingString (environment and CLI strings)', () => {
+  it.each<[string, string, unknown]>([
+    ['FLASKS3_USE_HTTPS', 'false', false],
+    ['FLASKS3_USE_HTTPS', 'YES', true],
+    ['FLASKS3_CONCURRENCY', ' 8 ', 8],
+    ['FLASKS3_GZIP_ONLY_EXTS', '.js, .css', ['.js', '.css']],
+    ['FLASKS3_GZIP_ONLY_EXTS', '["js"]', ['js']],
+    ['FLASKS3_HEADERS', '{"A":"1"}', { A: '1' }],
+    ['FLASKS3_FINGERPRINT', 'off', false],
+    ['FLASKS3_OBJECT_ACL', 'None', 'none'],
+    ['FLASKS3_URL_STYLE', 'path', 'path'],
+  ])('%s=%j gives %j', (name, raw, expected) => {
+    const spec = SETTINGS.find((s) => s.flask === name)!;
+    expect(parseSettingString(spec, raw)).toEqual(expected);
+  });
+
+  it('errors name the setting and never echo a secret', () => {
+    const bool = SETTINGS.find((s) => s.flask === 'FLASKS3_GZIP')!;
+    expect(() => parseSettingString(bool, 'maybe')).toThrow('gzip / FLASKS3_GZIP must be true or false');
   });
 });
