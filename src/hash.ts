@@ -1,0 +1,76 @@
+// Content hashes: xxh64 (xxhash-wasm) over a file's bytes, as 16 hex digits. The upload record and
+// fingerprinted URLs (issue 5) use the same function, so a hash in one means the same in the other.
+// xxh64 is not cryptographic: it detects change, it does not defend against someone who controls the
+// files (they control what is uploaded anyway). The wasm module is instantiated once per process.
+
+import { open } from 'node:fs/promises';
+import xxhash from 'xxhash-wasm';
+
+type XXHashApi = Awaited<ReturnType<typeof xxhash>>;
+
+let api: Promise<XXHashApi> | undefined;
+
+function xx(): Promise<XXHashApi> {
+  api ??= xxhash();
+  return api;
+}
+
+function hex(n: bigint): string {
+  return n.toString(16).padStart(16, '0');
+}
+
+/** An incremental xxh64: feed it chunks, then read the hash once. */
+export interface HashState {
+  update(bytes: Uint8Array): void;
+  /** The hash of everything fed, 16 hex digits. */
+  digest(): string;
+}
+
+/** Hashes bytes and files once the wasm module is ready; get one with {@link createHasher}. */
+export interface Hasher {
+  /** xxh64 of the bytes, 16 lower-case hex digits (`''` gives `ef46db3751d8e999`). */
+  hashBytes(bytes: Uint8Array): string;
+  /** An incremental hash, for bytes that arrive in chunks (streams). */
+  createState(): HashState;
+  /** xxh64 and size of a file, read in chunks (memory stays flat whatever its size). */
+  hashFile(file: string, chunkSize?: number): Promise<{ hash: string; size: number }>;
+}
+
+/** A {@link Hasher}; the first call instantiates the wasm module, later calls reuse it. */
+export async function createHasher(): Promise<Hasher> {
+  const h = await xx();
+  const createState = (): HashState => {
+    const state = h.create64();
+    return {
+      update: (bytes) => void state.update(bytes),
+      digest: () => hex(state.digest()),
+    };
+  };
+  return {
+    hashBytes: (bytes) => hex(h.h64Raw(bytes)),
+    createState,
+    async hashFile(file, chunkSize = 1024 * 1024) {
+      const state = createState();
+      let size = 0;
+      const fh = await open(file, 'r');
+      try {
+        const buf = Buffer.allocUnsafe(chunkSize);
+        for (;;) {
+          const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
+          if (bytesRead === 0) break;
+          state.update(buf.subarray(0, bytesRead));
+          size += bytesRead;
+        }
+      } finally {
+        await fh.close();
+      }
+      return { hash: state.digest(), size };
+    },
+  };
+}
+
+/** xxh64 of the bytes as 16 hex digits (convenience for one-off use). */
+export async function contentHash(bytes: Uint8Array | string): Promise<string> {
+  const h = await createHasher();
+  return h.hashBytes(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
+}
