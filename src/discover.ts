@@ -1,0 +1,197 @@
+// Which local files are uploaded, and under which keys: every static folder of the app and its
+// blueprints (staticMounts), walked with globby. Hidden files and hidden folders are skipped unless
+// includeHidden; filepathFilterRegex is matched (search semantics) against the path relative to the
+// static folder; symlinks are followed only while they stay inside their static folder. Problems with
+// the input are ConfigErrors raised here, before anything talks to S3.
+
+import { realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { type GlobEntry, globby } from 'globby';
+import { objectKey, type StaticMount } from './app.js';
+import { ConfigError } from './errors.js';
+
+/** One file to upload. */
+export interface LocalFile {
+  /** Its key in the bucket: prefix + the mount's URL path + relPath. */
+  readonly key: string;
+  /** Path relative to its static folder, `/`-separated (what filepathFilterRegex and filepathHeaders see). */
+  readonly relPath: string;
+  /** Absolute path on disk (may be a symlink that resolves inside the static folder). */
+  readonly file: string;
+  /** Size in bytes when discovered. */
+  readonly size: number;
+  /** The static folder it belongs to. */
+  readonly mount: StaticMount;
+}
+
+/** What to walk for. */
+export interface DiscoverOptions {
+  /** Key prefix, already normalised (no slashes at either end). */
+  prefix: string;
+  /** Also upload hidden files and files inside hidden folders. @default false */
+  includeHidden?: boolean;
+  /** Only files whose relative path matches (search semantics). */
+  filepathFilterRegex?: RegExp | undefined;
+}
+
+/** The files found (sorted by key) and warnings about what was skipped. */
+export interface Discovery {
+  files: LocalFile[];
+  warnings: string[];
+}
+
+/** S3's limit on key length, in UTF-8 bytes. */
+const MAX_KEY_BYTES = 1024;
+
+function isInside(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+}
+
+function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function unreadable(file: string, err: unknown): ConfigError {
+  return new ConfigError(
+    'FILE_UNREADABLE',
+    `cannot read ${file}: ${errCode(err) ?? (err as Error).message}`,
+    { cause: err },
+  );
+}
+
+/**
+ * Walk every static folder and return the files to upload with their keys. A missing folder is a
+ * warning; a folder that is a file, an unreadable folder, two files with the same key, or a key S3
+ * cannot store are ConfigErrors.
+ */
+export async function discoverFiles(
+  mounts: readonly StaticMount[],
+  options: DiscoverOptions,
+): Promise<Discovery> {
+  const warnings: string[] = [];
+  const files: LocalFile[] = [];
+  const includeHidden = options.includeHidden ?? false;
+  const filter = options.filepathFilterRegex;
+
+  for (const mount of mounts) {
+    let folderStat: Awaited<ReturnType<typeof stat>>;
+    try {
+      folderStat = await stat(mount.folder);
+    } catch (err) {
+      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') {
+        warnings.push(
+          `static folder of ${mount.endpoint} does not exist, nothing uploaded from it: ${mount.folder}`,
+        );
+        continue;
+      }
+      throw unreadable(mount.folder, err);
+    }
+    if (!folderStat.isDirectory()) {
+      throw new ConfigError(
+        'CONFIG_STATIC_FOLDER',
+        `static folder of ${mount.endpoint} is not a folder: ${mount.folder}`,
+        {
+          setting: mount.blueprint
+            ? `blueprint ${JSON.stringify(mount.blueprint)}.staticFolder`
+            : 'app.staticFolder',
+        },
+      );
+    }
+    const root = await realpath(mount.folder);
+
+    // Walks `dir` (the static folder, or a symlinked folder inside it), whose files have relative paths
+    // `relBase + <path in dir>`. `chain` holds the real paths of the symlinked folders we are inside,
+    // so a link back to one of them is a loop, not an endless walk.
+    const walk = async (dir: string, relBase: string, chain: readonly string[]): Promise<void> => {
+      let entries: GlobEntry[];
+      try {
+        entries = await globby('**', {
+          cwd: dir,
+          dot: includeHidden,
+          onlyFiles: false,
+          followSymbolicLinks: false,
+          objectMode: true,
+          stats: true,
+          expandDirectories: false,
+          suppressErrors: false,
+        });
+      } catch (err) {
+        const where = (err as NodeJS.ErrnoException).path ?? dir;
+        throw unreadable(where, err);
+      }
+      for (const entry of entries) {
+        const relPath = relBase + entry.path;
+        const abs = path.join(dir, entry.path);
+        const st = entry.stats;
+        if (st?.isFile()) {
+          if (!filter || filter.test(relPath))
+            files.push(makeFile(mount, options.prefix, relPath, abs, st.size));
+          continue;
+        }
+        if (!st?.isSymbolicLink()) continue; // folders are walked by globby itself; sockets, fifos: skipped
+        let real: string;
+        try {
+          real = await realpath(abs);
+        } catch (err) {
+          warnings.push(`skipped ${abs}: symlink target cannot be resolved (${errCode(err) ?? 'error'})`);
+          continue;
+        }
+        if (!isInside(real, root)) {
+          warnings.push(`skipped ${abs}: symlink points outside its static folder (to ${real})`);
+          continue;
+        }
+        const target = await stat(real).catch((err: unknown) => {
+          throw unreadable(abs, err);
+        });
+        if (target.isFile()) {
+          if (!filter || filter.test(relPath))
+            files.push(makeFile(mount, options.prefix, relPath, abs, target.size));
+        } else if (target.isDirectory()) {
+          if (chain.includes(real) || real === root) {
+            warnings.push(`skipped ${abs}: symlink loop (points to ${real}, which contains it)`);
+            continue;
+          }
+          await walk(abs, relPath + '/', [...chain, real]);
+        }
+      }
+    };
+    await walk(mount.folder, '', []);
+  }
+
+  files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (let i = 1; i < files.length; i++) {
+    const a = files[i - 1]!;
+    const b = files[i]!;
+    if (a.key === b.key) {
+      throw new ConfigError(
+        'CONFIG_DUPLICATE_KEY',
+        `${a.file} and ${b.file} would both be uploaded as ${JSON.stringify(a.key)}; give the static folders different URL paths`,
+        { setting: 'app.blueprints' },
+      );
+    }
+  }
+  return { files, warnings };
+}
+
+function makeFile(
+  mount: StaticMount,
+  prefix: string,
+  relPath: string,
+  file: string,
+  size: number,
+): LocalFile {
+  if (relPath.includes('\0') || relPath.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+    throw new ConfigError(
+      'FILE_NAME',
+      `cannot upload ${JSON.stringify(file)}: its path contains NUL or an empty, '.' or '..' segment`,
+    );
+  }
+  const key = objectKey(prefix, mount, relPath);
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+    throw new ConfigError(
+      'FILE_NAME',
+      `cannot upload ${file}: its key is longer than S3's ${MAX_KEY_BYTES} bytes`,
+    );
+  }
+  return { key, relPath, file, size, mount };
+}
