@@ -1,0 +1,277 @@
+// The S3 client createAll talks through, built from the settings (or injected), and the one retry
+// policy for every request: which errors are transient, how long to wait. Also turns SDK errors into
+// one-line reasons free of credentials.
+
+import http from 'node:http';
+import https from 'node:https';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { ResolvedConfig } from './config.js';
+
+type RetryStrategyV2 = Extract<
+  NonNullable<S3ClientConfig['retryStrategy']>,
+  { acquireInitialRetryToken: unknown }
+>;
+type RetryToken = Awaited<ReturnType<RetryStrategyV2['acquireInitialRetryToken']>>;
+
+/** Where warnings go. */
+export interface WarnLogger {
+  warn(message: string): void;
+}
+
+/**
+ * Flask-S3's legacy location names (`'EU'`, `'USWest'`, `''`/`'DEFAULT'` for US Standard) to AWS
+ * region names; anything else is returned as is.
+ */
+export function normaliseRegion(region: string | undefined): string | undefined {
+  if (region === undefined) return undefined;
+  const r = region.trim();
+  const legacy: Record<string, string> = {
+    '': 'us-east-1',
+    DEFAULT: 'us-east-1',
+    US: 'us-east-1',
+    EU: 'eu-west-1',
+    USWest: 'us-west-1',
+    USWest2: 'us-west-2',
+    APSoutheast: 'ap-southeast-1',
+    APSoutheast2: 'ap-southeast-2',
+    APNortheast: 'ap-northeast-1',
+    SAEast: 'sa-east-1',
+  };
+  return legacy[r] ?? r;
+}
+
+/**
+ * The region a built client uses: the setting, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1
+ * when an endpoint is set (S3-compatible stores mostly ignore it), else undefined (the SDK's chain:
+ * the shared config file's profile).
+ */
+export function clientRegion(config: Pick<ResolvedConfig, 'region' | 'endpointUrl'>): string | undefined {
+  return (
+    normaliseRegion(config.region) ??
+    (process.env.AWS_REGION ||
+      process.env.AWS_DEFAULT_REGION ||
+      (config.endpointUrl ? 'us-east-1' : undefined))
+  );
+}
+
+/** The HTTP status of an SDK error, if it got a response. */
+export function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/** The S3 error code (`NoSuchKey`, `AccessDenied`) or Node error code (`ECONNRESET`) of an error. */
+export function errorCode(err: unknown): string | undefined {
+  const e = err as { Code?: unknown; code?: unknown; name?: unknown } | undefined;
+  for (const c of [e?.Code, e?.code, e?.name])
+    if (typeof c === 'string' && c !== '' && c !== 'Error') return c;
+  return undefined;
+}
+
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'TransactionInProgressException',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+  'LimitExceededException',
+  'RequestThrottled',
+  'SlowDown',
+  'PriorRequestNotComplete',
+  'EC2ThrottledException',
+]);
+
+const TRANSIENT = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/** Throttling: retried, with a longer backoff. */
+export function isThrottling(err: unknown): boolean {
+  const code = errorCode(err);
+  return httpStatus(err) === 429 || (code !== undefined && THROTTLING.has(code));
+}
+
+/**
+ * Whether a failed request may succeed when sent again: throttling, 5xx (but not 501 Not Implemented,
+ * which is permanent), timeouts, and dropped connections. Aborts never are.
+ */
+export function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; $retryable?: unknown; cause?: unknown } | undefined;
+  if (e?.name === 'AbortError') return false;
+  if (isThrottling(err)) return true;
+  const status = httpStatus(err);
+  if (status === 501) return false;
+  if (status !== undefined && status >= 500) return true;
+  const code = errorCode(err);
+  if (code !== undefined && TRANSIENT.has(code)) return true;
+  if (e?.$retryable) return true;
+  const causeCode = errorCode(e?.cause);
+  return causeCode !== undefined && TRANSIENT.has(causeCode);
+}
+
+/**
+ * Milliseconds to wait before attempt `attempt + 1` (attempt counts from 1): exponential backoff with
+ * full jitter, 100 ms base (500 ms when throttled), capped at 5 s (20 s when throttled).
+ */
+export function retryDelay(attempt: number, err: unknown, random = Math.random): number {
+  const throttled = isThrottling(err);
+  const base = throttled ? 500 : 100;
+  const cap = throttled ? 20_000 : 5_000;
+  return Math.round(random() * Math.min(cap, base * 2 ** (attempt - 1)));
+}
+
+/**
+ * The SDK retry strategy of clients createAll builds: up to `maxAttempts` attempts for transient
+ * errors ({@link isTransient}), no retry quota (a deploy of thousands of files facing a flaky server
+ * should keep retrying each file, not give up globally after a few hundred retries), honouring a
+ * server's Retry-After. The SDK never retries requests with a streamed body; createAll does.
+ */
+export function uploaderRetryStrategy(maxAttempts: number): RetryStrategyV2 {
+  const token = (count: number, delay: number): RetryToken => ({
+    getRetryCount: () => count,
+    getRetryDelay: () => delay,
+  });
+  return {
+    acquireInitialRetryToken: async () => token(0, 0),
+    refreshRetryTokenForRetry: async (previous, info) => {
+      const attempt = previous.getRetryCount() + 1;
+      if (attempt >= maxAttempts || !isTransient(info.error)) throw info.error ?? new Error('retry refused');
+      const hint = info.retryAfterHint
+        ? Math.min(20_000, Math.max(0, info.retryAfterHint.getTime() - Date.now()))
+        : 0;
+      return token(attempt, Math.max(hint, retryDelay(attempt, info.error)));
+    },
+    recordSuccess: () => {},
+  };
+}
+
+/** Messages of the SDK's own that only make sense to its authors. */
+const QUIET = ['non-retryable streaming request'];
+
+/**
+ * An S3 client for the settings: region (see {@link clientRegion}), endpoint and path style,
+ * credentials only when an access key is given (else the SDK's default chain), checksum options
+ * S3-compatible stores need when an endpoint is set, keep-alive sockets sized to the concurrency, a
+ * stall timeout (`requestTimeout`: no bytes either way for that long) and the retry policy.
+ */
+export function createS3Client(
+  config: Pick<
+    ResolvedConfig,
+    | 'region'
+    | 'endpointUrl'
+    | 'forcePathStyle'
+    | 'accessKeyId'
+    | 'secretAccessKey'
+    | 'sessionToken'
+    | 'concurrency'
+    | 'requestTimeout'
+    | 'maxAttempts'
+  >,
+  logger?: WarnLogger,
+): S3Client {
+  // Part uploads of large files run 4 at a time inside one slot, plus the record checkpoints.
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: config.concurrency + 8,
+    maxFreeSockets: config.concurrency + 8,
+  };
+  const nonAws = config.endpointUrl !== undefined;
+  // The SDK logs every failed command as an object at error level: createAll reports failures itself.
+  // Its string warnings (e.g. a misconfiguration) are passed on.
+  const warn = (...args: unknown[]) => {
+    if (!logger || !args.every((a) => typeof a === 'string')) return;
+    const message = args.join(' ');
+    if (!QUIET.some((q) => message.includes(q))) logger.warn(message);
+  };
+  return new S3Client({
+    region: clientRegion(config),
+    endpoint: config.endpointUrl,
+    forcePathStyle: config.forcePathStyle,
+    credentials: config.accessKeyId
+      ? {
+          accessKeyId: config.accessKeyId,
+          secretAccessKey: config.secretAccessKey ?? '',
+          ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
+        }
+      : undefined,
+    // Off AWS, the SDK's default CRC trailers (aws-chunked bodies) break stores: s3rver keeps the framing
+    // in the object, Ceph RGW answers 411.
+    ...(nonAws
+      ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      : {}),
+    maxAttempts: config.maxAttempts,
+    retryStrategy: uploaderRetryStrategy(config.maxAttempts),
+    requestHandler: {
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent(agentOptions),
+      connectionTimeout: Math.min(config.requestTimeout, 10_000),
+      socketTimeout: config.requestTimeout,
+    },
+    logger: { debug() {}, info() {}, warn, error() {} },
+  });
+}
+
+/**
+ * One line saying why a request failed: `AccessDenied (HTTP 403): Access Denied`. Never includes
+ * credentials (the SDK's messages do not; `redact` removes any that a server echoed).
+ */
+export function describeError(err: unknown, secrets: readonly string[] = []): string {
+  const e = err as { message?: unknown } | undefined;
+  const code = errorCode(err) ?? 'Error';
+  const status = httpStatus(err);
+  let message = typeof e?.message === 'string' ? e.message : String(err);
+  if (message === code || message === 'UnknownError' || message === '') message = '';
+  const line = `${code}${status ? ` (HTTP ${status})` : ''}${message ? `: ${message}` : ''}`;
+  return redact(line.replace(/\s+/g, ' ').trim(), secrets);
+}
+
+/** `text` with every secret replaced by `[redacted]`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+/**
+ * Remove credentials from an error in place (own string properties, including message and fields a
+ * server echoed such as AWSAccessKeyId or StringToSign), so it can be kept as a `cause`.
+ */
+export function scrubError<T>(err: T, secrets: readonly string[]): T {
+  if (typeof err !== 'object' || err === null || secrets.length === 0) return err;
+  const seen = new Set<object>();
+  const scrub = (obj: object, depth: number) => {
+    if (seen.has(obj) || depth > 3) return;
+    seen.add(obj);
+    for (const name of Object.getOwnPropertyNames(obj)) {
+      const desc = Object.getOwnPropertyDescriptor(obj, name);
+      if (!desc || !('value' in desc)) continue;
+      const v = desc.value as unknown;
+      if (typeof v === 'string') {
+        const clean = redact(v, secrets);
+        if (clean !== v && desc.writable) (obj as Record<string, unknown>)[name] = clean;
+      } else if (typeof v === 'object' && v !== null && name !== '$response') {
+        scrub(v, depth + 1);
+      }
+    }
+  };
+  scrub(err as object, 0);
+  return err;
+}

@@ -1,0 +1,70 @@
+// What to upload, given the local files (their keys, content hashes and settings signatures) and the
+// upload record. Pure: data in, data out.
+
+import type { RecordedObject, UploadRecord } from './record.js';
+
+/**
+ * Why a file is uploaded or skipped:
+ * - `new`: the record does not list the key;
+ * - `changed`: its content differs from the recorded upload;
+ * - `settings-changed`: same content, but headers, gzip or ACL differ;
+ * - `unchanged`: same content and settings: skipped;
+ * - `not-recorded`: the record was not consulted (onlyModified is off) or there is none yet.
+ */
+export type UploadReason = 'new' | 'changed' | 'settings-changed' | 'unchanged' | 'not-recorded';
+
+/** What the planner needs to know about a local file. */
+export interface PlanItem {
+  key: string;
+  /** xxh64 of the content (16 hex digits). */
+  hash: string;
+  /** Signature of the settings it would be uploaded with. */
+  signature: string;
+}
+
+/** A file and the reason for what happens to it. */
+export interface Planned<T> {
+  item: T;
+  reason: UploadReason;
+}
+
+/** The files to upload and the files skipped, each in the input order. */
+export interface UploadPlan<T> {
+  upload: Planned<T>[];
+  skip: Planned<T>[];
+}
+
+/** The reason for one file, against its recorded entry (undefined: not recorded). */
+export function reasonFor(
+  item: PlanItem,
+  recorded: RecordedObject | undefined,
+): Exclude<UploadReason, 'not-recorded'> {
+  if (!recorded) return 'new';
+  if (recorded.hash !== item.hash) return 'changed';
+  if (recorded.settings !== item.signature) return 'settings-changed';
+  return 'unchanged';
+}
+
+/**
+ * Decide what to upload. With `onlyModified` and a record, files whose content and settings match the
+ * record are skipped; otherwise everything is uploaded (`not-recorded`).
+ */
+export function planUploads<T extends PlanItem>(
+  items: readonly T[],
+  record: UploadRecord | undefined,
+  onlyModified: boolean,
+): UploadPlan<T> {
+  const plan: UploadPlan<T> = { upload: [], skip: [] };
+  for (const item of items) {
+    if (!onlyModified || !record) {
+      plan.upload.push({ item, reason: 'not-recorded' });
+      continue;
+    }
+    const reason = reasonFor(
+      item,
+      Object.hasOwn(record.objects, item.key) ? record.objects[item.key] : undefined,
+    );
+    (reason === 'unchanged' ? plan.skip : plan.upload).push({ item, reason });
+  }
+  return plan;
+}

@@ -1,0 +1,268 @@
+// The upload record: one private JSON object per bucket and prefix (`<prefix>/.nunjucks-s3/record.json`)
+// saying, for every key uploaded, the xxh64 of the local file and the signature of everything it was
+// uploaded with (headers, gzip, ACL). createAll always writes it (merged: a filtered run keeps the
+// other keys) and consults it when onlyModified is on. It only ever lists objects whose upload
+// succeeded; it is checkpointed during long uploads, so an interrupted deploy resumes where it stopped.
+
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { errorCode, httpStatus } from './client.js';
+
+/** Format marker and version of the record JSON. */
+export const RECORD_FORMAT = 'nunjucks-s3/upload-record';
+export const RECORD_VERSION = 1;
+
+/** What the record says about one key. */
+export interface RecordedObject {
+  /** xxh64 (16 hex digits) of the local file's bytes, before gzip. */
+  hash: string;
+  /** Signature of the settings it was uploaded with: a key of {@link UploadRecord.settings}. */
+  settings: string;
+  /** Size of the local file in bytes. */
+  size: number;
+}
+
+/** One deploy, for stale cleanup (issue 5): the keys it uploaded or kept. Written by that feature. */
+export interface RecordedDeploy {
+  id: string;
+  at: string;
+  keys: string[];
+  [extra: string]: unknown;
+}
+
+/** The record as stored. Unknown top-level fields are kept as they are when it is rewritten. */
+export interface UploadRecord {
+  format: typeof RECORD_FORMAT;
+  version: number;
+  bucket: string;
+  prefix: string;
+  /** ISO time of the last write. */
+  updatedAt: string;
+  /** Settings by signature: exactly what objects with that signature were uploaded with. */
+  settings: Record<string, Record<string, unknown>>;
+  /** Every key uploaded under this prefix and still believed current. */
+  objects: Record<string, RecordedObject>;
+  /** Deploy history (issue 5); kept as is by plain uploads. */
+  deploys: RecordedDeploy[];
+  [extra: string]: unknown;
+}
+
+/** The record's key: `<prefix>/.nunjucks-s3/record.json` (`.nunjucks-s3/record.json` without prefix). */
+export function recordKey(prefix: string): string {
+  return `${prefix ? `${prefix}/` : ''}.nunjucks-s3/record.json`;
+}
+
+/** A record with nothing in it. */
+export function emptyRecord(bucket: string, prefix: string): UploadRecord {
+  return {
+    format: RECORD_FORMAT,
+    version: RECORD_VERSION,
+    bucket,
+    prefix,
+    updatedAt: new Date(0).toISOString(),
+    settings: dict(),
+    objects: dict(),
+    deploys: [],
+  };
+}
+
+/** A map object without prototype: a key named `__proto__` is just a key. */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+const HEX16 = /^[0-9a-f]{16}$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Parse a stored record. Returns the record, or a reason it cannot be used (not JSON, another format,
+ * a newer version); entries that are malformed are dropped (their files are simply uploaded again).
+ */
+export function parseRecord(
+  text: string,
+  bucket: string,
+  prefix: string,
+): { record: UploadRecord } | { problem: string } {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { problem: 'it is not valid JSON' };
+  }
+  if (!isObject(data) || data.format !== RECORD_FORMAT) return { problem: `it is not a ${RECORD_FORMAT}` };
+  if (typeof data.version !== 'number' || data.version > RECORD_VERSION) {
+    return {
+      problem: `its version ${String(data.version)} is newer than this nunjucks-s3 understands (${RECORD_VERSION})`,
+    };
+  }
+  const record: UploadRecord = { ...emptyRecord(bucket, prefix), ...data, bucket, prefix } as UploadRecord;
+  record.settings = dict();
+  if (isObject(data.settings)) {
+    for (const [sig, s] of Object.entries(data.settings))
+      if (HEX16.test(sig) && isObject(s)) record.settings[sig] = s;
+  }
+  record.objects = dict();
+  if (isObject(data.objects)) {
+    for (const [key, o] of Object.entries(data.objects)) {
+      if (
+        isObject(o) &&
+        typeof o.hash === 'string' &&
+        HEX16.test(o.hash) &&
+        typeof o.settings === 'string' &&
+        typeof o.size === 'number'
+      ) {
+        record.objects[key] = { hash: o.hash, settings: o.settings, size: o.size };
+      }
+    }
+  }
+  record.deploys = Array.isArray(data.deploys) ? (data.deploys as RecordedDeploy[]) : [];
+  return { record };
+}
+
+/** The JSON text of a record; settings no object refers to any more are dropped. */
+export function serializeRecord(record: UploadRecord, now = new Date()): string {
+  const used = new Set<string>();
+  for (const o of Object.values(record.objects)) used.add(o.settings);
+  const settings = dict<Record<string, unknown>>();
+  for (const sig of Object.keys(record.settings).sort())
+    if (used.has(sig)) settings[sig] = record.settings[sig]!;
+  return JSON.stringify({ ...record, updatedAt: now.toISOString(), settings, objects: record.objects });
+}
+
+/** What reading the record found. */
+export type RecordRead =
+  | { status: 'found'; record: UploadRecord }
+  | { status: 'missing' }
+  | { status: 'no-bucket' }
+  /** The record could not be used; `problem` says why (the upload goes on as if there were none). */
+  | { status: 'unusable'; problem: string; cause?: unknown };
+
+/**
+ * GET the record: one request. Distinguishes a missing record (NoSuchKey) from a missing bucket
+ * (NoSuchBucket), so an unchanged re-deploy needs no HeadBucket. Other errors are thrown, except
+ * AccessDenied (a key without s3:ListBucket gets it for a missing object too), which is `unusable`.
+ */
+export async function readRecord(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  signal?: AbortSignal,
+): Promise<RecordRead> {
+  let text: string;
+  try {
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: recordKey(prefix) }), {
+      abortSignal: signal,
+    });
+    text = (await out.Body?.transformToString('utf8')) ?? '';
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'NoSuchBucket') return { status: 'no-bucket' };
+    if (code === 'NoSuchKey' || (httpStatus(err) === 404 && code !== 'NoSuchBucket'))
+      return { status: 'missing' };
+    if (code === 'AccessDenied')
+      return { status: 'unusable', problem: 'reading it was denied (AccessDenied)', cause: err };
+    throw err;
+  }
+  const parsed = parseRecord(text, bucket, prefix);
+  return 'record' in parsed
+    ? { status: 'found', record: parsed.record }
+    : { status: 'unusable', problem: parsed.problem };
+}
+
+/** PUT the record (private: no ACL; never cached). */
+export async function writeRecord(
+  client: S3Client,
+  record: UploadRecord,
+  signal?: AbortSignal,
+): Promise<void> {
+  await client.send(
+    new PutObjectCommand({
+      Bucket: record.bucket,
+      Key: recordKey(record.prefix),
+      Body: serializeRecord(record),
+      ContentType: 'application/json; charset=utf-8',
+      CacheControl: 'no-store',
+    }),
+    { abortSignal: signal },
+  );
+}
+
+/**
+ * The working copy of the record during an upload, written to the bucket every `intervalMs` while it
+ * changes (never two writes at once) and once more at the end. A key being uploaded is removed from
+ * it first and added back only when its upload succeeded, so no write ever claims an object that is
+ * not in the bucket as recorded.
+ */
+export class RecordKeeper {
+  readonly record: UploadRecord;
+  private dirty = false;
+  private writing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastError: unknown;
+
+  constructor(
+    private readonly client: S3Client,
+    record: UploadRecord,
+    private readonly intervalMs = 2000,
+  ) {
+    this.record = record;
+  }
+
+  /** Start checkpointing (no-op for a dry run: never call it). */
+  start(): void {
+    this.timer ??= setInterval(() => {
+      if (this.dirty && !this.writing) void this.write().catch(() => {});
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** The key is about to be overwritten: its old entry no longer describes the bucket. */
+  forget(key: string): void {
+    if (key in this.record.objects) {
+      delete this.record.objects[key];
+      this.dirty = true;
+    }
+  }
+
+  /** The key was uploaded with these settings. */
+  set(key: string, object: RecordedObject, settings: Readonly<Record<string, unknown>>): void {
+    this.record.objects[key] = object;
+    this.record.settings[object.settings] ??= { ...settings };
+    this.dirty = true;
+  }
+
+  /** Whether anything changed since the record was read or last written. */
+  get changed(): boolean {
+    return this.dirty;
+  }
+
+  private write(): Promise<void> {
+    this.dirty = false;
+    const p = writeRecord(this.client, this.record)
+      .catch((err) => {
+        this.dirty = true;
+        this.lastError = err;
+        throw err;
+      })
+      .finally(() => {
+        if (this.writing === p) this.writing = undefined;
+      });
+    this.writing = p;
+    return p;
+  }
+
+  /** Stop checkpointing and write the final record if anything changed; throws if that write fails. */
+  async finish(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.writing?.catch(() => {});
+    if (this.dirty) await this.write();
+  }
+
+  /** The error of the last failed checkpoint, if any (for diagnostics). */
+  get checkpointError(): unknown {
+    return this.lastError;
+  }
+}

@@ -1,0 +1,133 @@
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import {
+  emptyRecord,
+  parseRecord,
+  RECORD_FORMAT,
+  RecordKeeper,
+  readRecord,
+  recordKey,
+  serializeRecord,
+  writeRecord,
+} from '../src/record.js';
+import { freshBucket, testClient, uniqueBucket } from './helpers/s3.js';
+
+const H = '0123456789abcdef';
+const S = 'fedcba9876543210';
+
+describe('recordKey', () => {
+  it.each([
+    ['', '.nunjucks-s3/record.json'],
+    ['assets', 'assets/.nunjucks-s3/record.json'],
+    ['a/B', 'a/B/.nunjucks-s3/record.json'],
+  ])('prefix %j: %s', (prefix, key) => {
+    expect(recordKey(prefix)).toBe(key);
+  });
+});
+
+describe('parseRecord / serializeRecord', () => {
+  it('round-trips, keeping unknown fields and deploys, dropping settings nothing refers to', () => {
+    const r = emptyRecord('b', 'p');
+    r.objects['p/static/a.css'] = { hash: H, settings: S, size: 12 };
+    r.settings[S] = { ContentType: 'text/css; charset=utf-8', gzip: false };
+    r.settings['1111111111111111'] = { ContentType: 'unused' };
+    r.deploys.push({ id: 'd1', at: '2026-01-01T00:00:00.000Z', keys: ['p/static/a.css'] });
+    r.futureField = { x: 1 };
+    const text = serializeRecord(r, new Date('2026-02-03T04:05:06.000Z'));
+    const parsed = parseRecord(text, 'b', 'p');
+    expect('record' in parsed).toBe(true);
+    if (!('record' in parsed)) return;
+    expect(parsed.record.format).toBe(RECORD_FORMAT);
+    expect(parsed.record.updatedAt).toBe('2026-02-03T04:05:06.000Z');
+    expect({ ...parsed.record.objects }).toEqual({ 'p/static/a.css': { hash: H, settings: S, size: 12 } });
+    expect(Object.keys(parsed.record.settings)).toEqual([S]);
+    expect(parsed.record.deploys).toEqual(r.deploys);
+    expect(parsed.record.futureField).toEqual({ x: 1 });
+  });
+
+  it('drops malformed entries (their files are uploaded again) and keeps a __proto__ key as a key', () => {
+    const text = JSON.stringify({
+      format: RECORD_FORMAT,
+      version: 1,
+      objects: {
+        good: { hash: H, settings: S, size: 1 },
+        badHash: { hash: 'xyz', settings: S, size: 1 },
+        noSize: { hash: H, settings: S },
+        __proto__: { hash: H, settings: S, size: 2 },
+      },
+      settings: { [S]: {}, 'not-a-signature': {} },
+    });
+    // JSON.stringify drops a literal __proto__ key; write it by hand.
+    const withProto = text.replace(
+      '"objects":{',
+      `"objects":{"__proto__":{"hash":"${H}","settings":"${S}","size":2},`,
+    );
+    const parsed = parseRecord(withProto, 'b', '');
+    if (!('record' in parsed)) throw new Error('expected a record');
+    expect(Object.keys(parsed.record.objects).sort()).toEqual(['__proto__', 'good']);
+    expect(Object.keys(parsed.record.settings)).toEqual([S]);
+  });
+
+  it.each([
+    ['not JSON', '{oops', /not valid JSON/],
+    ['another format', JSON.stringify({ format: 'other', version: 1 }), /not a nunjucks-s3\/upload-record/],
+    ['a newer version', JSON.stringify({ format: RECORD_FORMAT, version: 99 }), /version 99 is newer/],
+  ])('reports a record that is %s as a problem', (_name, text, problem) => {
+    const parsed = parseRecord(text, 'b', '');
+    expect('problem' in parsed && parsed.problem).toMatch(problem);
+  });
+});
+
+describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
+  it('tells a missing bucket from a missing record, and reads what was written', async () => {
+    const client = testClient();
+    expect(await readRecord(client, uniqueBucket('nobucket'), '')).toEqual({ status: 'no-bucket' });
+    const bucket = await freshBucket('rec');
+    expect(await readRecord(client, bucket, 'pre')).toEqual({ status: 'missing' });
+    const r = emptyRecord(bucket, 'pre');
+    r.objects['pre/static/a'] = { hash: H, settings: S, size: 5 };
+    r.settings[S] = { ContentType: 'text/plain; charset=utf-8' };
+    await writeRecord(client, r);
+    const read = await readRecord(client, bucket, 'pre');
+    expect(read.status).toBe('found');
+    if (read.status === 'found')
+      expect({ ...read.record.objects }).toEqual({ 'pre/static/a': { hash: H, settings: S, size: 5 } });
+    // Another prefix in the same bucket has its own record.
+    expect(await readRecord(client, bucket, '')).toEqual({ status: 'missing' });
+    const obj = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: 'pre/.nunjucks-s3/record.json' }),
+    );
+    expect(obj.ContentType).toBe('application/json; charset=utf-8');
+  });
+
+  it('reports a corrupt record as unusable instead of failing', async () => {
+    const client = testClient();
+    const bucket = await freshBucket('rec');
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: recordKey(''), Body: 'not json' }));
+    expect(await readRecord(client, bucket, '')).toEqual({
+      status: 'unusable',
+      problem: 'it is not valid JSON',
+    });
+  });
+
+  it('RecordKeeper writes only when something changed, and never lists a key being uploaded', async () => {
+    const client = testClient();
+    const bucket = await freshBucket('rec');
+    const r = emptyRecord(bucket, '');
+    r.objects['static/old'] = { hash: H, settings: S, size: 1 };
+    r.settings[S] = { ContentType: 'x' };
+    const keeper = new RecordKeeper(client, r, 60_000);
+    keeper.start();
+    expect(keeper.changed).toBe(false);
+    await keeper.finish();
+    expect(await readRecord(client, bucket, '')).toEqual({ status: 'missing' });
+
+    const k2 = new RecordKeeper(client, r, 60_000);
+    k2.forget('static/old');
+    k2.set('static/new', { hash: H, settings: S, size: 2 }, { ContentType: 'x' });
+    await k2.finish();
+    const read = await readRecord(client, bucket, '');
+    if (read.status !== 'found') throw new Error(`expected a record, got ${read.status}`);
+    expect(Object.keys(read.record.objects)).toEqual(['static/new']);
+  });
+});
