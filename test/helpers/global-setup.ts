@@ -20,11 +20,20 @@ export default async function setup(project: TestProject) {
     const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
     if (!endpoint || !accessKeyId || !secretAccessKey) {
-      throw new Error('S3_BACKEND=rgw needs S3_ENDPOINT, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (start it with scripts/rgw.sh start)');
+      throw new Error(
+        'S3_BACKEND=rgw needs S3_ENDPOINT, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (start it with scripts/rgw.sh start)',
+      );
     }
     const u = new URL(endpoint);
-    if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) throw new Error(`refusing non-loopback S3_ENDPOINT ${endpoint}`);
-    project.provide('s3', { name: 'rgw', endpoint, accessKeyId, secretAccessKey, region: process.env.AWS_REGION ?? 'us-east-1' });
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))
+      throw new Error(`refusing non-loopback S3_ENDPOINT ${endpoint}`);
+    project.provide('s3', {
+      name: 'rgw',
+      endpoint,
+      accessKeyId,
+      secretAccessKey,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+    });
     return;
   }
   if (backend !== 's3rver') throw new Error(`S3_BACKEND must be s3rver or rgw, got ${backend}`);
