@@ -117,13 +117,10 @@ export class NunjucksS3 {
    */
   initApp(app: AppLike): this {
     if (typeof app !== 'object' || app === null || Array.isArray(app)) {
-      throw new ConfigError(
-        'CONFIG_TYPE',
-        `initApp(app) needs the app object, got ${app === null ? 'null' : typeof app}`,
-        {
-          setting: 'app',
-        },
-      );
+      const got = app === null ? 'null' : Array.isArray(app) ? 'an array' : typeof app;
+      throw new ConfigError('CONFIG_TYPE', `initApp(app) needs the app object, got ${got}`, {
+        setting: 'app',
+      });
     }
     if (this.#state !== undefined && this.#state.app !== app) {
       throw new ConfigError(
@@ -133,18 +130,9 @@ export class NunjucksS3 {
       );
     }
     const env = app.env;
-    if (
-      env !== undefined &&
-      env !== null &&
-      typeof (env as { addGlobal?: unknown }).addGlobal !== 'function'
-    ) {
-      throw new ConfigError(
-        'CONFIG_TYPE',
-        'app.env must be a Nunjucks Environment (it has no addGlobal method)',
-        {
-          setting: 'app.env',
-        },
-      );
+    if (env != null && typeof (env as { addGlobal?: unknown }).addGlobal !== 'function') {
+      const message = 'app.env must be a Nunjucks Environment (it has no addGlobal method)';
+      throw new ConfigError('CONFIG_TYPE', message, { setting: 'app.env' });
     }
     const config = resolveConfig(app.config ?? {});
     const active =
@@ -154,10 +142,9 @@ export class NunjucksS3 {
 
     const statics = new Map<string, StaticEntry>();
     if (active) {
-      const bucket = requireBucketName(
-        config,
-        'while nunjucks-s3 is active (or set active: false / FLASKS3_ACTIVE)',
-      );
+      const why =
+        'while nunjucks-s3 is active (it is part of every asset URL; active: false gives local URLs)';
+      const bucket = requireBucketName(config, why);
       const origin = assetOrigin(config, bucket);
       for (const mount of mounts) {
         const base = staticUrlBase(origin, config.prefix, mount);
@@ -265,20 +252,28 @@ export class NunjucksS3 {
   }
 }
 
-/** One values object from url_for's arguments after the endpoint (keyword objects and plain objects). */
+/**
+ * One values object from url_for's arguments after the endpoint: keyword objects and plain objects,
+ * merged in order; `undefined`/`null` (an unset template variable) count as no values.
+ */
 function mergeValues(endpoint: string, args: unknown[]): UrlValues {
-  if (args.length === 0) return {};
+  let single: UrlValues | undefined;
+  let merged: UrlValues | undefined;
   for (let i = 0; i < args.length; i++) {
-    if (!isObject(args[i])) {
+    const arg = args[i];
+    if (arg === undefined || arg === null) continue;
+    if (!isObject(arg)) {
       throw new UrlBuildError(
         'URL_BAD_ARGUMENTS',
         endpoint,
-        `${callName(endpoint)}: argument ${i + 2} is ${args[i] === null ? 'null' : Array.isArray(args[i]) ? 'a list' : typeof args[i]}; ` +
+        `${callName(endpoint)}: argument ${i + 2} is ${Array.isArray(arg) ? 'a list' : typeof arg}; ` +
           `give keyword arguments (filename='x') or an object ({ filename: 'x' })`,
       );
     }
+    if (single === undefined) single = arg;
+    else merged = Object.assign(merged ?? { ...single }, arg);
   }
-  return args.length === 1 ? (args[0] as UrlValues) : Object.assign({}, ...args);
+  return merged ?? single ?? {};
 }
 
 /** The values without Nunjucks' keyword marker: what a router sees. */

@@ -334,6 +334,21 @@ describe('urlFor: arguments', () => {
     );
   });
 
+  it('treats undefined and null arguments (unset template variables) as no values', () => {
+    expect(s3.urlFor('index', undefined)).toBe('/');
+    expect((s3.urlFor as (...a: unknown[]) => string)('static', null, { filename: 'a.css' }, undefined)).toBe(
+      `${S3}/static/a.css`,
+    );
+  });
+
+  it('merges without changing any of the objects', () => {
+    const a = { filename: 'a.css', v: 1 };
+    const b = { v: 2, __keywords: true };
+    expect(s3.urlFor('static', a, b)).toBe(`${S3}/static/a.css?v=2`);
+    expect(a).toEqual({ filename: 'a.css', v: 1 });
+    expect(b).toEqual({ v: 2, __keywords: true });
+  });
+
   it('is bound: a detached urlFor works', () => {
     const { urlFor } = s3;
     expect(urlFor('static', { filename: 'a.css' })).toBe(`${S3}/static/a.css`);
@@ -353,7 +368,7 @@ describe('urlFor: arguments', () => {
       'URL_BAD_ARGUMENTS',
       /argument 2 is string; give keyword arguments/,
     ],
-    ['null', ['static', null], 'URL_BAD_ARGUMENTS', /argument 2 is null/],
+    ['a number', ['static', 3], 'URL_BAD_ARGUMENTS', /argument 2 is number/],
     ['a list', ['static', ['a.css']], 'URL_BAD_ARGUMENTS', /argument 2 is a list/],
     ['no filename', ['static'], 'URL_MISSING_FILENAME', /url_for\('static'\) needs a filename/],
     ['filename none', ['static', { filename: null }], 'URL_MISSING_FILENAME', /needs a filename/],
