@@ -12,10 +12,14 @@ import { ConfigError, UrlBuildError } from './errors.js';
 // encodeURIComponent (UTF-8, upper-case hex), with the few characters it escapes but we keep put back.
 // ---------------------------------------------------------------------------------------------------
 
-/** Path characters kept as they are (Werkzeug's set): `A-Za-z0-9` and `!$'()*+,-./:;_~`. */
-const PATH_SAFE = /^[A-Za-z0-9!$'()*+,\-./:;_~]*$/;
-/** encodeURIComponent escapes these path-safe characters: `$ + , / : ;`. */
-const PATH_RESTORE = /%(?:24|2B|2C|2F|3A|3B)/g;
+/**
+ * Path characters kept as they are: Werkzeug's set (`A-Za-z0-9` and `!$'()*,-./:;_~`) less `+`, which
+ * AWS S3 decodes as a space in URL paths (so `c++.svg` would 404 there); `+` is sent as `%2B`, which every
+ * S3 implementation and browser decodes back to `+`.
+ */
+const PATH_SAFE = /^[A-Za-z0-9!$'()*,\-./:;_~]*$/;
+/** encodeURIComponent escapes these path-safe characters: `$ , / : ;`. */
+const PATH_RESTORE = /%(?:24|2C|2F|3A|3B)/g;
 
 /** Form-encoding characters kept as they are: `A-Za-z0-9` and `!$'()*,-._~`. */
 const QUERY_SAFE = /^[A-Za-z0-9!$'()*,\-._~]*$/;

@@ -237,7 +237,7 @@ describe('urlFor: S3 and CDN URLs (active)', () => {
       {},
       'static',
       { filename: "a!$'()*+,-.:;_~.css" },
-      `${S3}/static/a!$'()*+,-.:;_~.css`,
+      `${S3}/static/a!$'()*%2B,-.:;_~.css`,
     ],
     ['leading / gives no //', {}, 'static', { filename: '/css/a.css' }, `${S3}/static/css/a.css`],
     ['./ and // normalised', {}, 'static', { filename: './css//a.css' }, `${S3}/static/css/a.css`],

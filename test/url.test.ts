@@ -29,7 +29,9 @@ describe('encodeUrlPath', () => {
     ['ü.css', '%C3%BC.css'],
     ['日本/語.txt', '%E6%97%A5%E6%9C%AC/%E8%AA%9E.txt'],
     ['emoji-😀.png', 'emoji-%F0%9F%98%80.png'],
-    ["keep!$'()*+,-./:;_~", "keep!$'()*+,-./:;_~"],
+    ["keep!$'()*,-./:;_~", "keep!$'()*,-./:;_~"],
+    // AWS S3 reads '+' in a path as a space: always %2B.
+    ['c++.svg', 'c%2B%2B.svg'],
     ['a%20b', 'a%2520b'], // a literal percent is data, never an escape
     ['a?b#c', 'a%3Fb%23c'],
     ['tab\tnl\n', 'tab%09nl%0A'],
@@ -38,9 +40,9 @@ describe('encodeUrlPath', () => {
     expect(encodeUrlPath(input)).toBe(expected);
   });
 
-  it('escapes exactly the characters the behaviour doc lists, as %XX', () => {
+  it("escapes exactly the characters the behaviour doc lists, plus '+' (AWS reads it as a space), as %XX", () => {
     const escaped = [...PUNCTUATION].filter((c) => encodeUrlPath(c) !== c);
-    expect(escaped.join('')).toBe(' "#%&<=>?@[\\]^`{|}');
+    expect(escaped.join('')).toBe(' "#%&+<=>?@[\\]^`{|}');
     for (const c of escaped) {
       expect(encodeUrlPath(c)).toBe('%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
     }
