@@ -543,7 +543,8 @@ export function describeSettings(
     else if (value instanceof RegExp) value = value.source;
     else if (spec.camel === 'filepathHeaders')
       value = Object.fromEntries(resolved.filepathHeaders.map((r) => [r.source, r.headers]));
-    lines.push(`${spec.camel} = ${JSON.stringify(value)}  (${source})`);
+    // objectAcl 'none' resolves to undefined: show what the user wrote means.
+    lines.push(`${spec.camel} = ${value === undefined ? 'none' : JSON.stringify(value)}  (${source})`);
   }
   return lines;
 }

@@ -1,0 +1,279 @@
+#!/usr/bin/env node
+// The `nunjucks-s3` command: the only file that touches process.argv, stdout/stderr, signals and exit
+// codes. A thin layer over the library: cli-config.ts finds and merges the configuration, createAll
+// uploads, NunjucksS3.urlFor builds URLs, progress.ts draws. Exit codes: 0 ok, 1 upload failures or an
+// unexpected error, 2 usage or configuration errors (the message says how to fix it), 130 interrupted.
+
+import { readFileSync } from 'node:fs';
+import {
+  type CliArgs,
+  describeSettings,
+  loadConfigFile,
+  locateConfigFile,
+  type MergedConfig,
+  mergeLayers,
+  missingBucketError,
+  parseCliArgs,
+  SETTINGS_HELP,
+  settingsFromEnv,
+  UsageError,
+  urlArguments,
+} from './cli-config.js';
+import { ConfigError, NunjucksS3Error, UploadError, UrlBuildError } from './errors.js';
+import { createProgress, planLines, summaryLines } from './progress.js';
+import type { UploadReport } from './upload.js';
+
+const USAGE = `nunjucks-s3: serve a Nunjucks app's static files from S3 or any S3-compatible store
+
+Usage:
+  nunjucks-s3 upload [options]          upload the static files of the app and its blueprints
+  nunjucks-s3 upload --dry-run          print what would be uploaded, skipped and deleted, and why
+  nunjucks-s3 url <endpoint> [filename] [key=value...] [options]
+                                        print the URL url_for renders in templates, e.g.
+                                          nunjucks-s3 url static css/app.css v=3
+                                          nunjucks-s3 url admin.static logo.png _anchor=top
+  nunjucks-s3 help                      this text
+  nunjucks-s3 --version
+
+The app (root, staticFolder, staticUrlPath, blueprints, config) comes from nunjucks-s3.config.js, .mjs or
+.json in the current folder or the nearest parent, or from --config. A JS config default-exports the app
+object or a (possibly async) function returning it; root defaults to the config file's folder.
+
+Settings, highest first: flags > environment variables (every setting's documented name: FLASKS3_*,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) > the config file > AWS_REGION (region only)
+> defaults. Empty environment variables count as unset.
+
+Options:
+  -c, --config <path>       the config file (instead of searching from the current folder up)
+      --bucket <name>       bucketName / FLASKS3_BUCKET_NAME
+      --prefix <path>       prefix / FLASKS3_PREFIX: path prefix of every key and URL
+      --endpoint-url <url>  endpointUrl / FLASKS3_ENDPOINT_URL: S3 API of MinIO, Ceph RGW, R2...
+      --region <region>     region / FLASKS3_REGION
+      --concurrency <n>     concurrency / FLASKS3_CONCURRENCY: uploads in flight (1-256, default 16)
+      --filter <regex>      filepathFilterRegex / FLASKS3_FILEPATH_FILTER_REGEX: only matching paths
+      --include-hidden      includeHidden / FLASKS3_INCLUDE_HIDDEN: upload dotfiles and dot-folders too
+      --gzip, --no-gzip     gzip / FLASKS3_GZIP
+      --only-modified       onlyModified / FLASKS3_ONLY_MODIFIED: skip files unchanged since the last upload
+      --object-acl <acl>    objectAcl / FLASKS3_OBJECT_ACL: public-read, private, ..., none
+      --no-bucket-acl       putBucketAcl / FLASKS3_PUT_BUCKET_ACL false: leave the bucket ACL alone
+      --cdn-domain <host>   cdnDomain / FLASKS3_CDN_DOMAIN
+      --delete-stale        deleteStale / FLASKS3_DELETE_STALE: delete objects no longer in a static folder
+      --max-deletes <n>     maxDeletes / FLASKS3_MAX_DELETES: refuse to delete more than this
+      --set NAME=VALUE      any setting, in either spelling (--set useCacheControl=true); repeatable
+      --dry-run             plan only: nothing in the bucket changes
+      --json                print the report, plan or URL as JSON on stdout (messages go to stderr)
+  -q, --quiet               no progress and no summary (warnings and errors still go to stderr)
+  -h, --help                this text
+  -V, --version             the version
+Boolean flags also take a --no- form (--no-only-modified, --no-include-hidden, --no-delete-stale).
+
+Progress goes to stderr: a live bar on a terminal, a plain line every 2 s or 10% otherwise.
+
+Exit codes: 0 success; 1 some files failed to upload (each listed on stderr) or an unexpected error;
+2 usage or configuration error (the message says what to fix); 130 interrupted.
+Set DEBUG=nunjucks-s3 to print stack traces of unexpected errors.
+
+${SETTINGS_HELP}
+`;
+
+/** Secret values seen in the environment or the config; scrubbed from everything printed. */
+const secrets = new Set<string>();
+
+function redact(text: string): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
+  return out;
+}
+
+const out = (text: string) => process.stdout.write(redact(text));
+const err = (text: string) => process.stderr.write(redact(text));
+
+function version(): string {
+  // src/cli.ts and dist/cli.js both sit one folder below package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function rememberSecrets(values: Iterable<unknown>): void {
+  for (const v of values) if (typeof v === 'string' && v !== '') secrets.add(v);
+}
+
+/** The merged configuration, from the config file, the environment and the flags. */
+async function loadContext(args: CliArgs): Promise<MergedConfig & { file: string }> {
+  const env = process.env;
+  rememberSecrets([env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN]);
+  const file = locateConfigFile(process.cwd(), args.configPath);
+  const app = await loadConfigFile(file);
+  const fromEnv = settingsFromEnv(env);
+  for (const w of fromEnv.warnings) err(`warning: ${w}\n`);
+  const merged = mergeLayers(app, file, fromEnv, args);
+  rememberSecrets([
+    merged.resolved.accessKeyId,
+    merged.resolved.secretAccessKey,
+    merged.resolved.sessionToken,
+  ]);
+  return { ...merged, file };
+}
+
+/** The report as JSON: failures without their `cause` (SDK objects; may be huge, never needed by CI). */
+function reportJson(report: UploadReport): string {
+  const failed = report.failed.map(({ key, file, message }) => ({ key, file, message }));
+  return `${JSON.stringify({ ...report, failed }, null, 2)}\n`;
+}
+
+async function upload(args: CliArgs): Promise<number> {
+  if (args.positionals.length) {
+    throw new UsageError(
+      `upload takes no arguments (got ${args.positionals.join(' ')}); to upload some files only, use --filter <regex>`,
+    );
+  }
+  const { app, resolved, sources, file } = await loadContext(args);
+  if (!resolved.bucketName) throw missingBucketError(file);
+
+  const human = !args.json;
+  if (human && args.dryRun && !args.quiet) {
+    out(`config: ${file}\n`);
+    for (const line of describeSettings(resolved, sources)) out(`  ${line}\n`);
+  }
+  const progress =
+    human && !args.quiet && !args.dryRun ? createProgress({ stream: process.stderr }) : undefined;
+  const logger = {
+    warn: (message: string) =>
+      progress ? progress.log(redact(`warning: ${message}`)) : err(`warning: ${message}\n`),
+    info: (message: string) => {
+      if (!human || args.quiet) return;
+      if (progress) progress.log(redact(message));
+      else err(`${message}\n`);
+    },
+  };
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    progress?.stop();
+    err('interrupted: finishing the requests in flight (press Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  // Loaded here, not at the top: --help, url and configuration errors need no AWS SDK (faster start).
+  const { createAll } = await import('./upload.js');
+  let report: UploadReport;
+  try {
+    report = await createAll(app, {
+      dryRun: args.dryRun,
+      onProgress: progress?.onProgress,
+      logger,
+      signal: controller.signal,
+    });
+  } catch (e) {
+    progress?.stop();
+    if (controller.signal.aborted) {
+      err('interrupted: what was uploaded is recorded; run the same command again to finish\n');
+      return 130;
+    }
+    if (e instanceof UploadError && e.report) {
+      const failedReport = e.report as UploadReport;
+      const failures = e.failures.length ? e.failures : failedReport.failed;
+      err(`${failures.length} file${failures.length === 1 ? '' : 's'} failed to upload:\n`);
+      for (const f of failures) err(`  ${f.key}: ${f.message}\n`);
+      if (args.json) out(reportJson(failedReport));
+      else if (!args.quiet) for (const line of summaryLines(failedReport)) out(`${line}\n`);
+      err('what succeeded is recorded; fix the cause and run the same command again to upload the rest\n');
+      return 1;
+    }
+    throw e;
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  if (args.json) out(reportJson(report));
+  else if (args.dryRun) for (const line of planLines(report)) out(`${line}\n`);
+  else if (!args.quiet) for (const line of summaryLines(report)) out(`${line}\n`);
+  return 0;
+}
+
+async function url(args: CliArgs): Promise<number> {
+  if (args.dryRun) throw new UsageError('--dry-run is for upload; url never touches the bucket');
+  const { endpoint, values } = urlArguments(args.positionals);
+  const { app, file } = await loadContext(args);
+  const { NunjucksS3 } = await import('./plugin.js');
+  let s3: InstanceType<typeof NunjucksS3>;
+  try {
+    s3 = new NunjucksS3(app);
+  } catch (e) {
+    if (e instanceof ConfigError && e.code === 'CONFIG_MISSING_BUCKET') throw missingBucketError(file);
+    throw e;
+  }
+  const result = s3.urlFor(endpoint, values);
+  out(args.json ? `${JSON.stringify({ endpoint, values, url: result })}\n` : `${result}\n`);
+  return 0;
+}
+
+/** Print an error the way its kind deserves; returns the exit code. */
+function fail(e: unknown, json: boolean): number {
+  const usage = e instanceof UsageError;
+  const config = e instanceof ConfigError || e instanceof UrlBuildError;
+  const known = e instanceof NunjucksS3Error;
+  const message = e instanceof Error ? e.message : String(e);
+  const code = usage || config ? 2 : 1;
+  if (json) {
+    const body = { error: { code: known ? e.code : 'UNEXPECTED', message } };
+    out(`${JSON.stringify(body)}\n`);
+  }
+  if (!known) err(`nunjucks-s3: unexpected error: ${message}\n`);
+  else err(`nunjucks-s3: ${message}\n`);
+  if (usage) err('run nunjucks-s3 --help for usage\n');
+  const cause = e instanceof Error ? (e.cause as { name?: string; message?: string } | undefined) : undefined;
+  if (code === 1 && cause?.message && !message.includes(cause.message)) {
+    err(`  caused by ${cause.name ?? 'Error'}: ${cause.message}\n`);
+  }
+  if (/(^|[,\s])(nunjucks-s3|\*)([,\s]|$)/.test(process.env.DEBUG ?? '') && e instanceof Error && e.stack) {
+    err(`${e.stack}\n`);
+    if (e.cause instanceof Error && e.cause.stack) err(`cause: ${e.cause.stack}\n`);
+  }
+  return code;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let json = argv.includes('--json');
+  try {
+    const args = parseCliArgs(argv);
+    json = args.json;
+    switch (args.command) {
+      case 'help':
+        out(USAGE);
+        return 0;
+      case 'version':
+        out(`${version()}\n`);
+        return 0;
+      case 'upload':
+        return await upload(args);
+      case 'url':
+        return await url(args);
+      case undefined:
+        err(USAGE);
+        err('\nnunjucks-s3: no command given (upload or url)\n');
+        return 2;
+    }
+  } catch (e) {
+    return fail(e, json);
+  }
+}
+
+/** Wait until both streams have written everything, then exit (open sockets must not keep us alive). */
+async function exit(code: number): Promise<never> {
+  await Promise.all(
+    [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
+  );
+  process.exit(code);
+}
+
+await exit(await main(process.argv.slice(2)));
