@@ -74,7 +74,7 @@ function assetStats(appLike, report) {
         })),
       );
   const byFolder = {};
-  for (const e of entries) {
+  for (const e of [...entries].sort((a, b) => (a.key < b.key ? -1 : 1))) {
     const folder = e.key.split('/').slice(0, -1).join('/') || '/';
     byFolder[folder] = (byFolder[folder] ?? 0) + e.size;
   }
