@@ -1,0 +1,245 @@
+// Everything that can deploy a site, each run as a child process the same way (proc.ts): createAll
+// (bench/worker.ts), the plain-SDK ceiling (first deploy only), `aws s3 sync` (Debian awscli at
+// /usr/bin/aws, not a pyenv shim) and `rclone sync` (Debian rclone), each peer at its defaults and with
+// its concurrency raised. Peers get a scrubbed environment that points them at 127.0.0.1 only.
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_DIR } from './args.js';
+import { cleanEnv, runTimed, type Timed } from './proc.js';
+import { assertLoopback, type S3Server } from './servers.js';
+import type { Site } from './site.js';
+import type { WorkerJob, WorkerResult } from './worker.js';
+
+export type Family = 'ours' | 'sdk' | 'raw' | 'aws' | 'rclone';
+
+export interface DeployTarget {
+  server: S3Server;
+  bucket: string;
+  prefix: string;
+  site: Site;
+  /** A scratch dir createAll gets as app.root (kept apart from the synced site). */
+  appRoot: string;
+  /** Scratch dir for config files and profiles. */
+  scratch: string;
+  /** Write a V8 CPU profile of the run into this dir (ours only). */
+  cpuProfDir?: string;
+}
+
+export interface Outcome extends Timed {
+  /** Time the contender measured itself (createAll / the puts), when it can: excludes process start. */
+  innerMs?: number;
+  worker?: WorkerResult;
+  error?: string;
+}
+
+export interface Contender {
+  id: string;
+  family: Family;
+  label: string;
+  /** Only meaningful for a first deploy (the SDK ceiling has no notion of "unchanged"). */
+  firstOnly: boolean;
+  /** Concurrency it ran with, for the table. */
+  concurrency: string;
+  run(t: DeployTarget): Promise<Outcome>;
+}
+
+function workerEnv(server: S3Server): NodeJS.ProcessEnv {
+  assertLoopback(server.endpoint);
+  return cleanEnv({
+    BENCH_S3_ENDPOINT: server.endpoint,
+    BENCH_S3_REGION: server.region,
+    BENCH_S3_ACCESS_KEY_ID: server.accessKeyId,
+    BENCH_S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+  });
+}
+
+export async function runWorker(
+  job: WorkerJob,
+  server: S3Server | undefined,
+  cpuProfDir?: string,
+): Promise<Outcome> {
+  const nodeArgs = ['--import', 'tsx'];
+  if (cpuProfDir) {
+    mkdirSync(cpuProfDir, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`);
+  }
+  const env = server ? workerEnv(server) : cleanEnv({});
+  const timed = await runTimed(
+    process.execPath,
+    [...nodeArgs, path.join(PROJECT_DIR, 'bench/worker.ts'), JSON.stringify(job)],
+    env,
+    server ? () => server.cpuSeconds() : undefined,
+    PROJECT_DIR,
+  );
+  const line = timed.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  const worker = line ? (JSON.parse(line.slice('BENCH_RESULT '.length)) as WorkerResult) : undefined;
+  const error =
+    worker?.error ??
+    (timed.code !== 0
+      ? `exit ${timed.code}: ${(timed.stderr || timed.stdout).trim().slice(-400)}`
+      : undefined);
+  return { ...timed, worker, innerMs: worker?.ms, error };
+}
+
+export function oursContender(concurrency: number | undefined): Contender {
+  return {
+    id: concurrency === undefined ? 'ours' : `ours-c${concurrency}`,
+    family: 'ours',
+    label: 'nunjucks-s3 createAll',
+    firstOnly: false,
+    concurrency: concurrency === undefined ? 'default' : String(concurrency),
+    run: (t) =>
+      runWorker(
+        {
+          mode: 'createAll',
+          appRoot: t.appRoot,
+          staticFolder: path.join(t.site.dir, 'static'),
+          adminFolder: path.join(t.site.dir, 'admin/static'),
+          bucket: t.bucket,
+          prefix: t.prefix,
+          concurrency,
+          onlyModified: true,
+        },
+        t.server,
+        t.cpuProfDir,
+      ),
+  };
+}
+
+export function sdkContender(concurrency: number): Contender {
+  return {
+    id: `sdk-c${concurrency}`,
+    family: 'sdk',
+    label: 'SDK PutObject, bodies in memory (ceiling)',
+    firstOnly: true,
+    concurrency: String(concurrency),
+    run: (t) =>
+      runWorker(
+        {
+          mode: 'put',
+          siteDir: t.site.dir,
+          rels: t.site.files.map((f) => f.rel),
+          bucket: t.bucket,
+          prefix: t.prefix,
+          concurrency,
+        },
+        t.server,
+      ),
+  };
+}
+
+/** Hand-signed PUTs over node:http with the bodies in memory: what the server takes from a cheap client. */
+export function rawContender(concurrency: number): Contender {
+  return {
+    id: `raw-c${concurrency}`,
+    family: 'raw',
+    label: 'raw signed HTTP PUT, no SDK (reference)',
+    firstOnly: true,
+    concurrency: String(concurrency),
+    run: (t) =>
+      runWorker(
+        {
+          mode: 'raw',
+          siteDir: t.site.dir,
+          rels: t.site.files.map((f) => f.rel),
+          bucket: t.bucket,
+          prefix: t.prefix,
+          concurrency,
+        },
+        t.server,
+      ),
+  };
+}
+
+/** `aws s3 sync`; concurrency undefined = its default (max_concurrent_requests 10). */
+export function awsContender(concurrency: number | undefined): Contender {
+  return {
+    id: concurrency === undefined ? 'aws' : `aws-c${concurrency}`,
+    family: 'aws',
+    label: 'aws s3 sync',
+    firstOnly: false,
+    concurrency: concurrency === undefined ? 'default (10)' : `max_concurrent_requests ${concurrency}`,
+    async run(t) {
+      assertLoopback(t.server.endpoint);
+      // Same as `aws configure set default.s3.max_concurrent_requests N` into a temp AWS_CONFIG_FILE.
+      const config = path.join(t.scratch, `aws-config-${concurrency ?? 'default'}`);
+      writeFileSync(
+        config,
+        `[default]\nregion = ${t.server.region}\n` +
+          (concurrency === undefined ? '' : `s3 =\n    max_concurrent_requests = ${concurrency}\n`),
+      );
+      const env = cleanEnv({
+        AWS_ACCESS_KEY_ID: t.server.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: t.server.secretAccessKey,
+        AWS_DEFAULT_REGION: t.server.region,
+        AWS_CONFIG_FILE: config,
+        AWS_SHARED_CREDENTIALS_FILE: path.join(t.scratch, 'no-aws-credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_PAGER: '',
+      });
+      const args = ['s3', 'sync', t.site.dir, `s3://${t.bucket}/${t.prefix}`];
+      args.push('--endpoint-url', t.server.endpoint, '--only-show-errors', '--no-progress');
+      const r = await runTimed('/usr/bin/aws', args, env, () => t.server.cpuSeconds());
+      return { ...r, error: r.code === 0 ? undefined : `exit ${r.code}: ${r.stderr.trim().slice(-400)}` };
+    },
+  };
+}
+
+/** `rclone sync`; transfers undefined = its defaults (--transfers 4 --checkers 8). */
+export function rcloneContender(transfers: number | undefined): Contender {
+  return {
+    id: transfers === undefined ? 'rclone' : `rclone-t${transfers}`,
+    family: 'rclone',
+    label: 'rclone sync',
+    firstOnly: false,
+    concurrency:
+      transfers === undefined
+        ? 'default (4 transfers, 8 checkers)'
+        : `--transfers ${transfers} --checkers ${transfers}`,
+    async run(t) {
+      assertLoopback(t.server.endpoint);
+      const emptyConfig = path.join(t.scratch, 'rclone.conf');
+      writeFileSync(emptyConfig, '');
+      // AWS_CA_BUNDLE (exported on these machines) makes rclone fail with LoadCustomCABundleError:
+      // cleanEnv drops every AWS_ variable.
+      const env = cleanEnv({
+        RCLONE_CONFIG: emptyConfig,
+        RCLONE_CONFIG_BENCH_TYPE: 's3',
+        RCLONE_CONFIG_BENCH_PROVIDER: t.server.name === 'rgw' ? 'Ceph' : 'Other',
+        RCLONE_CONFIG_BENCH_ENV_AUTH: 'false',
+        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: t.server.accessKeyId,
+        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: t.server.secretAccessKey,
+        RCLONE_CONFIG_BENCH_ENDPOINT: t.server.endpoint,
+        RCLONE_CONFIG_BENCH_REGION: t.server.region,
+      });
+      const args = ['sync', t.site.dir, `bench:${t.bucket}/${t.prefix}`, '-q'];
+      if (transfers !== undefined)
+        args.push('--transfers', String(transfers), '--checkers', String(transfers));
+      const r = await runTimed('/usr/bin/rclone', args, env, () => t.server.cpuSeconds());
+      return { ...r, error: r.code === 0 ? undefined : `exit ${r.code}: ${r.stderr.trim().slice(-400)}` };
+    },
+  };
+}
+
+/**
+ * What starting the library costs a user: `node` importing the built dist/index.js (what the CLI does),
+ * median of 3. Our workers run the TypeScript sources under tsx, whose start-up a user never pays, so
+ * whole-process comparisons with the peers use createAll's own time plus this. Undefined without a build.
+ */
+export async function measureStartup(): Promise<number | undefined> {
+  const dist = path.join(PROJECT_DIR, 'dist/index.js');
+  if (!existsSync(dist)) return undefined;
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await runTimed(
+      process.execPath,
+      ['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(dist).href)})`],
+      cleanEnv({}),
+    );
+    if (r.code !== 0) return undefined;
+    times.push(r.wallMs);
+  }
+  return times.sort((a, b) => a - b)[1];
+}

@@ -1,0 +1,283 @@
+// Turns the measurements into the markdown written to bench/results/latest.md: one table per part,
+// then every target with met / MISSED and the figures it was decided on.
+
+import type { Outcome } from './contenders.js';
+import { MEMORY_TARGET_MB, type MemoryCase } from './memory-part.js';
+import { hotTable } from './profile.js';
+import { RENDER_TARGET, type RenderResult } from './render-part.js';
+import { median, mib, num, seconds, table, verdict } from './stats.js';
+import { filesPerSecond, type SweepResult } from './sweep-part.js';
+import type { Phase, UploadResult, UploadRow } from './upload-part.js';
+
+export interface Target {
+  name: string;
+  met: boolean | undefined;
+  detail: string;
+}
+
+const wall = (runs: { outcome: Outcome }[]) => median(runs.map((r) => r.outcome.wallMs));
+const own = (runs: { outcome: Outcome }[]) => median(runs.map((r) => r.outcome.innerMs ?? r.outcome.wallMs));
+const hasInner = (runs: { outcome: Outcome }[]) =>
+  runs.length > 0 && runs.every((r) => r.outcome.innerMs !== undefined);
+
+/**
+ * Time comparable between contenders: a peer's whole process; createAll's own time plus what starting
+ * node and importing the built library costs (the workers' tsx start-up is no user's cost); the
+ * ceiling's puts alone.
+ */
+export function comparable(u: UploadResult, row: UploadRow, phase: Phase): number {
+  const runs = row.runs[phase];
+  if (row.contender.family === 'sdk') return own(runs);
+  if (row.contender.family === 'ours' && hasInner(runs)) {
+    return u.startupMs === undefined ? wall(runs) : own(runs) + u.startupMs;
+  }
+  return wall(runs);
+}
+
+/** "8.21", or for createAll "8.21 (7.90)": comparable time (its own time in parentheses). */
+function timeCell(u: UploadResult, row: UploadRow, phase: Phase): string {
+  const runs = row.runs[phase];
+  if (!runs.length) return '-';
+  const c = seconds(comparable(u, row, phase));
+  return row.contender.family === 'ours' && hasInner(runs) ? `${c} (${seconds(own(runs))})` : c;
+}
+
+function checksCell(row: UploadRow): string {
+  const all = [...row.runs.first, ...row.runs.unchanged, ...row.runs.changed];
+  const bad = all.filter((r) => !r.check.ok);
+  return bad.length
+    ? `${bad.length}/${all.length} FAILED: ${bad[0]!.check.summary.replace(/^FAILED: /, '')}`
+    : `${all.length}/${all.length} ok`;
+}
+
+/** The SDK ceiling row: the SDK concurrency with the lowest median put time. */
+export function ceilingRow(u: UploadResult): UploadRow | undefined {
+  const sdk = u.rows.filter(
+    (r) => r.contender.family === 'sdk' && r.runs.first.length && r.runs.first.every((x) => x.check.ok),
+  );
+  return sdk.sort((a, b) => own(a.runs.first) - own(b.runs.first))[0];
+}
+
+function bestOf(u: UploadResult, family: string, phase: Phase): UploadRow | undefined {
+  const rows = u.rows.filter(
+    (r) => r.contender.family === family && r.runs[phase].length && r.runs[phase].every((x) => x.check.ok),
+  );
+  return rows.sort((a, b) => wall(a.runs[phase]) - wall(b.runs[phase]))[0];
+}
+
+export function uploadSection(u: UploadResult): string {
+  const ceiling = ceilingRow(u);
+  const ceilingMs = ceiling ? own(ceiling.runs.first) : Number.NaN;
+  const rows = u.rows.map((row) => {
+    const first = row.runs.first;
+    const t = own(first);
+    return [
+      row.contender.label + (row === ceiling ? ' **(ceiling)**' : ''),
+      row.contender.concurrency,
+      timeCell(u, row, 'first'),
+      num(u.site.files / (t / 1000)),
+      num(u.site.bytes / 1048576 / (t / 1000), 1),
+      `${num((100 * ceilingMs) / t)}%`,
+      timeCell(u, row, 'unchanged'),
+      timeCell(u, row, 'changed'),
+      num(median(first.map((r) => r.outcome.cpuS)), 2),
+      num(median(first.map((r) => r.outcome.serverCpuS)), 2),
+      num(Math.max(...[...first, ...row.runs.unchanged, ...row.runs.changed].map((r) => r.outcome.maxRssMB))),
+      checksCell(row),
+    ];
+  });
+  const header = [
+    'contender',
+    'concurrency',
+    'first deploy s',
+    'files/s',
+    'MiB/s',
+    'vs ceiling',
+    'unchanged s',
+    '2% changed s',
+    'client CPU s',
+    'server CPU s',
+    'peak RSS MB',
+    'checks',
+  ];
+  const extra = u.oursExtraKeys.length
+    ? `\ncreateAll also kept under its prefix: ${u.oursExtraKeys.map((k) => `\`${k}\``).join(', ')} (its record).\n`
+    : '';
+  return (
+    `### ${u.backend}: ${num(u.site.files)} files, ${mib(u.site.bytes)} MiB (${u.rounds} round${u.rounds > 1 ? 's' : ''}, medians)\n\n` +
+    table(header, rows) +
+    '\n' +
+    extra
+  );
+}
+
+export function uploadTargets(u: UploadResult): Target[] {
+  const targets: Target[] = [];
+  const ours =
+    u.rows.find((r) => r.contender.id === 'ours') ?? u.rows.find((r) => r.contender.family === 'ours');
+  if (!ours) return targets;
+  const tag = `${u.backend} ${num(u.site.files)} files`;
+  const oursOk = (p: Phase) => ours.runs[p].length > 0 && ours.runs[p].every((r) => r.check.ok);
+  const ceiling = ceilingRow(u);
+  if (ceiling && oursOk('first')) {
+    const pct = (100 * own(ceiling.runs.first)) / own(ours.runs.first);
+    targets.push({
+      name: `${tag}: first deploy >= 90% of the SDK ceiling`,
+      met: pct >= 90,
+      detail: `createAll ${seconds(own(ours.runs.first))} s vs SDK PutObject (bodies in memory, concurrency ${ceiling.contender.concurrency}) ${seconds(own(ceiling.runs.first))} s: ${num(pct)}%`,
+    });
+  }
+  const startup =
+    u.startupMs === undefined
+      ? 'whole process under tsx'
+      : `createAll + ${seconds(u.startupMs)} s node start and import of dist/`;
+  for (const family of ['aws', 'rclone']) {
+    const best = bestOf(u, family, 'first');
+    if (!best || !oursOk('first')) continue;
+    const a = comparable(u, ours, 'first');
+    const b = comparable(u, best, 'first');
+    targets.push({
+      name: `${tag}: first deploy faster than ${best.contender.label} at its best`,
+      met: a < b,
+      detail: `createAll ${seconds(a)} s (${startup}) vs ${best.contender.label} ${best.contender.concurrency} ${seconds(b)} s: ${(b / a).toFixed(2)}x`,
+    });
+  }
+  if (u.site.files >= 10000 && oursOk('unchanged')) {
+    const inner = own(ours.runs.unchanged);
+    targets.push({
+      name: `${tag}: unchanged re-deploy under 1 s`,
+      met: inner < 1000,
+      detail: `createAll ${seconds(inner)} s (${startup}: ${seconds(comparable(u, ours, 'unchanged'))} s)`,
+    });
+  }
+  const aws = bestOf(u, 'aws', 'unchanged');
+  if (aws && oursOk('unchanged')) {
+    const a = comparable(u, ours, 'unchanged');
+    const b = comparable(u, aws, 'unchanged');
+    targets.push({
+      name: `${tag}: unchanged re-deploy >= 10x faster than aws s3 sync`,
+      met: u.site.files >= 10000 ? b / a >= 10 : undefined,
+      detail:
+        `aws s3 sync ${aws.contender.concurrency} ${seconds(b)} s vs createAll ${seconds(a)} s (${startup}): ${(b / a).toFixed(1)}x` +
+        (u.site.files >= 10000 ? '' : ' (the target is for 10,000 files)'),
+    });
+  }
+  const allOk = u.rows.every((r) =>
+    [...r.runs.first, ...r.runs.unchanged, ...r.runs.changed].every((x) => x.check.ok),
+  );
+  targets.push({
+    name: `${tag}: every deploy verified (keys, sizes, sampled bytes)`,
+    met: allOk,
+    detail: allOk
+      ? 'all checks passed'
+      : u.rows
+          .map((r) => `${r.contender.id}: ${checksCell(r)}`)
+          .filter((s) => s.includes('FAILED'))
+          .join('; '),
+  });
+  return targets;
+}
+
+export function renderSection(r: RenderResult): string {
+  const rows = [
+    [
+      'url_for (nunjucks-s3)',
+      num(r.us.urlFor, 1),
+      `${(r.us.urlFor / r.us.literal).toFixed(2)}x`,
+      num(r.calls),
+    ],
+    ['URLs written out (literal)', num(r.us.literal, 1), '1.00x', '0'],
+    [
+      'global returning a constant',
+      num(r.us.constant, 1),
+      `${(r.us.constant / r.us.literal).toFixed(2)}x`,
+      num(r.calls),
+    ],
+  ];
+  const perCall = (r.us.urlFor - r.us.literal) / r.calls;
+  const machinery = (r.us.constant - r.us.literal) / r.calls;
+  let s =
+    `${num(r.calls)} url_for calls in a ${num(r.htmlBytes / 1024, 0)} KB page (app, \`admin\` and \`shop\` blueprints, a third with query values), ` +
+    `${r.rounds} interleaved rounds of ${r.rendersPerRound} renders, medians.\n\n` +
+    table(['variant', 'µs per render', 'vs literal', 'url_for calls'], rows) +
+    `\n\n- Direct \`s3.urlFor()\` calls: **${num(r.directCallsPerSecond)} calls/s** (${num(1e9 / r.directCallsPerSecond)} ns per call).\n` +
+    `- Inside renders: ${num(r.templateCallsPerSecond)} url_for calls/s; each call adds ${num(perCall * 1000)} ns to a render, of which ` +
+    `${num(machinery * 1000)} ns is Nunjucks calling any global and escaping its result (the constant global), ` +
+    `${num((perCall - machinery) * 1000)} ns is url_for itself.\n`;
+  if (r.profile) {
+    s += `\nProfile of the url_for page (self time, 3 s of renders):\n\n${hotTable(r.profile.files, true)}\n\n${hotTable(r.profile.functions.slice(0, 12))}\n`;
+  }
+  return s;
+}
+
+export function renderTargets(r: RenderResult): Target[] {
+  const ratio = r.us.urlFor / r.us.literal;
+  return [
+    {
+      name: `render: url_for page within ${RENDER_TARGET}x of the literal page`,
+      met: ratio <= RENDER_TARGET,
+      detail: `${ratio.toFixed(2)}x (${num(r.us.urlFor, 1)} vs ${num(r.us.literal, 1)} µs); a global returning a constant is already ${(r.us.constant / r.us.literal).toFixed(2)}x`,
+    },
+  ];
+}
+
+export function sweepSection(s: SweepResult): string {
+  const rows = s.points.map((p) => [
+    String(p.concurrency),
+    num(filesPerSecond(s.files, p.ours)),
+    seconds(median(p.ours.map((o) => o.innerMs ?? o.wallMs))),
+    num(median(p.ours.map((o) => o.cpuS)), 2),
+    p.sdk.length ? num(filesPerSecond(s.files, p.sdk)) : '-',
+    p.checksOk ? 'ok' : 'FAILED',
+  ]);
+  return (
+    `### ${s.backend}: createAll, ${num(s.files)} small files (1-40 KB text, ${mib(s.bytes)} MiB), first deploy, ${s.rounds} round${s.rounds > 1 ? 's' : ''}, medians\n\n` +
+    table(
+      ['concurrency', 'createAll files/s', 'createAll s', 'client CPU s', 'SDK PutObject files/s', 'checks'],
+      rows,
+    ) +
+    `\n\nRecommended default: **${s.recommended ?? '-'}** (the smallest concurrency within 5% of the best files/s).\n`
+  );
+}
+
+export function memorySection(cases: MemoryCase[]): string {
+  const rows = cases.map((c) => [
+    c.label,
+    c.bytes ? mib(c.bytes, 0) : '-',
+    c.files ? seconds(c.outcome.innerMs ?? c.outcome.wallMs) : '-',
+    c.files && c.bytes ? num(c.bytes / 1048576 / ((c.outcome.innerMs ?? c.outcome.wallMs) / 1000), 0) : '-',
+    num(c.outcome.maxRssMB),
+    c.check,
+  ]);
+  return table(['case', 'MiB', 'createAll s', 'MiB/s', 'peak RSS MB', 'checks'], rows) + '\n';
+}
+
+export function memoryTargets(cases: MemoryCase[]): Target[] {
+  const big = cases.filter((c) => c.files === 1 && c.ok);
+  if (!big.length) return [];
+  const largest = big.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const smallest = big.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+  const targets: Target[] = [
+    {
+      name: `memory: peak RSS under ${MEMORY_TARGET_MB} MB for ${largest.label}`,
+      met: largest.bytes >= 1024 * 1048576 ? largest.outcome.maxRssMB < MEMORY_TARGET_MB : undefined,
+      detail: `${num(largest.outcome.maxRssMB)} MB${largest.bytes < 1024 * 1048576 ? ' (target is for 1 GiB: run without --quick)' : ''}`,
+    },
+  ];
+  if (largest !== smallest) {
+    const growth = largest.outcome.maxRssMB - smallest.outcome.maxRssMB;
+    targets.push({
+      name: 'memory: flat (peak RSS does not grow with file size)',
+      met: growth < 16,
+      detail: `${smallest.label} ${num(smallest.outcome.maxRssMB)} MB -> ${largest.label} ${num(largest.outcome.maxRssMB)} MB (${growth >= 0 ? '+' : ''}${num(growth)} MB for ${mib(largest.bytes - smallest.bytes, 0)} MiB more)`,
+    });
+  }
+  return targets;
+}
+
+export function targetsSection(targets: Target[]): string {
+  return table(
+    ['target', 'result', 'measured'],
+    targets.map((t) => [t.name, t.met === undefined ? 'n/a' : verdict(t.met), t.detail]),
+  );
+}

@@ -1,0 +1,195 @@
+// `npm run bench -- [options]`: render, upload, concurrency-sweep and memory benchmarks of nunjucks-s3,
+// against Ceph RGW (scripts/rgw.sh) and s3rver on 127.0.0.1, with aws s3 sync and rclone sync as peers.
+// Prints a markdown report and writes it to bench/results/latest.md. Every deploy is verified. See
+// `--help` for the options and bench/README.md for the method.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type BackendName, type BenchOptions, PROJECT_DIR, parseArgs } from './args.js';
+import { memoryPart } from './memory-part.js';
+import { hotFiles, hotFunctions, hotTable, readProfileDir } from './profile.js';
+import { renderPart } from './render-part.js';
+import {
+  ceilingRow,
+  memorySection,
+  memoryTargets,
+  renderSection,
+  renderTargets,
+  sweepSection,
+  type Target,
+  targetsSection,
+  uploadSection,
+  uploadTargets,
+} from './report.js';
+import { type S3Server, startServer } from './servers.js';
+import { sweepPart } from './sweep-part.js';
+import { log, type UploadResult, uploadPart } from './upload-part.js';
+
+function gitDescribe(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_DIR }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: PROJECT_DIR })
+      .toString()
+      .trim();
+    return dirty ? `${sha} + uncommitted changes in src/` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const opts: BenchOptions = parseArgs(argv);
+  mkdirSync(opts.workDir, { recursive: true });
+  const started = Date.now();
+  const loadBefore = loadavg();
+  const targets: Target[] = [];
+  const sections: string[] = [];
+  const failures: string[] = [];
+  const servers = new Set<S3Server>();
+  const stopAll = async () => {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    servers.clear();
+  };
+  process.once('SIGINT', () => {
+    log('interrupted: stopping servers');
+    stopAll().finally(() => process.exit(130));
+  });
+
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      const msg = `${what} failed: ${(e as Error)?.stack ?? e}`;
+      log(msg);
+      failures.push(msg);
+    }
+  };
+
+  if (opts.parts.includes('render')) {
+    await attempt('render', async () => {
+      log('render: interleaved rounds of the three page variants');
+      const r = await renderPart(opts, opts.cpuProf);
+      sections.push(`## Render\n\n${renderSection(r)}`);
+      targets.push(...renderTargets(r));
+    });
+  }
+
+  const needsServer = opts.parts.some((p) => p !== 'render');
+  const uploads: UploadResult[] = [];
+  const profileNotes: string[] = [];
+  if (needsServer) {
+    const memoryBackend: BackendName = opts.backends.includes('rgw') ? 'rgw' : opts.backends[0]!;
+    for (const backend of opts.backends) {
+      await attempt(`${backend}`, async () => {
+        const server = await startServer(backend, opts.workDir);
+        servers.add(server);
+        try {
+          if (opts.parts.includes('upload')) {
+            let sdkConcurrency = opts.sdkConcurrency;
+            for (const size of [...opts.sizes].sort((a, b) => a - b)) {
+              await attempt(`upload ${backend} ${size}`, async () => {
+                const u = await uploadPart(opts, server, size, sdkConcurrency);
+                uploads.push(u);
+                sections.push(uploadSection(u));
+                targets.push(...uploadTargets(u));
+                for (const dir of u.profiles) {
+                  const p = readProfileDir(dir);
+                  if (!p) continue;
+                  profileNotes.push(
+                    `### createAll, ${backend}, ${size} files, ${path.basename(dir).split('-').pop()}\n\n` +
+                      `${hotTable(hotFiles(p, 10), true)}\n\n${hotTable(hotFunctions(p, 15))}\n`,
+                  );
+                }
+                // Larger sites only try the concurrency where the plain SDK was fastest here.
+                const best = ceilingRow(u);
+                if (best) sdkConcurrency = [Number(best.contender.concurrency)];
+              });
+            }
+          }
+          if (opts.parts.includes('sweep') && backend === 'rgw') {
+            await attempt('sweep', async () => {
+              const s = await sweepPart(opts, server, !opts.quick);
+              sections.push(`## Concurrency (issue 3)\n\n${sweepSection(s)}`);
+            });
+          }
+          if (opts.parts.includes('memory') && backend === memoryBackend) {
+            await attempt('memory', async () => {
+              const siteSize = Math.max(...opts.sizes);
+              const fromUpload = uploads.find((u) => u.backend === backend && u.site.files === siteSize);
+              const ours = fromUpload?.rows.find((r) => r.contender.id === 'ours');
+              const first = ours?.runs.first[0];
+              const cases = await memoryPart(
+                opts,
+                server,
+                siteSize,
+                first && fromUpload
+                  ? { outcome: first.outcome, ok: first.check.ok, bytes: fromUpload.site.bytes }
+                  : undefined,
+              );
+              sections.push(`## Memory (${backend})\n\n${memorySection(cases)}`);
+              targets.push(...memoryTargets(cases));
+            });
+          }
+        } finally {
+          await server.stop();
+          servers.delete(server);
+        }
+      });
+    }
+  }
+
+  const uploadIndex = sections.findIndex((s) => s.startsWith('### '));
+  if (uploadIndex >= 0) sections.splice(uploadIndex, 0, '## Upload');
+  const minutes = ((Date.now() - started) / 60000).toFixed(1);
+  const md = [
+    '# nunjucks-s3 benchmarks',
+    '',
+    `Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\` (${minutes} min). ` +
+      `Commit ${gitDescribe()}, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ` +
+      `${os.cpus().length} cores shared with other work (load average ${loadBefore} before, ${loadavg()} after): ` +
+      'compare ratios within one run, not absolute numbers across runs.',
+    '',
+    '## Targets',
+    '',
+    targetsSection(targets),
+    '',
+    ...(failures.length ? ['## Errors', '', ...failures.map((f) => `- ${f.split('\n')[0]}`), ''] : []),
+    ...sections.flatMap((s) => [s, '']),
+    ...(profileNotes.length ? ['## Profiles (node --cpu-prof, self time)', '', ...profileNotes] : []),
+    '## How to read this',
+    '',
+    '- Every contender runs as its own process; times are medians over rounds in which contenders take turns',
+    '  (the order rotates each round). "first deploy": into an empty prefix; "unchanged": the same files again;',
+    '  "2% changed": after editing 2% of the files (text files grow a line, binaries get new bytes in place).',
+    '- Times are the whole process (spawn to exit). In parentheses: the time the contender measured itself',
+    '  (createAll, or the SDK puts), without node/tsx start-up or, for the ceiling, reading the files.',
+    '  files/s, MiB/s and "vs ceiling" use the contender\'s own time where there is one.',
+    '- The ceiling: `PutObjectCommand` from @aws-sdk/client-s3 with the bodies already in memory (same',
+    '  Content-Type and public-read ACL createAll sends), at the concurrency where it was fastest.',
+    '- client / server CPU: user + system seconds of the contender process and of the S3 server processes during',
+    "  the first deploy. On 2 shared cores the client's CPU per request decides how much is left for the server.",
+    "- checks: after every deploy, every local file's key and size is listed and a seeded sample of objects",
+    '  (including the largest file and every edited one) is downloaded and compared with the bytes on disk.',
+    '',
+  ].join('\n');
+  mkdirSync(path.dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, md);
+  process.stdout.write(md);
+  log(`written ${path.relative(process.cwd(), opts.out)} in ${minutes} min`);
+  await stopAll();
+  if (failures.length) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
