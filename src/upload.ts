@@ -1,0 +1,865 @@
+// createAll: upload every static asset of the app and its blueprints to the bucket, under the keys
+// url_for renders. Order: check the settings and walk the folders (every input error before any
+// request) -> read and hash -> GET the upload record (one request; it also tells whether the bucket
+// exists) -> create the bucket if missing -> bucket ACL (best effort) -> uploads, concurrent, with
+// retries -> write the record. What succeeded is recorded even when something failed or the run was
+// aborted; failures are reported together at the end.
+
+import { open, readFile } from 'node:fs/promises';
+import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import {
+  type BucketLocationConstraint,
+  CreateBucketCommand,
+  HeadBucketCommand,
+  PutBucketAclCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { type AppLike, objectKey, staticMounts } from './app.js';
+import {
+  createS3Client,
+  describeError,
+  errorCode,
+  httpStatus,
+  isTransient,
+  retryDelay,
+  scrubError,
+  type WarnLogger,
+} from './client.js';
+import {
+  findSetting,
+  type NunjucksS3Config,
+  type ResolvedConfig,
+  requireBucketName,
+  resolveConfig,
+  setting,
+  settingLabel,
+} from './config.js';
+import { type DiscoverOptions, discoverFiles, type LocalFile } from './discover.js';
+import { ConfigError, UploadError, type UploadFailure } from './errors.js';
+import { gzipBuffer, gzipStream } from './gzip.js';
+import { createHasher, type Hasher } from './hash.js';
+import { checkHeaderSettings, createHeaderResolver, type ObjectSettings } from './headers.js';
+import { planUploads, type UploadReason } from './plan.js';
+import { emptyRecord, RecordKeeper, readRecord, recordKey, type UploadRecord } from './record.js';
+
+/** What createAll reports as it goes. */
+export type ProgressEvent =
+  /** Uploads begin: the files and bytes to upload (after skipping unchanged ones). */
+  | { type: 'start'; totalFiles: number; totalBytes: number }
+  /** One file is done (`ok`) or failed; `bytes` is its local size. */
+  | { type: 'file'; key: string; bytes: number; doneFiles: number; doneBytes: number; ok: boolean }
+  | { type: 'end' };
+
+/** One file in the report. */
+export interface ReportEntry {
+  key: string;
+  /** Absolute path of the local file. */
+  file: string;
+  /** Local size in bytes (before gzip). */
+  size: number;
+  contentType: string;
+  gzip: boolean;
+  /** Why it was uploaded or skipped; see {@link UploadReason}. */
+  reason: UploadReason;
+}
+
+/** What createAll did. */
+export interface UploadReport {
+  bucket: string;
+  prefix: string;
+  dryRun: boolean;
+  /** Uploaded (in a dry run: what would be uploaded), sorted by key. */
+  uploaded: ReportEntry[];
+  /** Skipped: unchanged since the recorded upload (onlyModified), sorted by key. */
+  skipped: ReportEntry[];
+  /** Not uploaded, with the reason. */
+  failed: UploadFailure[];
+  /** Stale keys deleted (stale cleanup, issue 5). */
+  deleted: string[];
+  /** Everything that was not done as configured, each said once. */
+  warnings: string[];
+  /** Body bytes sent for the objects uploaded (after gzip). */
+  bytesSent: number;
+  /** Local bytes minus gzipped bytes, over the gzipped objects uploaded (can be negative for tiny files). */
+  bytesSavedByGzip: number;
+  durationMs: number;
+}
+
+/** Options of {@link createAll}: any setting (camelCase or FLASKS3_* name) overrides `app.config`. */
+export interface CreateAllOptions extends NunjucksS3Config {
+  /** Flask-S3's name for accessKeyId. */
+  user?: string;
+  /** Flask-S3's name for secretAccessKey. */
+  password?: string;
+  /** Flask-S3's name for region (`'EU'`, `''` and `'DEFAULT'` are understood). */
+  location?: string;
+  /** An S3 client to use instead of one built from the settings (its own retry settings apply too). */
+  client?: S3Client;
+  /** Stops new uploads and aborts those in flight; what finished is recorded, then createAll rejects. */
+  signal?: AbortSignal;
+  /** Plan only: read the record, change nothing. @default false */
+  dryRun?: boolean;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Where warnings (and a few info lines) go. @default console.warn for warnings */
+  logger?: { warn(message: string): void; info?(message: string): void };
+}
+
+/** Files smaller than this are read into memory once (hash, gzip, send); larger ones are streamed. */
+const BUFFER_LIMIT = 2 * 1024 * 1024;
+/** Bytes of small files kept in memory between hashing and uploading (beyond it they are read again). */
+const KEEP_BUDGET = 64 * 1024 * 1024;
+/** Part size of multipart uploads (S3 allows 10,000 parts: larger files get larger parts). */
+const PART_SIZE = 8 * 1024 * 1024;
+/** Files read at once while hashing. */
+const READ_CONCURRENCY = 32;
+
+/** Errors after which no other request can succeed: stop instead of failing every file slowly. */
+const FATAL = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'NoSuchBucket',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'PermanentRedirect',
+  'AuthorizationHeaderMalformed',
+  'InvalidBucketName',
+  'CredentialsProviderError',
+]);
+
+/** Options that are not settings. */
+const OPTION_NAMES = new Set([
+  'user',
+  'password',
+  'location',
+  'client',
+  'signal',
+  'dryRun',
+  'onProgress',
+  'logger',
+]);
+
+interface Item {
+  file: LocalFile;
+  hash: string;
+  size: number;
+  settings: ObjectSettings;
+  signature: string;
+  key: string;
+  /** The bytes, kept from hashing while the memory budget allows. */
+  body?: Buffer | undefined;
+}
+
+interface Sent {
+  hash: string;
+  size: number;
+  bytesSent: number;
+}
+
+/** Split createAll's options into settings overrides and the rest; map Flask-S3's argument names. */
+function settingsOverrides(options: CreateAllOptions): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(options)) {
+    if (OPTION_NAMES.has(name)) continue;
+    if (!findSetting(name)) {
+      throw new ConfigError('CONFIG_UNKNOWN', `createAll: unknown option ${JSON.stringify(name)}`, {
+        setting: name,
+      });
+    }
+    overrides[name] = value;
+  }
+  const alias = (
+    flaskName: 'user' | 'password' | 'location',
+    camel: 'accessKeyId' | 'secretAccessKey' | 'region',
+  ) => {
+    const v = options[flaskName];
+    if (v === undefined) return;
+    const spec = setting(camel);
+    const other = overrides[camel] ?? overrides[spec.flask];
+    if (other !== undefined && other !== v) {
+      throw new ConfigError(
+        'CONFIG_CONFLICT',
+        `createAll: ${flaskName} and ${settingLabel(spec)} are both given, with different values`,
+        {
+          setting: settingLabel(spec),
+        },
+      );
+    }
+    overrides[camel] = v;
+  };
+  alias('user', 'accessKeyId');
+  alias('password', 'secretAccessKey');
+  alias('location', 'region');
+  return overrides;
+}
+
+/** A bucket policy that makes the static folders public, for servers that refuse ACLs. */
+export function publicReadPolicy(bucket: string, keyPrefixes: readonly string[]): string {
+  const resources = [...new Set(keyPrefixes.map((p) => `arn:aws:s3:::${bucket}/${p ? `${p}/` : ''}*`))];
+  return JSON.stringify(
+    {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'PublicReadStaticAssets',
+          Effect: 'Allow',
+          Principal: '*',
+          Action: 's3:GetObject',
+          Resource: resources.length === 1 ? resources[0] : resources,
+        },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+/** Whether an error may be a refusal of the ACL we sent (not of the object itself). */
+function isAclRefusal(err: unknown): boolean {
+  const code = errorCode(err);
+  return (
+    code === 'AccessControlListNotSupported' ||
+    code === 'NotImplemented' ||
+    httpStatus(err) === 501 ||
+    code === 'AccessDenied' ||
+    ((code === 'InvalidRequest' || code === 'InvalidArgument') && /acl/i.test(String((err as Error).message)))
+  );
+}
+
+/** Refusals that are about the ACL for sure (an AccessDenied is only when a retry without ACL works). */
+function isDefiniteAclRefusal(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === 'AccessControlListNotSupported' || code === 'NotImplemented' || httpStatus(err) === 501;
+}
+
+/** Run `fn` over `items` with at most `limit` at once; stops taking new ones when `stop()` says so. */
+async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  stop = () => false,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !stop()) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** A pass-through stream that hashes what flows through it (so the record holds what was sent). */
+function hashingStream(hasher: Hasher, onDone: (hash: string, size: number) => void): Transform {
+  const state = hasher.createState();
+  let size = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      state.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      onDone(state.digest(), size);
+      done();
+    },
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason as unknown;
+  return reason instanceof Error ? reason : Object.assign(new Error('aborted'), { name: 'AbortError' });
+}
+
+/**
+ * Upload every static asset of `app` to its bucket, under the keys url_for renders. Resolves to a
+ * report; rejects with a ConfigError (before any request) on bad input, and with an UploadError
+ * (`failures`, `report`) when any file failed or the run was aborted, after uploading and recording
+ * everything it could.
+ */
+export async function createAll(app: AppLike, options: CreateAllOptions = {}): Promise<UploadReport> {
+  const t0 = performance.now();
+  const logger: WarnLogger & { info?(message: string): void } = options.logger ?? {
+    warn: (m) => console.warn(m),
+  };
+  const dryRun = options.dryRun ?? false;
+  const signal = options.signal;
+
+  // 1. Settings and files: every input error now, before any request.
+  const config = resolveConfig(app.config ?? {}, settingsOverrides(options));
+  const bucket = requireBucketName(config, 'to upload');
+  if (!options.client && (config.accessKeyId === undefined) !== (config.secretAccessKey === undefined)) {
+    const missing = setting(config.accessKeyId === undefined ? 'accessKeyId' : 'secretAccessKey');
+    throw new ConfigError(
+      'CONFIG_CREDENTIALS',
+      `${settingLabel(missing)} is missing: give both the access key id and the secret, or neither`,
+      {
+        setting: settingLabel(missing),
+      },
+    );
+  }
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    logger.warn(message);
+  };
+  for (const w of checkHeaderSettings(config)) warn(w);
+  const mounts = staticMounts(app);
+  const discoverOptions: DiscoverOptions = {
+    prefix: config.prefix,
+    includeHidden: config.includeHidden,
+    filepathFilterRegex: config.filepathFilterRegex,
+  };
+  const discovery = await discoverFiles(mounts, discoverOptions);
+  for (const w of discovery.warnings) warn(w);
+  const rKey = recordKey(config.prefix);
+  const clash = discovery.files.find((f) => f.key === rKey);
+  if (clash) {
+    throw new ConfigError('FILE_NAME', `${clash.file} would overwrite the upload record ${rKey}; rename it`, {
+      setting: 'app.staticFolder',
+    });
+  }
+
+  const resolveHeaders = createHeaderResolver(config);
+  const hasher = await createHasher();
+  const items = await hashFiles(discovery.files, hasher, resolveHeaders, signal);
+  if (signal?.aborted) throw abortedBeforeStart(bucket, config.prefix, dryRun, warnings, t0, signal);
+
+  // 2. The network.
+  const client = options.client ?? createS3Client(config, logger);
+  const secrets = [config.accessKeyId, config.secretAccessKey, config.sessionToken].filter(
+    (s): s is string => !!s,
+  );
+  const report: UploadReport = {
+    bucket,
+    prefix: config.prefix,
+    dryRun,
+    uploaded: [],
+    skipped: [],
+    failed: [],
+    deleted: [],
+    warnings,
+    bytesSent: 0,
+    bytesSavedByGzip: 0,
+    durationMs: 0,
+  };
+  const keyPrefixes = mounts.map((m) => objectKey(config.prefix, m, ''));
+  try {
+    let record: UploadRecord | undefined;
+    let bucketExists = true;
+    try {
+      const read = await readRecord(client, bucket, config.prefix, signal);
+      if (read.status === 'found') record = read.record;
+      else if (read.status === 'no-bucket') bucketExists = false;
+      else if (read.status === 'unusable') {
+        warn(
+          `the upload record s3://${bucket}/${rKey} could not be used (${read.problem}); every file is uploaded and the record rewritten`,
+        );
+        bucketExists = await headBucket(client, bucket, signal);
+      }
+    } catch (err) {
+      throw preflightFailure(
+        err,
+        'could not read the upload record from',
+        items,
+        report,
+        secrets,
+        t0,
+        signal,
+      );
+    }
+
+    const plan = planUploads(items, record, config.onlyModified);
+    report.skipped = plan.skip.map((p) => entry(p.item, p.reason));
+    if (!bucketExists && dryRun) warn(`bucket ${bucket} does not exist; a real run creates it`);
+
+    if (dryRun) {
+      report.uploaded = plan.upload.map((p) => entry(p.item, p.reason));
+      return finish(report, t0);
+    }
+
+    if (!bucketExists) {
+      try {
+        await createBucket(client, bucket, signal);
+        logger.info?.(`created bucket ${bucket}`);
+      } catch (err) {
+        throw preflightFailure(err, 'could not create the bucket', items, report, secrets, t0, signal);
+      }
+    }
+
+    const aclWarnings = { policyShown: false };
+    if (config.putBucketAcl && plan.upload.length > 0) {
+      try {
+        await client.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' }), {
+          abortSignal: signal,
+        });
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        aclWarnings.policyShown = true;
+        warn(
+          `${settingLabel(setting('putBucketAcl'))}: the bucket ACL public-read was not set: ${describeError(err, secrets)}. ` +
+            `Uploads go on. To make the static files public, attach this bucket policy instead (on AWS, also allow ` +
+            `public policies in the bucket's Block Public Access settings), or set putBucketAcl to false to ` +
+            `silence this warning:\n${publicReadPolicy(bucket, keyPrefixes)}`,
+        );
+      }
+    }
+
+    // 3. Uploads.
+    const keeper = new RecordKeeper(client, record ?? emptyRecord(bucket, config.prefix));
+    keeper.start();
+    const todo = plan.upload.slice().sort((a, b) => b.item.size - a.item.size); // largest first: no long tail
+    let totalBytes = 0;
+    for (const p of todo) totalBytes += p.item.size;
+    const progress = (event: ProgressEvent) => {
+      try {
+        options.onProgress?.(event);
+      } catch {
+        // A broken progress display must not break the upload.
+      }
+    };
+    progress({ type: 'start', totalFiles: todo.length, totalBytes });
+
+    let aclOn = config.objectAcl !== undefined;
+    const refuseAcl = (err: unknown) => {
+      if (!aclOn) return;
+      aclOn = false;
+      const what = `${settingLabel(setting('objectAcl'))}: the object ACL ${config.objectAcl} was not set: the server refused it (${describeError(err, secrets)}). Objects are uploaded without an ACL.`;
+      if (config.objectAcl !== 'public-read') {
+        warn(`${what} Objects are private unless a bucket policy says otherwise.`);
+      } else if (aclWarnings.policyShown) {
+        warn(`${what} To make them public, attach the bucket policy printed above.`);
+      } else {
+        warn(
+          `${what} To make them public, attach this bucket policy (on AWS, also allow public policies in the ` +
+            `bucket's Block Public Access settings), or set objectAcl to 'none' to silence this warning:\n` +
+            publicReadPolicy(bucket, keyPrefixes),
+        );
+      }
+    };
+
+    const ctx: SendContext = { client, bucket, hasher, config, signal };
+    let doneFiles = 0;
+    let doneBytes = 0;
+    let stopReason: string | undefined;
+    let transientStreak = 0;
+    const attempted = new Set<string>();
+
+    await pool(
+      todo,
+      config.concurrency,
+      async ({ item, reason }) => {
+        attempted.add(item.key);
+        keeper.forget(item.key);
+        let ok = false;
+        try {
+          const acl = aclOn ? config.objectAcl : undefined;
+          let sent: Sent;
+          try {
+            sent = await sendObject(ctx, item, acl);
+          } catch (err) {
+            if (!acl || signal?.aborted || !isAclRefusal(err)) throw err;
+            if (isDefiniteAclRefusal(err)) refuseAcl(err);
+            sent = await sendObject(ctx, item, undefined);
+            refuseAcl(err); // AccessDenied with the ACL, fine without it: the ACL was the problem
+          }
+          keeper.set(
+            item.key,
+            { hash: sent.hash, settings: item.signature, size: sent.size },
+            item.settings.canonical,
+          );
+          report.uploaded.push(entry(item, reason));
+          report.bytesSent += sent.bytesSent;
+          if (item.settings.gzip) report.bytesSavedByGzip += sent.size - sent.bytesSent;
+          transientStreak = 0;
+          ok = true;
+        } catch (err) {
+          scrubError(err, secrets);
+          const aborted = signal?.aborted === true;
+          report.failed.push({
+            key: item.key,
+            file: item.file.file,
+            message: aborted ? 'aborted' : describeError(err, secrets),
+            cause: err,
+          });
+          const code = errorCode(err);
+          if (!aborted && code !== undefined && FATAL.has(code)) stopReason ??= describeError(err, secrets);
+          if (!aborted && isTransient(err) && ++transientStreak >= Math.max(config.concurrency, 4)) {
+            stopReason ??= `${transientStreak} files in a row failed after ${config.maxAttempts} attempts each (last: ${describeError(err, secrets)})`;
+          }
+        } finally {
+          item.body = undefined;
+          doneFiles++;
+          doneBytes += item.size;
+          progress({ type: 'file', key: item.key, bytes: item.size, doneFiles, doneBytes, ok });
+        }
+      },
+      () => signal?.aborted === true || stopReason !== undefined,
+    );
+
+    if (stopReason !== undefined && !signal?.aborted) {
+      for (const p of todo) {
+        if (attempted.has(p.item.key)) continue;
+        report.failed.push({
+          key: p.item.key,
+          file: p.item.file.file,
+          message: `not attempted: stopped after ${stopReason}`,
+        });
+      }
+    }
+
+    // 4. The record: always written (merged) when anything changed, even after failures or an abort.
+    try {
+      await keeper.finish();
+    } catch (err) {
+      scrubError(err, secrets);
+      report.failed.push({
+        key: rKey,
+        message:
+          `could not write the upload record: ${describeError(err, secrets)}; the next run with onlyModified ` +
+          `may skip files uploaded now: delete s3://${bucket}/${rKey} if in doubt`,
+        cause: err,
+      });
+    }
+    progress({ type: 'end' });
+    finish(report, t0);
+
+    if (signal?.aborted) {
+      throw new UploadError(
+        'UPLOAD_ABORTED',
+        `upload to s3://${bucket}/${config.prefix} aborted: ${report.uploaded.length} of ${todo.length} files uploaded and recorded`,
+        { cause: signal.reason, failures: report.failed, report },
+      );
+    }
+    if (report.failed.length > 0) throw failedError(report);
+    return report;
+  } finally {
+    if (!options.client) client.destroy();
+  }
+}
+
+function entry(item: Item, reason: UploadReason): ReportEntry {
+  return {
+    key: item.key,
+    file: item.file.file,
+    size: item.size,
+    contentType: item.settings.fields.ContentType,
+    gzip: item.settings.gzip,
+    reason,
+  };
+}
+
+function byKey<T extends { key: string }>(a: T, b: T): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+function finish(report: UploadReport, t0: number): UploadReport {
+  report.uploaded.sort(byKey);
+  report.skipped.sort(byKey);
+  report.failed.sort(byKey);
+  report.durationMs = Math.round(performance.now() - t0);
+  return report;
+}
+
+function failedError(report: UploadReport): UploadError {
+  const shown = report.failed.slice(0, 20).map((f) => `  ${f.key}: ${f.message}`);
+  const more =
+    report.failed.length > 20 ? [`  ... and ${report.failed.length - 20} more (see .failures)`] : [];
+  return new UploadError(
+    'UPLOAD_FAILED',
+    `${report.failed.length} of ${report.failed.length + report.uploaded.length} uploads to s3://${report.bucket}/${report.prefix} failed ` +
+      `(everything else was uploaded and recorded; run again to retry):\n${[...shown, ...more].join('\n')}`,
+    { failures: report.failed, report },
+  );
+}
+
+function abortedBeforeStart(
+  bucket: string,
+  prefix: string,
+  dryRun: boolean,
+  warnings: string[],
+  t0: number,
+  signal: AbortSignal,
+) {
+  const report: UploadReport = {
+    bucket,
+    prefix,
+    dryRun,
+    uploaded: [],
+    skipped: [],
+    failed: [],
+    deleted: [],
+    warnings,
+    bytesSent: 0,
+    bytesSavedByGzip: 0,
+    durationMs: 0,
+  };
+  finish(report, t0);
+  return new UploadError('UPLOAD_ABORTED', 'upload aborted before it started: nothing was uploaded', {
+    cause: signal.reason,
+    report,
+  });
+}
+
+/** A failure before any upload (record, bucket): every file is reported as not uploaded, with the reason. */
+function preflightFailure(
+  err: unknown,
+  what: string,
+  items: readonly Item[],
+  report: UploadReport,
+  secrets: readonly string[],
+  t0: number,
+  signal: AbortSignal | undefined,
+): UploadError {
+  scrubError(err, secrets);
+  if (signal?.aborted) {
+    finish(report, t0);
+    return new UploadError('UPLOAD_ABORTED', 'upload aborted before it started: nothing was uploaded', {
+      cause: signal.reason,
+      report,
+    });
+  }
+  let reason = describeError(err, secrets);
+  const code = errorCode(err);
+  if (
+    code === 'PermanentRedirect' ||
+    code === 'AuthorizationHeaderMalformed' ||
+    code === 'IllegalLocationConstraintException'
+  ) {
+    reason += ` (the bucket is probably in another region: set ${settingLabel(setting('region'))})`;
+  }
+  const message = `${what} s3://${report.bucket}: ${reason}; nothing was uploaded`;
+  report.failed = items.map((i) => ({ key: i.key, file: i.file.file, message: `not uploaded: ${message}` }));
+  finish(report, t0);
+  return new UploadError('UPLOAD_FAILED', message, { cause: err, failures: report.failed, report });
+}
+
+/** HeadBucket: false when the bucket does not exist; true when it does or we cannot tell (403). */
+async function headBucket(client: S3Client, bucket: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+    return true;
+  } catch (err) {
+    if (httpStatus(err) === 404 || errorCode(err) === 'NotFound' || errorCode(err) === 'NoSuchBucket')
+      return false;
+    if (httpStatus(err) === 403) return true;
+    throw err;
+  }
+}
+
+/** CreateBucket, with the client's region as LocationConstraint outside us-east-1 (the original never sent one). */
+async function createBucket(client: S3Client, bucket: string, signal?: AbortSignal): Promise<void> {
+  const region = await client.config.region();
+  const constraint =
+    region && region !== 'us-east-1' ? { LocationConstraint: region as BucketLocationConstraint } : undefined;
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: constraint }), {
+      abortSignal: signal,
+    });
+  } catch (err) {
+    // Created meanwhile by us (a retry after a lost response, or a concurrent deploy): fine.
+    if (errorCode(err) === 'BucketAlreadyOwnedByYou') return;
+    throw err;
+  }
+}
+
+/**
+ * Read every file (small ones into memory, large ones in chunks) and hash it, before any request. All
+ * unreadable files are reported at once, as one ConfigError.
+ */
+async function hashFiles(
+  files: readonly LocalFile[],
+  hasher: Hasher,
+  resolveHeaders: ReturnType<typeof createHeaderResolver>,
+  signal: AbortSignal | undefined,
+): Promise<Item[]> {
+  const items: Item[] = new Array(files.length);
+  const problems: string[] = [];
+  const causes: unknown[] = [];
+  let kept = 0;
+  await pool(
+    files.map((_, i) => i),
+    READ_CONCURRENCY,
+    async (i) => {
+      const file = files[i]!;
+      const settings = resolveHeaders(file.relPath);
+      try {
+        let hash: string;
+        let size: number;
+        let body: Buffer | undefined;
+        if (file.size < BUFFER_LIMIT) {
+          const bytes = await readFile(file.file);
+          hash = hasher.hashBytes(bytes);
+          size = bytes.length;
+          if (kept + size <= KEEP_BUDGET) {
+            body = bytes;
+            kept += size;
+          }
+        } else {
+          ({ hash, size } = await hasher.hashFile(file.file));
+        }
+        items[i] = { file, hash, size, settings, signature: settings.signature, key: file.key, body };
+      } catch (err) {
+        problems.push(`${file.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        causes.push(err);
+      }
+    },
+    () => signal?.aborted === true,
+  );
+  if (problems.length > 0) {
+    problems.sort();
+    throw new ConfigError(
+      'FILE_UNREADABLE',
+      `cannot read ${problems.length === 1 ? 'a file' : `${problems.length} files`} to upload (nothing was uploaded):\n  ${problems.join('\n  ')}`,
+      { cause: causes[0] },
+    );
+  }
+  return items.filter((x) => x !== undefined);
+}
+
+interface SendContext {
+  client: S3Client;
+  bucket: string;
+  hasher: Hasher;
+  config: ResolvedConfig;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Upload one object. Small files go as one Buffer (the SDK retries them); mid-size files as a file
+ * stream (re-opened for each attempt, retried here); files at or above multipartThreshold, and large
+ * gzipped files (length unknown in advance), through lib-storage's Upload (parts retried by the SDK).
+ */
+async function sendObject(ctx: SendContext, item: Item, acl: string | undefined): Promise<Sent> {
+  const { client, bucket, config, signal, hasher } = ctx;
+  const s = item.settings;
+  const params: PutObjectCommandInput = {
+    Bucket: bucket,
+    Key: item.key,
+    ...s.fields,
+    ...(Object.keys(s.metadata).length ? { Metadata: { ...s.metadata } } : {}),
+    ...(acl ? { ACL: acl as PutObjectCommandInput['ACL'] } : {}),
+  };
+
+  if (item.size < BUFFER_LIMIT) {
+    let bytes = item.body;
+    let hash = item.hash;
+    if (!bytes) {
+      bytes = await readFile(item.file.file);
+      hash = hasher.hashBytes(bytes);
+    }
+    const body = s.gzip ? await gzipBuffer(bytes) : bytes;
+    await client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }), {
+      abortSignal: signal,
+    });
+    return { hash, size: bytes.length, bytesSent: body.length };
+  }
+
+  if (s.gzip || item.size >= config.multipartThreshold) {
+    const source = await hashedFileStream(item.file.file, hasher, 1024 * 1024);
+    let sentBytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done: TransformCallback) {
+        sentBytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const body = pipeline(s.gzip ? gzipStream(source.stream) : source.stream, counter, () => {});
+    await guardedSend(body, signal, (controller) =>
+      new Upload({
+        client,
+        params: { ...params, Body: body, ...(s.gzip ? {} : { ContentLength: item.size }) },
+        partSize: Math.max(PART_SIZE, Math.ceil(item.size / 9_000)),
+        queueSize: 4,
+        abortController: controller,
+      }).done(),
+    );
+    return { ...source.result(), bytesSent: sentBytes };
+  }
+
+  // Mid-size: a stream per attempt, so a retry sends the file from its start.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const source = await hashedFileStream(item.file.file, hasher, 256 * 1024);
+      await guardedSend(source.stream, signal, (controller) =>
+        client.send(new PutObjectCommand({ ...params, Body: source.stream, ContentLength: item.size }), {
+          abortSignal: controller.signal,
+        }),
+      );
+      return { ...source.result(), bytesSent: item.size };
+    } catch (err) {
+      if (attempt >= config.maxAttempts || signal?.aborted || !isTransient(err)) throw err;
+      await sleep(retryDelay(attempt, err), signal);
+      if (signal?.aborted) throw abortError(signal);
+    }
+  }
+}
+
+/**
+ * A file as a stream that hashes the bytes it reads (so the record holds what was sent). The file is
+ * opened first: a missing file is a plain error here, not an error event in the middle of a request.
+ */
+async function hashedFileStream(
+  file: string,
+  hasher: Hasher,
+  highWaterMark: number,
+): Promise<{ stream: Readable; result(): { hash: string; size: number } }> {
+  const fh = await open(file, 'r');
+  let result: { hash: string; size: number } | undefined;
+  const hashed = hashingStream(hasher, (hash, size) => {
+    result = { hash, size };
+  });
+  // pipeline passes a read error on to `hashed` (destroying it), where guardedSend sees it.
+  const stream = pipeline(fh.createReadStream({ highWaterMark }), hashed, () => {});
+  return {
+    stream,
+    result() {
+      if (!result) throw new Error(`${file} was not read to the end`);
+      return result;
+    },
+  };
+}
+
+/**
+ * Send a request whose body is a stream: an error of the stream (a file that cannot be read) aborts
+ * the request and is what the caller sees; the caller's signal aborts it too. Without this, a stream
+ * error is an uncaught exception and the request waits for a body that never ends.
+ */
+async function guardedSend<T>(
+  body: Readable,
+  signal: AbortSignal | undefined,
+  run: (controller: AbortController) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let bodyError: unknown;
+  const onAbort = () => controller.abort(signal?.reason);
+  if (signal?.aborted) controller.abort(signal.reason);
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  body.on('error', (err) => {
+    bodyError ??= err;
+    controller.abort(err);
+  });
+  try {
+    return await run(controller);
+  } catch (err) {
+    throw bodyError ?? err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    body.destroy();
+  }
+}
