@@ -2,6 +2,7 @@
 // Ceph RGW) behind the proxy: what the SDK sees, whether it recovers, what reached the server, and the log.
 import { randomBytes } from 'node:crypto';
 import {
+  GetObjectAclCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -313,6 +314,18 @@ describe('fault proxy: a bucket that does not allow ACLs', () => {
       ['PUT', 400, 'AccessControlListNotSupported'],
       ['PUT', 200, null],
     ]);
+  });
+
+  it('lets the canned ACLs it is told to allow through, and ACL reads', async () => {
+    const p = await proxy({ rules: [rejectAcls({ allowCanned: ['bucket-owner-full-control'] })] });
+    const client = via(p, { maxAttempts: 1 });
+    const put = (ACL: 'bucket-owner-full-control' | 'private') =>
+      client.send(new PutObjectCommand({ Bucket: bucket, Key: 'owner.txt', Body: 'x', ACL }));
+    await put('bucket-owner-full-control');
+    await expect(put('private')).rejects.toMatchObject({ name: 'AccessControlListNotSupported' });
+    // GET ?acl reads are not refused (s3rver and RGW both answer them).
+    await client.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'owner.txt' }));
+    expect(p.log.map((e) => e.fault)).toEqual([null, 'AccessControlListNotSupported', null]);
   });
 
   it('answers with the XML AWS sends', async () => {

@@ -143,17 +143,25 @@ const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]|::1)$/;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 /** A request that sets an ACL, which a bucket without ACLs refuses: an `x-amz-acl` or `x-amz-grant-*` header,
- * or PutBucketAcl/PutObjectAcl (`PUT ?acl`). Reading an ACL (`GET ?acl`) is still allowed on AWS. */
-export function setsAcl(req: FaultRequest): boolean {
-  if (req.headers['x-amz-acl'] !== undefined) return true;
+ * or PutBucketAcl/PutObjectAcl (`PUT ?acl`). Reading an ACL (`GET ?acl`) is still allowed on AWS. Canned ACLs
+ * listed in `allowCanned` pass (AWS lets `bucket-owner-full-control` through on such buckets). */
+export function setsAcl(req: FaultRequest, allowCanned: readonly string[] = []): boolean {
+  const canned = req.headers['x-amz-acl'];
+  if (canned !== undefined && !allowCanned.includes(String(canned))) return true;
   if (Object.keys(req.headers).some((h) => h.startsWith('x-amz-grant-'))) return true;
   return req.method === 'PUT' && req.query.has('acl');
 }
 
 /** The rule that makes the proxy behave like a new AWS bucket (Object Ownership "bucket owner enforced"):
- * every request that sets an ACL gets 400 AccessControlListNotSupported. */
-export function rejectAcls(): FaultRule {
-  return { name: 'AccessControlListNotSupported', match: setsAcl, fault: faults.aclNotSupported() };
+ * every request that sets an ACL gets 400 AccessControlListNotSupported.
+ * @param options.allowCanned canned ACLs to let through; AWS accepts `bucket-owner-full-control`. @default [] */
+export function rejectAcls(options: { allowCanned?: readonly string[] } = {}): FaultRule {
+  const allow = options.allowCanned ?? [];
+  return {
+    name: 'AccessControlListNotSupported',
+    match: (req) => setsAcl(req, allow),
+    fault: faults.aclNotSupported(),
+  };
 }
 
 // mulberry32: small, fast, and reproducible from a 32-bit seed.
