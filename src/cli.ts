@@ -181,7 +181,13 @@ async function upload(args: CliArgs): Promise<number> {
       const failedReport = e.report as UploadReport;
       const failures = e.failures.length ? e.failures : failedReport.failed;
       err(`${failures.length} file${failures.length === 1 ? '' : 's'} failed to upload:\n`);
-      for (const f of failures) err(`  ${f.key}: ${f.message}\n`);
+      // One cause behind many failures (endpoint down, access denied) is said once, above its keys.
+      const byMessage = new Map<string, string[]>();
+      for (const f of failures) byMessage.set(f.message, [...(byMessage.get(f.message) ?? []), f.key]);
+      for (const [message, keys] of byMessage) {
+        if (keys.length === 1) err(`  ${keys[0]}: ${message}\n`);
+        else err(`  ${keys.length} files: ${message}\n${keys.map((k) => `    ${k}\n`).join('')}`);
+      }
       if (args.json) out(reportJson(failedReport));
       else if (!args.quiet) for (const line of summaryLines(failedReport)) out(`${line}\n`);
       err('what succeeded is recorded; fix the cause and run the same command again to upload the rest\n');

@@ -697,6 +697,78 @@ describe('nunjucks-s3 (process)', () => {
     });
   });
 
+  describe('unexpected errors and secrets', () => {
+    // A getter that throws: not a mistake the CLI knows, so it is "unexpected" (exit 1).
+    const throwing = () =>
+      tmpProject({
+        'nunjucks-s3.config.mjs':
+          "export default { get staticFolder() { throw new TypeError('boom in the config'); }, config: {} };\n",
+      });
+
+    it('exit 1 with the message, the stack only with DEBUG=nunjucks-s3', async () => {
+      const cwd = throwing();
+      const r = await run(['url', 'static', 'a.css'], { cwd });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('nunjucks-s3: unexpected error: boom in the config');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      const debug = await run(['url', 'static', 'a.css'], { cwd, env: { DEBUG: 'express,nunjucks-s3' } });
+      expect(debug.code).toBe(1);
+      expect(debug.stderr).toMatch(/TypeError: boom in the config\n\s+at /);
+    });
+
+    it('never prints a credential: config file, environment, --set, errors, JSON, debug output', async () => {
+      const secret = {
+        id: 'AKIDCONFIGFILE1234',
+        key: 'file-secret-key-5678',
+        token: 'session-token-abcd',
+        flag: 'flag-secret-9999',
+      };
+      const cwd = tmpProject({
+        'nunjucks-s3.config.json': JSON.stringify({
+          staticFolder: 'static',
+          config: {
+            FLASKS3_BUCKET_NAME: 'cred-bucket',
+            AWS_ACCESS_KEY_ID: secret.id,
+            AWS_SECRET_ACCESS_KEY: secret.key,
+          },
+        }),
+      });
+      const runs = [
+        await run(['upload', '--dry-run', '--endpoint-url', 'http://127.0.0.1:1', '--set', 'maxAttempts=1'], {
+          cwd,
+          env: { AWS_SESSION_TOKEN: secret.token },
+        }),
+        await run(
+          [
+            'upload',
+            '--json',
+            '--endpoint-url',
+            'http://127.0.0.1:1',
+            '--set',
+            `AWS_SECRET_ACCESS_KEY=${secret.flag}`,
+            '--set',
+            'maxAttempts=1',
+          ],
+          {
+            cwd,
+            env: { AWS_SESSION_TOKEN: secret.token, DEBUG: 'nunjucks-s3' },
+          },
+        ),
+        await run(['upload', '--set', 'maxAttempts=0', '--set', `AWS_SECRET_ACCESS_KEY=${secret.flag}`], {
+          cwd,
+          env: { DEBUG: '*' },
+        }),
+        await run(['--help'], { cwd, env: { AWS_SECRET_ACCESS_KEY: secret.flag } }),
+      ];
+      for (const r of runs) {
+        for (const value of Object.values(secret)) expect(r.stdout + r.stderr).not.toContain(value);
+      }
+      // The dry run echoes where the credentials came from, masked.
+      expect(runs[0]!.stdout).toContain('secretAccessKey = "***"  (nunjucks-s3.config.json)');
+      expect(runs[0]!.stdout).toContain('sessionToken = "***"  (AWS_SESSION_TOKEN)');
+    });
+  });
+
   describe('upload against the test S3 server', () => {
     const local = (rel: string) => readFileSync(path.join(BASIC, rel));
 
@@ -768,6 +840,33 @@ describe('nunjucks-s3 (process)', () => {
       expect(css.gzip).toBe(true);
     });
 
+    it('--filter and --include-hidden reach the upload', async () => {
+      const plan = async (...flags: string[]) => {
+        const r = await run(
+          [
+            'upload',
+            '--dry-run',
+            '--json',
+            '--bucket',
+            uniqueBucket('cli-f'),
+            '--endpoint-url',
+            s3Backend().endpoint,
+            ...flags,
+          ],
+          {
+            env: s3Env(),
+          },
+        );
+        expect(r.code, r.stderr).toBe(0);
+        return JSON.parse(r.stdout)
+          .uploaded.map((e: { key: string }) => e.key)
+          .sort();
+      };
+      expect(await plan('--filter', '^css/')).toEqual(['from-file/static/css/app.css']);
+      expect(await plan('--filter', 'hidden')).toEqual([]);
+      expect(await plan('--filter', 'hidden', '--include-hidden')).toEqual(['from-file/static/.hidden']);
+    });
+
     it('uploads every file with the same bytes, shows progress and a summary, never the credentials', async () => {
       const bucket = await freshBucket('cli-up');
       const r = await run(
@@ -793,9 +892,8 @@ describe('nunjucks-s3 (process)', () => {
       expect(r.stdout + r.stderr).not.toContain(secret);
 
       const keys = await listKeys(bucket);
-      expect(
-        keys.filter((k) => !basicKeys('from-file').includes(k)).every((k) => !k.includes('.hidden')),
-      ).toBe(true);
+      expect(keys).toEqual(expect.arrayContaining(basicKeys('from-file')));
+      expect(keys.filter((k) => k.includes('.hidden'))).toEqual([]);
       for (const [rel, file] of Object.entries(BASIC_FILES)) {
         const obj = await testClient().send(
           new GetObjectCommand({ Bucket: bucket, Key: `from-file/${rel}` }),
