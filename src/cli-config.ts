@@ -593,7 +593,11 @@ export const SETTINGS_HELP = (() => {
   for (const spec of SETTINGS) {
     const d = spec.default;
     const shown = d === undefined || spec.secret ? '' : `  default ${JSON.stringify(d)}`;
-    lines.push(`  ${spec.flask.padEnd(30)}${String(spec.camel).padEnd(20)}${spec.kind.type}${shown}`);
+    const kind = spec.kind;
+    const type = kind.type === 'enum' ? kind.values.filter((v) => v !== null).join('|') : kind.type;
+    lines.push(
+      `  ${spec.flask.padEnd(30)}${String(spec.camel).padEnd(20)}${type.padEnd(15)}${shown}`.trimEnd(),
+    );
   }
   lines.push('Booleans take true/false, 1/0, yes/no, on/off; lists a JSON array or a comma-separated list;');
   lines.push('headers settings a JSON object.');
