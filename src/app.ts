@@ -70,12 +70,20 @@ export function joinUrlPath(...parts: (string | undefined)[]): string {
 function checkPathSetting(value: unknown, what: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
-    throw new ConfigError('CONFIG_TYPE', `${what} must be a string, got ${value === null ? 'null' : typeof value}`, { setting: what });
+    throw new ConfigError(
+      'CONFIG_TYPE',
+      `${what} must be a string, got ${value === null ? 'null' : typeof value}`,
+      { setting: what },
+    );
   }
   if (value.split('/').some((s) => s === '..' || s === '.') || value.includes('\0')) {
-    throw new ConfigError('CONFIG_PATH', `${what} must not contain '.', '..' segments or NUL: ${JSON.stringify(value)}`, {
-      setting: what,
-    });
+    throw new ConfigError(
+      'CONFIG_PATH',
+      `${what} must not contain '.', '..' segments or NUL: ${JSON.stringify(value)}`,
+      {
+        setting: what,
+      },
+    );
   }
   return value;
 }
@@ -89,7 +97,9 @@ export function staticMounts(app: AppLike): StaticMount[] {
   const mounts: StaticMount[] = [];
   const folderOf = (folder: unknown, what: string): string => {
     if (typeof folder !== 'string' || folder === '') {
-      throw new ConfigError('CONFIG_TYPE', `${what} must be a folder path (string) or null`, { setting: what });
+      throw new ConfigError('CONFIG_TYPE', `${what} must be a folder path (string) or null`, {
+        setting: what,
+      });
     }
     return path.resolve(root, folder);
   };
@@ -108,7 +118,8 @@ export function staticMounts(app: AppLike): StaticMount[] {
   const seen = new Set<string>();
   const walk = (list: unknown, parentName: string, parentPrefix: string) => {
     if (list === undefined) return;
-    if (!Array.isArray(list)) throw new ConfigError('CONFIG_TYPE', 'app.blueprints must be an array', { setting: 'app.blueprints' });
+    if (!Array.isArray(list))
+      throw new ConfigError('CONFIG_TYPE', 'app.blueprints must be an array', { setting: 'app.blueprints' });
     for (const bp of list as Blueprint[]) {
       const label = `blueprint ${JSON.stringify(bp?.name)}`;
       if (typeof bp?.name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(bp.name)) {
@@ -120,14 +131,22 @@ export function staticMounts(app: AppLike): StaticMount[] {
       }
       const name = parentName ? `${parentName}.${bp.name}` : bp.name;
       if (seen.has(name)) {
-        throw new ConfigError('CONFIG_BLUEPRINT', `blueprint ${JSON.stringify(name)} is registered twice`, { setting: 'app.blueprints' });
+        throw new ConfigError('CONFIG_BLUEPRINT', `blueprint ${JSON.stringify(name)} is registered twice`, {
+          setting: 'app.blueprints',
+        });
       }
       seen.add(name);
       const prefix = joinUrlPath(parentPrefix, checkPathSetting(bp.urlPrefix, `${label}.urlPrefix`));
       if (bp.staticFolder !== undefined && bp.staticFolder !== null) {
         const folder = folderOf(bp.staticFolder, `${label}.staticFolder`);
-        const own = checkPathSetting(bp.staticUrlPath, `${label}.staticUrlPath`) ?? '/' + path.basename(folder);
-        mounts.push({ endpoint: `${name}.static`, blueprint: name, folder, urlPath: joinUrlPath(prefix, own) });
+        const own =
+          checkPathSetting(bp.staticUrlPath, `${label}.staticUrlPath`) ?? '/' + path.basename(folder);
+        mounts.push({
+          endpoint: `${name}.static`,
+          blueprint: name,
+          folder,
+          urlPath: joinUrlPath(prefix, own),
+        });
       }
       walk(bp.blueprints, name, prefix);
     }

@@ -124,14 +124,37 @@ export interface SettingSpec {
 }
 
 const MiB = 1024 * 1024;
-const ACLS = ['public-read', 'private', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control', 'none', null] as const;
+const ACLS = [
+  'public-read',
+  'private',
+  'authenticated-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+  'none',
+  null,
+] as const;
 
 /** The one table of settings: documented FLASKS3_* name <-> camelCase name, type, default. */
 export const SETTINGS: readonly SettingSpec[] = [
-  { flask: 'FLASKS3_BUCKET_NAME', camel: 'bucketName', kind: { type: 'string', nonEmpty: true }, default: undefined },
-  { flask: 'FLASKS3_BUCKET_DOMAIN', camel: 'bucketDomain', kind: { type: 'string', nonEmpty: true }, default: 's3.amazonaws.com' },
+  {
+    flask: 'FLASKS3_BUCKET_NAME',
+    camel: 'bucketName',
+    kind: { type: 'string', nonEmpty: true },
+    default: undefined,
+  },
+  {
+    flask: 'FLASKS3_BUCKET_DOMAIN',
+    camel: 'bucketDomain',
+    kind: { type: 'string', nonEmpty: true },
+    default: 's3.amazonaws.com',
+  },
   { flask: 'FLASKS3_CDN_DOMAIN', camel: 'cdnDomain', kind: { type: 'string' }, default: '' },
-  { flask: 'FLASKS3_URL_STYLE', camel: 'urlStyle', kind: { type: 'enum', values: ['host', 'path'] }, default: 'host' },
+  {
+    flask: 'FLASKS3_URL_STYLE',
+    camel: 'urlStyle',
+    kind: { type: 'enum', values: ['host', 'path'] },
+    default: 'host',
+  },
   { flask: 'FLASKS3_USE_HTTPS', camel: 'useHttps', kind: { type: 'boolean' }, default: true },
   { flask: 'FLASKS3_PREFIX', camel: 'prefix', kind: { type: 'string' }, default: '' },
   { flask: 'FLASKS3_ACTIVE', camel: 'active', kind: { type: 'boolean' }, default: true },
@@ -139,42 +162,115 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flask: 'FLASKS3_OVERRIDE_TESTING', camel: 'overrideTesting', kind: { type: 'boolean' }, default: true },
   { flask: 'FLASKS3_REGION', camel: 'region', kind: { type: 'string' }, default: undefined },
   { flask: 'FLASKS3_ENDPOINT_URL', camel: 'endpointUrl', kind: { type: 'string' }, default: undefined },
-  { flask: 'FLASKS3_FORCE_PATH_STYLE', camel: 'forcePathStyle', kind: { type: 'boolean' }, default: undefined },
+  {
+    flask: 'FLASKS3_FORCE_PATH_STYLE',
+    camel: 'forcePathStyle',
+    kind: { type: 'boolean' },
+    default: undefined,
+  },
   { flask: 'FLASKS3_HEADERS', camel: 'headers', kind: { type: 'headers' }, default: {} },
-  { flask: 'FLASKS3_FILEPATH_HEADERS', camel: 'filepathHeaders', kind: { type: 'filepathHeaders' }, default: {} },
+  {
+    flask: 'FLASKS3_FILEPATH_HEADERS',
+    camel: 'filepathHeaders',
+    kind: { type: 'filepathHeaders' },
+    default: {},
+  },
   { flask: 'FLASKS3_CACHE_CONTROL', camel: 'cacheControl', kind: { type: 'string' }, default: undefined },
   { flask: 'FLASKS3_USE_CACHE_CONTROL', camel: 'useCacheControl', kind: { type: 'boolean' }, default: false },
   { flask: 'FLASKS3_ONLY_MODIFIED', camel: 'onlyModified', kind: { type: 'boolean' }, default: false },
   { flask: 'FLASKS3_GZIP', camel: 'gzip', kind: { type: 'boolean' }, default: false },
   { flask: 'FLASKS3_GZIP_ONLY_EXTS', camel: 'gzipOnlyExts', kind: { type: 'stringArray' }, default: [] },
   { flask: 'FLASKS3_FORCE_MIMETYPE', camel: 'forceMimetype', kind: { type: 'boolean' }, default: false },
-  { flask: 'AWS_ACCESS_KEY_ID', camel: 'accessKeyId', kind: { type: 'string' }, default: undefined, secret: true },
-  { flask: 'AWS_SECRET_ACCESS_KEY', camel: 'secretAccessKey', kind: { type: 'string' }, default: undefined, secret: true },
-  { flask: 'AWS_SESSION_TOKEN', camel: 'sessionToken', kind: { type: 'string' }, default: undefined, secret: true },
-  { flask: 'FLASKS3_OBJECT_ACL', camel: 'objectAcl', kind: { type: 'enum', values: ACLS }, default: 'public-read' },
+  {
+    flask: 'AWS_ACCESS_KEY_ID',
+    camel: 'accessKeyId',
+    kind: { type: 'string' },
+    default: undefined,
+    secret: true,
+  },
+  {
+    flask: 'AWS_SECRET_ACCESS_KEY',
+    camel: 'secretAccessKey',
+    kind: { type: 'string' },
+    default: undefined,
+    secret: true,
+  },
+  {
+    flask: 'AWS_SESSION_TOKEN',
+    camel: 'sessionToken',
+    kind: { type: 'string' },
+    default: undefined,
+    secret: true,
+  },
+  {
+    flask: 'FLASKS3_OBJECT_ACL',
+    camel: 'objectAcl',
+    kind: { type: 'enum', values: ACLS },
+    default: 'public-read',
+  },
   { flask: 'FLASKS3_PUT_BUCKET_ACL', camel: 'putBucketAcl', kind: { type: 'boolean' }, default: true },
   { flask: 'FLASKS3_INCLUDE_HIDDEN', camel: 'includeHidden', kind: { type: 'boolean' }, default: false },
-  { flask: 'FLASKS3_FILEPATH_FILTER_REGEX', camel: 'filepathFilterRegex', kind: { type: 'regex' }, default: undefined },
-  { flask: 'FLASKS3_CONCURRENCY', camel: 'concurrency', kind: { type: 'number', min: 1, max: 256, integer: true }, default: 16 },
+  {
+    flask: 'FLASKS3_FILEPATH_FILTER_REGEX',
+    camel: 'filepathFilterRegex',
+    kind: { type: 'regex' },
+    default: undefined,
+  },
+  {
+    flask: 'FLASKS3_CONCURRENCY',
+    camel: 'concurrency',
+    kind: { type: 'number', min: 1, max: 256, integer: true },
+    default: 16,
+  },
   {
     flask: 'FLASKS3_MULTIPART_THRESHOLD',
     camel: 'multipartThreshold',
     kind: { type: 'number', min: 5 * MiB, max: 5 * 1024 * MiB, integer: true },
     default: 16 * MiB,
   },
-  { flask: 'FLASKS3_MAX_ATTEMPTS', camel: 'maxAttempts', kind: { type: 'number', min: 1, max: 20, integer: true }, default: 5 },
+  {
+    flask: 'FLASKS3_MAX_ATTEMPTS',
+    camel: 'maxAttempts',
+    kind: { type: 'number', min: 1, max: 20, integer: true },
+    default: 5,
+  },
   {
     flask: 'FLASKS3_REQUEST_TIMEOUT',
     camel: 'requestTimeout',
     kind: { type: 'number', min: 100, max: 3_600_000, integer: true },
     default: 60_000,
   },
-  { flask: 'FLASKS3_FINGERPRINT', camel: 'fingerprint', kind: { type: 'enum', values: ['filename', 'query', false] }, default: false },
-  { flask: 'FLASKS3_FINGERPRINT_STRICT', camel: 'fingerprintStrict', kind: { type: 'boolean' }, default: false },
-  { flask: 'FLASKS3_MANIFEST', camel: 'manifestPath', kind: { type: 'string', nonEmpty: true }, default: 'nunjucks-s3-manifest.json' },
+  {
+    flask: 'FLASKS3_FINGERPRINT',
+    camel: 'fingerprint',
+    kind: { type: 'enum', values: ['filename', 'query', false] },
+    default: false,
+  },
+  {
+    flask: 'FLASKS3_FINGERPRINT_STRICT',
+    camel: 'fingerprintStrict',
+    kind: { type: 'boolean' },
+    default: false,
+  },
+  {
+    flask: 'FLASKS3_MANIFEST',
+    camel: 'manifestPath',
+    kind: { type: 'string', nonEmpty: true },
+    default: 'nunjucks-s3-manifest.json',
+  },
   { flask: 'FLASKS3_DELETE_STALE', camel: 'deleteStale', kind: { type: 'boolean' }, default: false },
-  { flask: 'FLASKS3_MAX_DELETES', camel: 'maxDeletes', kind: { type: 'number', min: 0, max: 1e9, integer: true }, default: 500 },
-  { flask: 'FLASKS3_KEEP_DEPLOYS', camel: 'keepDeploys', kind: { type: 'number', min: 0, max: 1000, integer: true }, default: 3 },
+  {
+    flask: 'FLASKS3_MAX_DELETES',
+    camel: 'maxDeletes',
+    kind: { type: 'number', min: 0, max: 1e9, integer: true },
+    default: 500,
+  },
+  {
+    flask: 'FLASKS3_KEEP_DEPLOYS',
+    camel: 'keepDeploys',
+    kind: { type: 'number', min: 0, max: 1000, integer: true },
+    default: 3,
+  },
 ];
 
 const BY_FLASK = new Map(SETTINGS.map((s) => [s.flask, s]));
@@ -280,7 +376,8 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (value instanceof RegExp) return 'a RegExp';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value)}`;
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }
@@ -309,13 +406,18 @@ function compileRegex(spec: SettingSpec, source: string, what: string): RegExp {
 }
 
 function checkHeaders(spec: SettingSpec, value: unknown, where = ''): Record<string, string> {
-  if (!isPlainObject(value)) throw typeError(spec, `an object of header names to string values${where}`, value);
+  if (!isPlainObject(value))
+    throw typeError(spec, `an object of header names to string values${where}`, value);
   const out: Record<string, string> = {};
   for (const [name, v] of Object.entries(value)) {
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
-      throw new ConfigError('CONFIG_TYPE', `${settingLabel(spec)}: ${JSON.stringify(name)}${where} is not a valid HTTP header name`, {
-        setting: settingLabel(spec),
-      });
+      throw new ConfigError(
+        'CONFIG_TYPE',
+        `${settingLabel(spec)}: ${JSON.stringify(name)}${where} is not a valid HTTP header name`,
+        {
+          setting: settingLabel(spec),
+        },
+      );
     }
     if (typeof v !== 'string' && typeof v !== 'number') {
       throw typeError(spec, `string header values (header ${JSON.stringify(name)}${where})`, v);
@@ -339,22 +441,29 @@ function checkValue(spec: SettingSpec, value: unknown): unknown {
     case 'number':
       if (typeof value !== 'number' || Number.isNaN(value)) throw typeError(spec, 'a number', value);
       if (kind.integer && !Number.isInteger(value)) throw typeError(spec, 'a whole number', value);
-      if (value < kind.min || value > kind.max) throw typeError(spec, `between ${kind.min} and ${kind.max}`, value);
+      if (value < kind.min || value > kind.max)
+        throw typeError(spec, `between ${kind.min} and ${kind.max}`, value);
       return value;
     case 'enum':
       if (!kind.values.includes(value as string)) {
-        throw typeError(spec, `one of ${kind.values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ')}`, value);
+        throw typeError(
+          spec,
+          `one of ${kind.values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ')}`,
+          value,
+        );
       }
       return value;
     case 'stringArray':
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw typeError(spec, 'an array of strings', value);
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+        throw typeError(spec, 'an array of strings', value);
       return [...value];
     case 'headers':
       return checkHeaders(spec, value);
     case 'filepathHeaders': {
       if (!isPlainObject(value)) throw typeError(spec, 'an object of path regexes to header objects', value);
       const out: Record<string, Record<string, string>> = {};
-      for (const [re, headers] of Object.entries(value)) out[re] = checkHeaders(spec, headers, ` (under ${JSON.stringify(re)})`);
+      for (const [re, headers] of Object.entries(value))
+        out[re] = checkHeaders(spec, headers, ` (under ${JSON.stringify(re)})`);
       return out;
     }
     case 'regex':
@@ -373,9 +482,13 @@ function sameValue(a: unknown, b: unknown): boolean {
 export function parseSettingString(spec: SettingSpec, raw: string): unknown {
   const kind = spec.kind;
   const fail = (expected: string) =>
-    new ConfigError('CONFIG_TYPE', `${settingLabel(spec)} must be ${expected}, got ${spec.secret ? 'a string' : JSON.stringify(raw)}`, {
-      setting: settingLabel(spec),
-    });
+    new ConfigError(
+      'CONFIG_TYPE',
+      `${settingLabel(spec)} must be ${expected}, got ${spec.secret ? 'a string' : JSON.stringify(raw)}`,
+      {
+        setting: settingLabel(spec),
+      },
+    );
   switch (kind.type) {
     case 'string':
     case 'regex':
@@ -393,7 +506,8 @@ export function parseSettingString(spec: SettingSpec, raw: string): unknown {
     }
     case 'enum': {
       const v = raw.trim();
-      if (kind.values.includes(false) && ['false', '0', 'off', 'no', ''].includes(v.toLowerCase())) return false;
+      if (kind.values.includes(false) && ['false', '0', 'off', 'no', ''].includes(v.toLowerCase()))
+        return false;
       if (kind.values.includes(null) && v.toLowerCase() === 'none') return 'none';
       return v;
     }
@@ -406,7 +520,12 @@ export function parseSettingString(spec: SettingSpec, raw: string): unknown {
           throw fail('a JSON array or a comma-separated list');
         }
       }
-      return v === '' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean);
+      return v === ''
+        ? []
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
     }
     case 'headers':
     case 'filepathHeaders':
@@ -448,9 +567,14 @@ export function bucketNameProblem(name: string): string | undefined {
  * `FLASKS3_*` key, or a camelCase key one typo away from a setting, is an error naming the closest setting.
  * `overrides` (e.g. createAll's options, CLI flags) win over `raw` without counting as a conflict.
  */
-export function resolveConfig(raw: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}): ResolvedConfig {
+export function resolveConfig(
+  raw: Record<string, unknown> = {},
+  overrides: Record<string, unknown> = {},
+): ResolvedConfig {
   if (!isPlainObject(raw)) {
-    throw new ConfigError('CONFIG_TYPE', `app.config must be an object of settings, got ${describe(raw)}`, { setting: 'config' });
+    throw new ConfigError('CONFIG_TYPE', `app.config must be an object of settings, got ${describe(raw)}`, {
+      setting: 'config',
+    });
   }
   const given = new Map<SettingSpec, { key: string; value: unknown }>();
   const collect = (source: Record<string, unknown>, isOverride: boolean) => {
@@ -481,7 +605,8 @@ export function resolveConfig(raw: Record<string, unknown> = {}, overrides: Reco
     for (const [spec, v] of seen) if (isOverride || !given.has(spec)) given.set(spec, v);
   };
   collect(raw, false);
-  if (!isPlainObject(overrides)) throw new ConfigError('CONFIG_TYPE', 'options must be an object', { setting: 'options' });
+  if (!isPlainObject(overrides))
+    throw new ConfigError('CONFIG_TYPE', 'options must be an object', { setting: 'options' });
   collect(overrides, true);
 
   const get = <T>(camel: keyof NunjucksS3Config): T => {
@@ -496,9 +621,13 @@ export function resolveConfig(raw: Record<string, unknown> = {}, overrides: Reco
   if (bucketName !== undefined) {
     const problem = bucketNameProblem(bucketName);
     if (problem) {
-      throw new ConfigError('CONFIG_BUCKET_NAME', `${settingLabel(setting('bucketName'))}: ${JSON.stringify(bucketName)} ${problem}`, {
-        setting: settingLabel(setting('bucketName')),
-      });
+      throw new ConfigError(
+        'CONFIG_BUCKET_NAME',
+        `${settingLabel(setting('bucketName'))}: ${JSON.stringify(bucketName)} ${problem}`,
+        {
+          setting: settingLabel(setting('bucketName')),
+        },
+      );
     }
   }
 
@@ -520,12 +649,17 @@ export function resolveConfig(raw: Record<string, unknown> = {}, overrides: Reco
 
   const filterSpec = setting('filepathFilterRegex');
   const filter = get<string | RegExp | undefined>('filepathFilterRegex');
-  const filepathFilterRegex = typeof filter === 'string' ? compileRegex(filterSpec, filter, 'the pattern') : filter;
+  const filepathFilterRegex =
+    typeof filter === 'string' ? compileRegex(filterSpec, filter, 'the pattern') : filter;
 
   const fhSpec = setting('filepathHeaders');
   const filepathHeaders = Object.entries(get<Record<string, Record<string, string>>>('filepathHeaders')).map(
     ([source, headers]): FilepathHeaderRule =>
-      Object.freeze({ source, regex: compileRegex(fhSpec, source, 'the key'), headers: Object.freeze({ ...headers }) }),
+      Object.freeze({
+        source,
+        regex: compileRegex(fhSpec, source, 'the key'),
+        headers: Object.freeze({ ...headers }),
+      }),
   );
 
   const acl = get<ObjectAcl | null>('objectAcl');
@@ -591,5 +725,7 @@ function nearCamel(key: string): string | undefined {
 export function requireBucketName(config: ResolvedConfig, why: string): string {
   if (config.bucketName) return config.bucketName;
   const label = settingLabel(setting('bucketName'));
-  throw new ConfigError('CONFIG_MISSING_BUCKET', `${label} is required ${why}; set it in app.config`, { setting: label });
+  throw new ConfigError('CONFIG_MISSING_BUCKET', `${label} is required ${why}; set it in app.config`, {
+    setting: label,
+  });
 }
