@@ -20,3 +20,7 @@ export type { RecordedDeploy, RecordedObject, UploadRecord } from './record.js';
 export { recordKey } from './record.js';
 export type { Hasher } from './hash.js';
 export { contentHash, createHasher } from './hash.js';
+export type { StaticIntegrity } from './plugin.js';
+export type { Manifest, ManifestEntry } from './manifest.js';
+export { MANIFEST_FORMAT } from './manifest.js';
+export { FINGERPRINT_LENGTH, fingerprintedPath } from './fingerprint.js';

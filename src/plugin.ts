@@ -1,12 +1,17 @@
 // The Nunjucks adapter: NunjucksS3 reads the app once (initApp), precomputes one URL base per static
 // mount, installs `url_for` into app.env, and dispatches each call: static endpoints to S3/CDN (or
 // local, when inactive) URLs, every other endpoint to the host router. A call does argument splitting,
-// filename checks, encoding and string concatenation; nothing that depends only on config.
+// filename checks, encoding and string concatenation; nothing that depends only on config. With
+// fingerprinting on, a static call also looks the file up (a Map lookup once the file is known: from the
+// manifest read at init, or hashed on first use). `static_integrity` gives a file's SRI value.
 
 import type { AppLike, StaticMount, UrlValues } from './app.js';
 import { staticMounts } from './app.js';
-import { type ResolvedConfig, requireBucketName, resolveConfig } from './config.js';
+import { type AssetInfo, MountAssets } from './assets.js';
+import { type ResolvedConfig, requireBucketName, resolveConfig, setting, settingLabel } from './config.js';
 import { ConfigError, UrlBuildError } from './errors.js';
+import { shortHash } from './fingerprint.js';
+import { type Manifest, manifestFile, readManifestSync } from './manifest.js';
 import { compileRouter, type RouteBuilder } from './router.js';
 import {
   appendQuery,
@@ -44,6 +49,17 @@ export interface UrlForValues {
  */
 export type UrlFor = (endpoint: string, ...values: (UrlForValues | undefined)[]) => string;
 
+/**
+ * `static_integrity(...)`: the subresource-integrity value (`sha384-<base64>`) of a static file, for an
+ * `integrity` attribute. Takes url_for's arguments, plus a short form:
+ * - `static_integrity('css/app.css')`: a file of the app's static folder;
+ * - `static_integrity('admin.static', 'logo.svg')`: endpoint and filename;
+ * - `static_integrity('static', filename='css/app.css')` (JS: `('static', { filename })`): as url_for.
+ *
+ * Other keywords (`_scheme`, `v`...) are ignored, so a url_for call can be copied as it is.
+ */
+export type StaticIntegrity = (...args: (string | UrlForValues | undefined)[]) => string;
+
 /** What a url_for call needs of one static mount, computed once at init. */
 interface StaticEntry {
   readonly mount: StaticMount;
@@ -51,6 +67,8 @@ interface StaticEntry {
   readonly base: string;
   /** Active: `//bucket.s3.amazonaws.com/prefix/static/`, for `_scheme`; inactive: unused. */
   readonly schemeRelative: string;
+  /** The folder's files: fingerprints and integrity, from the manifest or hashed on first use. */
+  readonly assets: MountAssets;
 }
 
 /** Everything initApp derives from the app; replaced as a whole, so a failed initApp changes nothing. */
@@ -60,6 +78,11 @@ interface State {
   readonly active: boolean;
   readonly statics: ReadonlyMap<string, StaticEntry>;
   readonly route: RouteBuilder;
+  /** How static URLs carry content hashes: the setting when active, always false when inactive. */
+  readonly fingerprint: 'filename' | 'query' | false;
+  /** The manifest file, and what it held (undefined: none, or not read because fingerprinting is off). */
+  readonly manifestFile: string;
+  readonly manifest: Manifest | undefined;
 }
 
 const NUNJUCKS_KEYWORDS = '__keywords';
@@ -86,11 +109,19 @@ export class NunjucksS3 {
    */
   readonly urlFor: UrlFor;
 
+  /**
+   * The `static_integrity` function, bound to this instance (see {@link StaticIntegrity}): the same
+   * function templates call.
+   */
+  readonly staticIntegrity: StaticIntegrity;
+
   #state: State | undefined;
 
   constructor(app?: AppLike) {
     const urlFor: UrlFor = (endpoint, ...values) => this.#urlFor(endpoint, values);
     this.urlFor = urlFor;
+    const staticIntegrity: StaticIntegrity = (...args) => this.#staticIntegrity(args);
+    this.staticIntegrity = staticIntegrity;
     if (app !== undefined) this.initApp(app);
   }
 
@@ -112,6 +143,12 @@ export class NunjucksS3 {
    * Active means: `active` (FLASKS3_ACTIVE) is true, the app is not in debug mode unless `debug`
    * (FLASKS3_DEBUG) is true, and the app is not testing with `overrideTesting` (FLASKS3_OVERRIDE_TESTING)
    * false. Decided here, once; inactive, static endpoints give the app's own `/static/...` URLs.
+   *
+   * Fingerprinting (`fingerprint`, FLASKS3_FINGERPRINT) applies only while active (the host serves
+   * its files under their real names). When on, the manifest (`manifestPath`, FLASKS3_MANIFEST,
+   * relative to `app.root`) is read here, synchronously, once; a missing manifest is fine (files are
+   * hashed on first use), a damaged one or one written for the other fingerprint mode is a ConfigError.
+   * `static_integrity` is installed too, fingerprinting or not.
    *
    * Call it again with the same app to re-read changed settings. An instance serves one app.
    */
@@ -139,6 +176,27 @@ export class NunjucksS3 {
       config.active && (!app.debug || config.debug) && !(Boolean(app.testing) && !config.overrideTesting);
     const mounts = staticMounts(app);
     const route = compileRouter(app.router);
+    const fingerprint = active ? config.fingerprint : false;
+    const mFile = manifestFile(app.root, config.manifestPath);
+    const manifest = fingerprint === false ? undefined : readManifestSync(mFile);
+    if (manifest !== undefined && manifest.fingerprint !== fingerprint) {
+      const label = settingLabel(setting('fingerprint'));
+      throw new ConfigError(
+        'CONFIG_MANIFEST',
+        `the fingerprint manifest ${mFile} was written for fingerprint '${manifest.fingerprint}', but ${label} ` +
+          `is '${fingerprint}': its URLs would name objects that were not uploaded. Run createAll again ` +
+          '(it rewrites the manifest), or delete the manifest',
+        { setting: label },
+      );
+    }
+    const assetsOf = (mount: (typeof mounts)[number]) =>
+      new MountAssets({
+        mount,
+        mode: fingerprint,
+        entries: manifest ? (manifest.assets[mount.endpoint] ?? {}) : undefined,
+        includeHidden: config.includeHidden,
+        revalidate: !active,
+      });
 
     const statics = new Map<string, StaticEntry>();
     if (active) {
@@ -148,15 +206,28 @@ export class NunjucksS3 {
       const origin = assetOrigin(config, bucket);
       for (const mount of mounts) {
         const base = staticUrlBase(origin, config.prefix, mount);
-        statics.set(mount.endpoint, { mount, base: base.absolute, schemeRelative: base.schemeRelative });
+        statics.set(mount.endpoint, {
+          mount,
+          base: base.absolute,
+          schemeRelative: base.schemeRelative,
+          assets: assetsOf(mount),
+        });
       }
     } else {
       for (const mount of mounts)
-        statics.set(mount.endpoint, { mount, base: localUrlBase(mount), schemeRelative: '' });
+        statics.set(mount.endpoint, {
+          mount,
+          base: localUrlBase(mount),
+          schemeRelative: '',
+          assets: assetsOf(mount),
+        });
     }
 
-    this.#state = { app, config, active, statics, route };
-    if (env) env.addGlobal('url_for', this.urlFor);
+    this.#state = { app, config, active, statics, route, fingerprint, manifestFile: mFile, manifest };
+    if (env) {
+      env.addGlobal('url_for', this.urlFor);
+      env.addGlobal('static_integrity', this.staticIntegrity);
+    }
     return this;
   }
 
@@ -179,7 +250,8 @@ export class NunjucksS3 {
     const values = mergeValues(endpoint, args);
     const entry = state.statics.get(endpoint);
     if (entry !== undefined) return this.#staticUrl(state, entry, endpoint, values);
-    if (endpoint === 'static' || endpoint.endsWith('.static')) throw unknownStatic(state, endpoint);
+    if (endpoint === 'static' || endpoint.endsWith('.static'))
+      throw unknownStatic(state, endpoint, callName(endpoint));
     return state.route(endpoint, withoutMarker(values));
   }
 
@@ -222,10 +294,19 @@ export class NunjucksS3 {
         `${callName(endpoint)}: filename must be a string, got ${Array.isArray(filename) ? 'a list' : typeof filename}`,
       );
     }
-    const path = encodeUrlPath(
-      this.#keyPath(entry.mount, normaliseFilename(String(filename), endpoint)),
-      endpoint,
-    );
+    const relPath = normaliseFilename(String(filename), endpoint);
+    let keyPath = relPath;
+    // A folder URL ('' or 'css/') names no file: nothing to fingerprint.
+    if (state.fingerprint !== false && relPath !== '' && !relPath.endsWith('/')) {
+      const asset = this.#asset(state, entry, relPath, endpoint);
+      if (asset !== undefined) {
+        if (state.fingerprint === 'filename') keyPath = asset.path;
+        // A `v` the template gives wins: it asked for that value on purpose.
+        else if (values['v'] === undefined || values['v'] === null)
+          query = query === '' ? 'v=' + shortHash(asset.hash) : query + '&v=' + shortHash(asset.hash);
+      }
+    }
+    const path = encodeUrlPath(keyPath, endpoint);
 
     let url: string;
     if (state.active) {
@@ -244,12 +325,124 @@ export class NunjucksS3 {
   }
 
   /**
-   * The one place a static filename (checked, normalised, relative to the mount's folder) becomes the
-   * path below the mount's key. Today the identity; fingerprinting (a manifest of hashed names) hooks in here.
+   * The asset a fingerprinted url_for names: from the manifest or the static folder; undefined (the
+   * plain URL) when in neither, or a UrlBuildError naming the file with fingerprintStrict.
    */
-  #keyPath(_mount: StaticMount, filename: string): string {
-    return filename;
+  #asset(state: State, entry: StaticEntry, relPath: string, endpoint: string): AssetInfo | undefined {
+    const asset = entry.assets.lookup(relPath, callName(endpoint));
+    if (asset === undefined && state.config.fingerprintStrict) {
+      throw new UrlBuildError(
+        'URL_UNKNOWN_ASSET',
+        endpoint,
+        `${callName(endpoint)}: ${JSON.stringify(relPath)} is ${whereNotFound(state, entry)}, so it has no ` +
+          `fingerprint (${settingLabel(setting('fingerprintStrict'))} is on)`,
+      );
+    }
+    return asset;
   }
+
+  #staticIntegrity(args: unknown[]): string {
+    const state = this.#state;
+    const { endpoint, filename } = integrityArguments(args, state?.statics);
+    const say = `static_integrity('${endpoint}', ${JSON.stringify(filename ?? null)})`;
+    if (state === undefined) {
+      throw new UrlBuildError(
+        'URL_NOT_INITIALISED',
+        endpoint,
+        `${say}: NunjucksS3 has no app yet; pass it to the constructor or call initApp(app)`,
+      );
+    }
+    const entry = state.statics.get(endpoint);
+    if (entry === undefined) {
+      if (endpoint === 'static' || endpoint.endsWith('.static')) throw unknownStatic(state, endpoint, say);
+      throw new UrlBuildError(
+        'URL_BAD_ENDPOINT',
+        endpoint,
+        `${say}: ${JSON.stringify(endpoint)} is not a static endpoint ('static' or '<blueprint>.static')`,
+      );
+    }
+    if (filename === undefined) {
+      throw new UrlBuildError(
+        'URL_MISSING_FILENAME',
+        endpoint,
+        `static_integrity('${endpoint}') needs a filename, e.g. static_integrity('${endpoint}', 'css/site.css')`,
+      );
+    }
+    const relPath = normaliseFilename(filename, endpoint);
+    const asset = relPath === '' || relPath.endsWith('/') ? undefined : entry.assets.lookup(relPath, say);
+    if (asset === undefined) {
+      // Always an error: an empty integrity attribute would silently turn the browser's check off.
+      throw new UrlBuildError(
+        'URL_UNKNOWN_ASSET',
+        endpoint,
+        `${say}: ${JSON.stringify(relPath)} is ${whereNotFound(state, entry)}, so its integrity is unknown`,
+      );
+    }
+    return asset.integrity;
+  }
+}
+
+/** Where a file was looked for and not found, for error messages. */
+function whereNotFound(state: State, entry: StaticEntry): string {
+  const folder = `the static folder ${entry.assets.folder}`;
+  return entry.assets.fromManifest
+    ? `in neither the fingerprint manifest ${state.manifestFile} nor ${folder}`
+    : `not a file in ${folder} (it may be hidden, or a symlink leaving the folder)`;
+}
+
+/**
+ * static_integrity's arguments: strings are positional (`filename`, or `endpoint, filename`), objects are
+ * keywords as for url_for (only `filename` matters). One string alone is the endpoint when keywords
+ * come with it (`('admin.static', filename=f)`) or when it names a static endpoint; otherwise the filename.
+ */
+function integrityArguments(
+  args: unknown[],
+  statics: ReadonlyMap<string, StaticEntry> | undefined,
+): { endpoint: string; filename: string | undefined } {
+  const positional: string[] = [];
+  let keywords = false;
+  let keywordFilename: unknown;
+  for (const arg of args) {
+    if (arg === undefined || arg === null) continue;
+    if (typeof arg === 'string' || typeof arg === 'number') positional.push(String(arg));
+    else if (isObject(arg)) {
+      keywords = true;
+      if (arg['filename'] !== undefined && arg['filename'] !== null) keywordFilename = arg['filename'];
+    } else {
+      throw new UrlBuildError(
+        'URL_BAD_ARGUMENTS',
+        'static',
+        `static_integrity: arguments are an endpoint and a filename (strings) or keywords, got ${Array.isArray(arg) ? 'a list' : typeof arg}`,
+      );
+    }
+  }
+  if (
+    keywordFilename !== undefined &&
+    typeof keywordFilename !== 'string' &&
+    typeof keywordFilename !== 'number'
+  ) {
+    throw new UrlBuildError(
+      'URL_BAD_FILENAME',
+      positional[0] ?? 'static',
+      `static_integrity: filename must be a string, got ${Array.isArray(keywordFilename) ? 'a list' : typeof keywordFilename}`,
+    );
+  }
+  const kw = keywordFilename === undefined ? undefined : String(keywordFilename);
+  if (positional.length > 2 || (positional.length === 2 && kw !== undefined)) {
+    throw new UrlBuildError(
+      'URL_BAD_ARGUMENTS',
+      positional[0] ?? 'static',
+      "static_integrity takes an endpoint and one filename: static_integrity('admin.static', 'logo.svg')",
+    );
+  }
+  if (positional.length === 2) return { endpoint: positional[0]!, filename: positional[1] };
+  if (positional.length === 1) {
+    const only = positional[0]!;
+    return keywords || statics?.has(only)
+      ? { endpoint: only, filename: kw }
+      : { endpoint: 'static', filename: only };
+  }
+  return { endpoint: 'static', filename: kw };
 }
 
 /**
@@ -283,8 +476,7 @@ function withoutMarker(values: UrlValues): UrlValues {
   return rest;
 }
 
-function unknownStatic(state: State, endpoint: string): UrlBuildError {
-  const say = callName(endpoint);
+function unknownStatic(state: State, endpoint: string, say: string): UrlBuildError {
   if (endpoint === 'static') {
     return new UrlBuildError(
       'URL_NO_STATIC_FOLDER',
