@@ -15,6 +15,7 @@ import { ConfigError, UrlBuildError } from '../src/errors.js';
 import {
   FINGERPRINT_LENGTH,
   factsOfBytes,
+  factsOfFile,
   factsOfFileSync,
   fingerprintedPath,
   integrityOf,
@@ -136,7 +137,7 @@ describe('content facts', () => {
     expect(factsOfBytes(Buffer.from('hello')).hash).toBe('26c7827d889f6da3');
   });
 
-  it('a file read in chunks (larger than one chunk) gives what the uploader computes', async () => {
+  it('a file read in chunks (larger than one chunk), sync or not, gives what the uploader computes', async () => {
     const root = await makeSite({ 'big.bin': randomBytes(2.5 * 1024 * 1024 + 7) });
     const file = path.join(root, 'big.bin');
     const bytes = await readFile(file);
@@ -144,6 +145,7 @@ describe('content facts', () => {
     const uploader = await (await createHasher()).hashFile(file);
     expect(facts).toEqual({ hash: uploader.hash, integrity: sha384(bytes), size: bytes.length });
     expect(facts.hash).toBe(xxh64(bytes));
+    expect(await factsOfFile(file)).toEqual(facts);
   });
 });
 
