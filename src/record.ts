@@ -253,10 +253,15 @@ export class RecordKeeper {
     return p;
   }
 
-  /** Stop checkpointing and write the final record if anything changed; throws if that write fails. */
-  async finish(): Promise<void> {
+  /** Stop checkpointing (no final write). */
+  stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Stop checkpointing and write the final record if anything changed; throws if that write fails. */
+  async finish(): Promise<void> {
+    this.stop();
     await this.writing?.catch(() => {});
     if (this.dirty) await this.write();
   }

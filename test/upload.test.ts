@@ -583,6 +583,8 @@ describe('createAll: transfers', () => {
     writeFileSync(path.join(root, 'static/big.bin'), big);
     writeFileSync(path.join(root, 'static/mid.bin'), mid);
     writeFileSync(path.join(root, 'static/log.txt'), text);
+    writeFileSync(path.join(root, 'static/empty.css'), '');
+    writeFileSync(path.join(root, 'static/empty.txt'), '');
     const bucket = await freshBucket('big');
     const { logger } = quietLogger();
     const { client: counted, calls } = countingClient();
@@ -604,8 +606,22 @@ describe('createAll: transfers', () => {
     expect(calls.filter((c) => c === 'CompleteMultipartUploadCommand')).toHaveLength(1);
     expect(report.uploaded.map((e) => [e.key, e.gzip])).toEqual([
       ['static/big.bin', false],
+      ['static/empty.css', false],
+      ['static/empty.txt', true],
       ['static/log.txt', true],
       ['static/mid.bin', false],
+    ]);
+    const emptyCss = await anonymousGet(bucket, 'static/empty.css');
+    expect([emptyCss.status, emptyCss.raw.length, emptyCss.headers['content-type']]).toEqual([
+      200,
+      0,
+      'text/css; charset=utf-8',
+    ]);
+    const emptyTxt = await anonymousGet(bucket, 'static/empty.txt');
+    expect([emptyTxt.status, emptyTxt.body.length, emptyTxt.headers['content-encoding']]).toEqual([
+      200,
+      0,
+      'gzip',
     ]);
     const client = testClient();
     for (const [key, local] of [
@@ -618,7 +634,7 @@ describe('createAll: transfers', () => {
     const log = await anonymousGet(bucket, 'static/log.txt');
     expect(log.headers['content-encoding']).toBe('gzip');
     expect(log.body.equals(text)).toBe(true);
-    expect(report.bytesSent).toBe(big.length + mid.length + log.raw.length);
+    expect(report.bytesSent).toBe(big.length + mid.length + log.raw.length + emptyTxt.raw.length);
     const record = await readRecordJson(bucket);
     expect(record.objects['static/big.bin']).toMatchObject({
       hash: await contentHash(big),
