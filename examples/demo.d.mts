@@ -25,6 +25,8 @@ export interface RunningDemo {
   bucket: string;
   /** What the upload did. */
   report: UploadReport;
+  /** The site's url_for, e.g. `urlFor('static', { filename: 'css/site.css' })`: what its pages link to. */
+  urlFor(endpoint: string, values?: Record<string, unknown>): string;
   /** Stops the site and the embedded S3 server. */
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAll } from 'nunjucks-s3';
 import S3rver from 's3rver';
-import { createSiteApp } from './site/app.mjs';
+import { createSiteApp, siteDescription } from './site/app.mjs';
 import { DEMO_BUCKET, embeddedSettings, settingsFromEnv, tuningFromEnv } from './site/settings.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -34,7 +34,7 @@ const CORS_XML = `<CORSConfiguration>
  * Listen on 127.0.0.1:port; a busy default port falls back to a free one (a port the user asked for
  * does not: they would rather know).
  */
-async function listen(server, port, fallback) {
+async function listen(server, { port, explicit, name }) {
   const attempt = (p) =>
     new Promise((resolve, reject) => {
       const onError = (err) => {
@@ -52,9 +52,12 @@ async function listen(server, port, fallback) {
   try {
     return await attempt(port);
   } catch (err) {
-    if (err.code === 'EADDRINUSE' && fallback) return attempt(0);
-    if (err.code === 'EADDRINUSE')
-      throw new Error(`port ${port} on ${HOST} is in use; choose another`, { cause: err });
+    if (err.code === 'EADDRINUSE' && !explicit) return attempt(0);
+    if (err.code === 'EADDRINUSE') {
+      throw new Error(
+        `${name}=${port}: ${HOST}:${port} is in use; choose another port, or 0 for any free one`,
+      );
+    }
     throw err;
   }
 }
@@ -69,11 +72,11 @@ function closeServer(server) {
 }
 
 function portFrom(value, fallback, name) {
-  if (value === undefined || value === '') return { port: fallback, explicit: false };
+  if (value === undefined || value === '') return { port: fallback, explicit: false, name };
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`${name} must be a port number, got ${value}`);
-  return { port, explicit: true };
+  return { port, explicit: true, name };
 }
 
 /**
@@ -89,11 +92,8 @@ function portFrom(value, fallback, name) {
 export async function startDemo(options = {}) {
   const env = options.env ?? process.env;
   const log = options.quiet ? () => {} : (line) => console.log(line);
-  const logger = {
-    warn: (message) => {
-      if (!options.quiet) console.warn(`warning: ${message}`);
-    },
-  };
+  // Warnings are in the report; they are printed once, with the summary.
+  const logger = { warn: () => {} };
   const site = portFrom(options.port ?? env.PORT, DEFAULT_PORT, 'PORT');
   const realBucket = env.FLASKS3_BUCKET_NAME;
 
@@ -107,6 +107,14 @@ export async function startDemo(options = {}) {
   };
 
   try {
+    // The site's port first: a busy PORT fails before anything is started or uploaded. Requests that
+    // arrive before the upload is done wait for the app.
+    let app;
+    const early = [];
+    siteServer = http.createServer((req, res) => (app ? app(req, res) : early.push([req, res])));
+    const sitePort = await listen(siteServer, site);
+    const siteUrl = `http://${HOST}:${sitePort}/`;
+
     let settings;
     let s3Endpoint;
     let bucket;
@@ -127,31 +135,31 @@ export async function startDemo(options = {}) {
       await s3rver.configureBuckets();
       s3Server = http.createServer(s3rver.callback());
       const s3 = portFrom(options.s3Port ?? env.DEMO_S3_PORT, DEFAULT_S3_PORT, 'DEMO_S3_PORT');
-      const s3Port = await listen(s3Server, s3.port, !s3.explicit);
+      const s3Port = await listen(s3Server, s3);
       s3Endpoint = `http://${HOST}:${s3Port}`;
       bucket = DEMO_BUCKET;
       settings = { ...embeddedSettings(s3Endpoint, bucket), ...tuningFromEnv(env), ...options.settings };
     }
 
-    // The description used for the upload is the one the site renders with: keys and URLs agree.
-    const upload = createSiteApp(settings);
-    const report = await createAll(upload.appLike, { logger });
-    const gzipped = [...report.uploaded, ...report.skipped].filter((e) => e.gzip).length;
-    const { expressApp } = createSiteApp(settings, { report });
+    // The upload and the site use one description and one set of settings: keys and URLs agree.
+    const report = await createAll(siteDescription(settings), { logger });
+    const gzipped = report.uploaded.filter((e) => e.gzip).length;
+    const { expressApp, s3: plugin } = createSiteApp(settings, { report });
 
-    siteServer = http.createServer(expressApp);
-    const sitePort = await listen(siteServer, site.port, !site.explicit);
-    const siteUrl = `http://${HOST}:${sitePort}/`;
+    app = expressApp;
+    for (const [req, res] of early.splice(0)) app(req, res);
 
     log('nunjucks-s3 demo');
     log(`  S3:     ${s3Endpoint}  bucket ${bucket}${s3rver ? '  (embedded s3rver)' : ''}`);
+    const gzipNote = gzipped ? ` (${gzipped} gzipped, ${report.bytesSavedByGzip} bytes saved)` : '';
     log(
-      `  upload: ${report.uploaded.length} uploaded, ${report.skipped.length} unchanged, ${gzipped} gzipped ` +
-        `(${report.bytesSavedByGzip} bytes saved) in ${Math.round(report.durationMs)} ms`,
+      `  upload: ${report.uploaded.length} uploaded${gzipNote}, ${report.skipped.length} unchanged ` +
+        `in ${Math.round(report.durationMs)} ms`,
     );
     for (const w of report.warnings) log(`  warning: ${w}`);
     log(`  site:   ${siteUrl}`);
-    return { siteUrl, s3Endpoint, bucket, report, close };
+    const urlFor = (endpoint, values) => plugin.urlFor(endpoint, values);
+    return { siteUrl, s3Endpoint, bucket, report, urlFor, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,30 +1,38 @@
 // The demo in a real browser: starts examples/demo.mjs (embedded s3rver, createAll, Express site) on
 // random ports, loads each page in Chromium, and proves what a user would check by eye: every asset came
 // from the S3 origin with status 200 and a correct Content-Type, the CSS applied, the web font loaded,
-// the scripts ran, gzip was decoded, images decoded. Saves screenshots to test-results/.
+// the scripts ran, gzip was decoded, images decoded, and the browser checked (and would refuse) each
+// subresource-integrity hash. Saves screenshots to test-results/.
 // Needs `npm run build` first (the demo imports the package by name, as a user would: dist/).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningDemo } from '../examples/demo.mjs';
 import { launchChromium } from './helpers/chromium.js';
-import { freshBucket, s3Backend } from './helpers/s3.js';
+import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
 
 // The page.evaluate() callbacks below run in Chromium, not Node. The project compiles without lib.dom
 // (adding it would change global types for every file), so the few browser globals they use are declared
 // here, for this file only.
-type HTMLLinkElement = { href: string };
-type HTMLScriptElement = { src: string };
 type HTMLImageElement = {
   currentSrc: string;
   src: string;
   complete: boolean;
   naturalWidth: number;
   naturalHeight: number;
+};
+type AssetTag = {
+  href?: string;
+  src?: string;
+  integrity?: string;
+  crossOrigin?: string | null;
+  tagName: string;
 };
 type BrowserElement = { dataset: Record<string, string | undefined>; textContent: string | null };
 type FontFace = { family: string; weight: string; status: string };
@@ -41,6 +49,12 @@ declare function getComputedStyle(element: unknown): Record<string, string>;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const siteDir = path.join(repo, 'examples', 'site');
 const resultsDir = path.join(repo, 'test-results');
+
+/** The demo's static folders: url_for endpoint -> folder. */
+const FOLDERS = {
+  static: path.join(siteDir, 'static'),
+  'admin.static': path.join(siteDir, 'admin', 'static'),
+};
 
 async function loadDemo(): Promise<typeof import('../examples/demo.mjs')> {
   if (!existsSync(path.join(repo, 'dist', 'index.js'))) {
@@ -67,8 +81,21 @@ function rawGet(url: string): Promise<{ status: number; headers: http.IncomingHt
   });
 }
 
+/** Every file under a folder, relative and `/`-separated. */
+function filesUnder(folder: string): string[] {
+  return readdirSync(folder, { recursive: true })
+    .map((name) => String(name).split(path.sep).join('/'))
+    .filter((rel) => statSync(path.join(folder, rel)).isFile());
+}
+
+/** SRI value computed here, independently of the library: sha384 of the file's bytes. */
+function sri(file: string): string {
+  return 'sha384-' + createHash('sha384').update(readFileSync(file)).digest('base64');
+}
+
 interface Loaded {
   page: Page;
+  url: string;
   responses: Response[];
   failed: string[];
   errors: string[];
@@ -83,6 +110,10 @@ describe('the demo in Chromium', () => {
   let s3Origin: string;
   let siteOrigin: string;
   let bucketBase: string;
+  /** Asset URL (as the pages link it, fingerprinted or not) -> local file. */
+  const localFile = new Map<string, string>();
+  /** The URL the demo's pages use for a file: whatever url_for renders (fingerprinted or not). */
+  const asset = (filename: string, endpoint = 'static') => demo.urlFor(endpoint, { filename });
 
   beforeAll(async () => {
     const { startDemo } = await loadDemo();
@@ -92,6 +123,9 @@ describe('the demo in Chromium', () => {
     s3Origin = new URL(demo.s3Endpoint).origin;
     siteOrigin = new URL(demo.siteUrl).origin;
     bucketBase = `${s3Origin}/${demo.bucket}/`;
+    for (const [endpoint, folder] of Object.entries(FOLDERS)) {
+      for (const rel of filesUnder(folder)) localFile.set(asset(rel, endpoint), path.join(folder, rel));
+    }
     browser = await launchChromium();
     mkdirSync(resultsDir, { recursive: true });
   });
@@ -103,17 +137,16 @@ describe('the demo in Chromium', () => {
   });
 
   /** Opens a page in a fresh context (empty cache: every asset is really fetched) and records its traffic. */
-  async function open(pathname: string): Promise<Loaded> {
+  async function open(pathname: string, { expectedStatus = 200 } = {}): Promise<Loaded> {
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     const page = await context.newPage();
+    const url = new URL(pathname, demo.siteUrl).href;
     const responses: Response[] = [];
     const failed: string[] = [];
     const errors: string[] = [];
     page.on('response', (r) => responses.push(r));
     page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
     page.on('pageerror', (e) => errors.push(e.message));
-    const url = new URL(pathname, demo.siteUrl).href;
-    const expectedStatus = pathname === '/missing-page' ? 404 : 200;
     page.on('console', (m) => {
       // A 404 page logs its own status as an error; that one is expected, nothing else is.
       if (m.type() === 'error' && !(expectedStatus === 404 && m.location().url === url))
@@ -122,11 +155,11 @@ describe('the demo in Chromium', () => {
     const doc = await page.goto(url, { waitUntil: 'networkidle' });
     expect(doc?.status()).toBe(expectedStatus);
     await page.evaluate(() => document.fonts.ready.then(() => undefined));
-    return { page, responses, failed, errors };
+    return { page, url, responses, failed, errors };
   }
 
   /** The checks every page must pass; returns its asset responses by type. */
-  async function checkOrigins(loaded: Loaded): Promise<Map<string, Response[]>> {
+  async function checkPage(loaded: Loaded): Promise<Map<string, Response[]>> {
     const { page, responses, failed, errors } = loaded;
     expect(failed, 'no request failed').toEqual([]);
     expect(errors, 'no script or console errors (CORS, SRI and decoding errors land here)').toEqual([]);
@@ -134,7 +167,7 @@ describe('the demo in Chromium', () => {
     const byType = new Map<string, Response[]>();
     for (const r of responses) {
       // Chromium fetches the <link rel="icon"> as type "other"; it is an image like the rest.
-      const type = r.url().endsWith('/favicon.png') ? 'image' : r.request().resourceType();
+      const type = r.url() === asset('favicon.png') ? 'image' : r.request().resourceType();
       const origin = new URL(r.url()).origin;
       if (origin === siteOrigin) {
         expect(type, `only HTML comes from the site: ${r.url()}`).toBe('document');
@@ -147,20 +180,36 @@ describe('the demo in Chromium', () => {
       byType.set(type, [...(byType.get(type) ?? []), r]);
     }
 
-    // Every asset tag in the DOM points into the bucket (nothing slipped through as a local URL).
-    const urls = await page.evaluate(() =>
+    // Every asset tag points into the bucket; stylesheets and scripts carry the SRI hash of the file's
+    // bytes (computed here, not by the library) with crossorigin="anonymous". They loaded and applied
+    // (checked by each test), so the browser verified the hash and accepted it.
+    const tags = await page.evaluate(() =>
       [
-        ...[
-          ...document.querySelectorAll<HTMLLinkElement>(
-            'link[rel="stylesheet"], link[rel="preload"], link[rel="icon"]',
-          ),
-        ].map((l) => l.href),
-        ...[...document.querySelectorAll<HTMLScriptElement>('script[src]')].map((s) => s.src),
-        ...[...document.querySelectorAll<HTMLImageElement>('img')].map((i) => i.currentSrc || i.src),
-      ].filter(Boolean),
+        ...document.querySelectorAll<AssetTag>(
+          'link[rel="stylesheet"], link[rel="preload"], link[rel="icon"], script[src], img',
+        ),
+      ]
+        .filter((t) => (t.href ?? t.src) !== '')
+        .map((t) => ({
+          tag: t.tagName.toLowerCase(),
+          url: t.href ?? t.src ?? '',
+          integrity: t.integrity ?? '',
+          crossOrigin: t.crossOrigin ?? null,
+        })),
     );
-    expect(urls.length).toBeGreaterThan(0);
-    for (const u of urls) expect(u.startsWith(bucketBase), `${u} points into the bucket`).toBe(true);
+    expect(tags.length).toBeGreaterThan(0);
+    for (const t of tags) {
+      expect(t.url.startsWith(bucketBase), `${t.url} points into the bucket`).toBe(true);
+      expect(localFile.has(t.url), `${t.url} is the URL url_for gives one of the site's files`).toBe(true);
+    }
+    const checked = tags.filter((t) => t.tag === 'script' || (t.tag === 'link' && t.url.endsWith('.css')));
+    expect(checked.length).toBeGreaterThan(0);
+    for (const t of checked) {
+      expect(t, `${t.url} has its SRI hash`).toMatchObject({
+        integrity: sri(localFile.get(t.url)!),
+        crossOrigin: 'anonymous',
+      });
+    }
 
     // Every image in the document decoded.
     const images = await page.evaluate(() =>
@@ -178,26 +227,18 @@ describe('the demo in Chromium', () => {
     return byType;
   }
 
-  it('uploaded the site into the embedded S3 server, gzipping css, js and svg', () => {
-    const keys = demo.report.uploaded.map((e) => e.key).sort();
-    expect(keys).toContain('static/css/site.css');
-    expect(keys).toContain('static/fonts/inter-latin-400-normal.woff2');
-    expect(keys).toContain('admin/static/js/admin.js');
+  it('uploaded the site into the embedded S3 server, gzipping css, js and svg only', () => {
     expect(demo.report.failed).toEqual([]);
-    const gz = Object.fromEntries(demo.report.uploaded.map((e) => [e.key, e.gzip]));
-    expect(gz).toMatchObject({
-      'static/css/site.css': true,
-      'static/js/site.js': true,
-      'static/img/logo.svg': true,
-      'static/img/hero.png': false,
-      'static/fonts/inter-latin-400-normal.woff2': false,
-    });
+    const gzipByFile = new Map(demo.report.uploaded.map((e) => [e.file, e.gzip]));
+    const all = [...localFile.values()];
+    expect([...gzipByFile.keys()].sort()).toEqual(expect.arrayContaining(all));
+    for (const file of all) expect(gzipByFile.get(file), file).toBe(/\.(css|js|svg)$/.test(file));
   });
 
   it('home: assets from S3, CSS applied, font loaded, script ran, gzip decoded, screenshot', async () => {
     const loaded = await open('/');
     const { page } = loaded;
-    const byType = await checkOrigins(loaded);
+    const byType = await checkPage(loaded);
     for (const type of ASSET_TYPES)
       expect(byType.get(type)?.length ?? 0, `${type} responses`).toBeGreaterThan(0);
 
@@ -208,7 +249,8 @@ describe('the demo in Chromium', () => {
       expect(contentType(r)).toMatch(/^(text|application)\/javascript/);
     for (const r of byType.get('font') ?? []) expect(contentType(r)).toBe('font/woff2');
 
-    // The CSS applied: colours, layout and the background image only site.css sets.
+    // The CSS applied: colours, layout and the background images only site.css sets. The images are
+    // relative URLs in site.css, so the browser resolved them against the stylesheet's bucket URL.
     const style = await page.evaluate(() => {
       const css = (sel: string) => getComputedStyle(document.querySelector(sel)!);
       return {
@@ -222,16 +264,22 @@ describe('the demo in Chromium', () => {
     expect(style.mastheadBg).toBe('rgb(11, 37, 69)');
     expect(style.display).toBe('flex');
     expect(style.bodyFont).toMatch(/^"?Inter"?,/);
-    expect(style.heroBg).toBe(`url("${bucketBase}static/img/hero.png")`);
-    expect(style.htmlBg).toBe(`url("${bucketBase}static/img/paper.png")`);
+    const cssBase = new URL('.', asset('css/site.css')).href;
+    const hero = new URL('../img/hero.png', cssBase).href;
+    const paper = new URL('../img/paper.png', cssBase).href;
+    expect(style.heroBg).toBe(`url("${hero}")`);
+    expect(style.htmlBg).toBe(`url("${paper}")`);
     const imageUrls = (byType.get('image') ?? []).map((r) => r.url());
-    expect(imageUrls).toContain(`${bucketBase}static/img/hero.png`);
-    expect(imageUrls).toContain(`${bucketBase}static/img/paper.png`);
+    expect(imageUrls).toEqual(expect.arrayContaining([hero, paper]));
 
     // The web font: fetched from the bucket (CORS), parsed, and in use.
     const fontUrls = (byType.get('font') ?? []).map((r) => r.url());
-    expect(fontUrls).toContain(`${bucketBase}static/fonts/inter-latin-400-normal.woff2`);
-    expect(fontUrls).toContain(`${bucketBase}static/fonts/inter-latin-700-normal.woff2`);
+    expect(fontUrls).toEqual(
+      expect.arrayContaining([
+        new URL('../fonts/inter-latin-400-normal.woff2', cssBase).href,
+        new URL('../fonts/inter-latin-700-normal.woff2', cssBase).href,
+      ]),
+    );
     const fonts = await page.evaluate(() => ({
       faces: [...document.fonts].map((f) => ({
         family: f.family.replace(/"/g, ''),
@@ -248,19 +296,16 @@ describe('the demo in Chromium', () => {
     );
     expect(fonts.check).toBe(true);
 
-    // gzip: the browser received compressed CSS and JS (Content-Encoding: gzip, and the bytes on the wire
-    // are gzip), decoded them to the exact files, and they took effect (the styles above, the script below).
-    const sources: Record<string, string> = {
-      [`${bucketBase}static/css/site.css`]: 'static/css/site.css',
-      [`${bucketBase}static/js/site.js`]: 'static/js/site.js',
-      [`${bucketBase}static/img/logo.svg`]: 'static/img/logo.svg',
-    };
-    for (const [url, rel] of Object.entries(sources)) {
+    // gzip: the browser received compressed CSS, JS and SVG (Content-Encoding: gzip, and the bytes on the
+    // wire are gzip), decoded them to the exact files, and they took effect (the styles above, the script
+    // below, the logo decoded in checkPage).
+    for (const rel of ['css/site.css', 'js/site.js', 'img/logo.svg']) {
+      const url = asset(rel);
       const r = loaded.responses.find((x) => x.url() === url);
       expect(r, `${url} was loaded`).toBeDefined();
       expect((await r!.allHeaders())['content-encoding'], `${url} content-encoding`).toBe('gzip');
       expect(
-        (await r!.body()).equals(readFileSync(path.join(siteDir, rel))),
+        (await r!.body()).equals(readFileSync(path.join(siteDir, 'static', rel))),
         `${url} decoded to the file`,
       ).toBe(true);
       const wire = await rawGet(url);
@@ -279,59 +324,91 @@ describe('the demo in Chromium', () => {
     await page.context().close();
   });
 
-  it.each(['/about', '/how-it-works', '/missing-page'])(
-    '%s: every asset from S3, styled, script ran',
-    async (pathname) => {
-      const loaded = await open(pathname);
-      const byType = await checkOrigins(loaded);
-      expect(byType.get('stylesheet')?.length).toBeGreaterThan(0);
-      expect(await loaded.page.evaluate(() => getComputedStyle(document.querySelector('h1')!).color)).toBe(
-        'rgb(11, 37, 69)',
-      );
-      await loaded.page.context().close();
-    },
-  );
+  it.each([
+    ['/about', 200],
+    ['/how-it-works', 200],
+    ['/missing-page', 404],
+  ])('%s: every asset from S3, styled, script ran', async (pathname, expectedStatus) => {
+    const loaded = await open(pathname, { expectedStatus });
+    const byType = await checkPage(loaded);
+    expect(byType.get('stylesheet')?.length).toBeGreaterThan(0);
+    const h1 = await loaded.page.evaluate(() => getComputedStyle(document.querySelector('h1')!).color);
+    expect(h1).toBe('rgb(11, 37, 69)');
+    await loaded.page.context().close();
+  });
 
   it('gallery: the PNGs decode at full size and the lightbox script works', async () => {
     const loaded = await open('/gallery');
     const { page } = loaded;
-    await checkOrigins(loaded);
+    await checkPage(loaded);
     const photos = await page.evaluate(() =>
       [...document.querySelectorAll<HTMLImageElement>('.photo img')].map((i) => [
         i.naturalWidth,
         i.naturalHeight,
       ]),
     );
-    expect(photos).toEqual([
-      [480, 320],
-      [480, 320],
-      [480, 320],
-      [480, 320],
-    ]);
+    expect(photos).toEqual(Array(4).fill([480, 320]));
     await page.click('.photo a');
     expect(await page.isVisible('#lightbox')).toBe(true);
-    expect(await page.getAttribute('#lightbox img', 'src')).toBe(
-      `${bucketBase}static/img/gallery/harbour-dawn.png`,
-    );
+    expect(await page.getAttribute('#lightbox img', 'src')).toBe(asset('img/gallery/harbour-dawn.png'));
     await page.context().close();
   });
 
   it("admin blueprint: its own static folder's CSS, JS and SVG come from admin/static in the bucket", async () => {
     const loaded = await open('/admin/');
     const { page } = loaded;
-    const byType = await checkOrigins(loaded);
+    const byType = await checkPage(loaded);
     const urls = [...byType.values()].flat().map((r) => r.url());
-    expect(urls).toContain(`${bucketBase}admin/static/css/admin.css`);
-    expect(urls).toContain(`${bucketBase}admin/static/js/admin.js`);
-    expect(urls).toContain(`${bucketBase}admin/static/img/gauge.svg`);
+    for (const rel of ['css/admin.css', 'js/admin.js', 'img/gauge.svg']) {
+      const url = asset(rel, 'admin.static');
+      expect(url.startsWith(`${bucketBase}admin/static/`), url).toBe(true);
+      expect(urls).toContain(url);
+    }
     // admin.css applied (a colour only it sets), admin.js ran (it drew one bar per folder).
-    expect(
-      await page.evaluate(() => getComputedStyle(document.querySelector('.stat')!).borderLeftColor),
-    ).toBe('rgb(46, 134, 171)');
+    const border = await page.evaluate(
+      () => getComputedStyle(document.querySelector('.stat')!).borderLeftColor,
+    );
+    expect(border).toBe('rgb(46, 134, 171)');
     expect(await page.getAttribute('#admin-chart', 'data-drawn')).toBe('yes');
     expect(await page.locator('#admin-chart .chart__row').count()).toBeGreaterThan(3);
     await page.screenshot({ path: path.join(resultsDir, 'demo-admin.png'), fullPage: true });
     await page.context().close();
+  });
+
+  // Last in this block: it changes an object in the bucket (and puts it back).
+  it('SRI: the browser refuses a script whose bytes in the bucket were changed', async () => {
+    const url = asset('js/site.js');
+    const key = url.slice(bucketBase.length).split('?')[0]!;
+    const client = testClient({
+      name: 's3rver',
+      endpoint: demo.s3Endpoint,
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      region: 'us-east-1',
+    });
+    const put = (body: string | Buffer, gzip: boolean) =>
+      client.send(
+        new PutObjectCommand({
+          Bucket: demo.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'text/javascript; charset=utf-8',
+          ContentEncoding: gzip ? 'gzip' : undefined,
+        }),
+      );
+    const original = await rawGet(url);
+    try {
+      await put("document.body.dataset.js = 'tampered';", false);
+      const loaded = await open('/');
+      const r = loaded.responses.find((x) => x.url() === url);
+      expect(r?.status(), 'the tampered script was served').toBe(200);
+      expect(await loaded.page.evaluate(() => document.body.dataset.js ?? 'not run')).toBe('not run');
+      expect(loaded.errors.join('\n')).toMatch(/integrity/i);
+      await loaded.page.context().close();
+    } finally {
+      await put(original.body, original.headers['content-encoding'] === 'gzip');
+      client.destroy();
+    }
   });
 });
 
@@ -359,8 +436,9 @@ describe('the demo with a bucket of your own', () => {
     try {
       expect(demo.bucket).toBe(bucket);
       expect(demo.report.failed).toEqual([]);
+      const cssUrl = demo.urlFor('static', { filename: 'css/site.css' });
+      expect(cssUrl.startsWith(`${new URL(s3.endpoint).origin}/${bucket}/static/css/site`)).toBe(true);
       const html = await (await fetch(demo.siteUrl)).text();
-      const cssUrl = `${new URL(s3.endpoint).origin}/${bucket}/static/css/site.css`;
       expect(html).toContain(`href="${cssUrl}"`);
       const css = await rawGet(cssUrl);
       expect(css.status).toBe(200);
