@@ -702,6 +702,7 @@ async function hashFiles(
     causes.push(err);
   };
   let kept = 0;
+  const scratch = Buffer.allocUnsafeSlow(BUFFER_LIMIT);
   let lastYield = performance.now();
   for (let i = 0; i < files.length; i++) {
     if ((i & 31) === 0 && performance.now() - lastYield > 50) {
@@ -718,9 +719,12 @@ async function hashFiles(
         large.push(i);
         continue;
       }
-      const bytes = readWhole(fd, size);
+      // Bytes kept for the upload get their own buffer; past the budget, one scratch buffer is reused
+      // (a fresh buffer per file would leave hundreds of MB of garbage on a big site).
+      const keep = kept + size <= KEEP_BUDGET;
+      const bytes = readWhole(fd, size, keep ? undefined : scratch);
       const settings = resolveHeaders(file.relPath);
-      const body = kept + bytes.length <= KEEP_BUDGET ? bytes : undefined;
+      const body = keep ? bytes : undefined;
       if (body) kept += bytes.length;
       items[i] = {
         file,
@@ -763,16 +767,19 @@ async function hashFiles(
   return items.filter((x): x is Item => x !== undefined);
 }
 
-/** The file's bytes, read from an open descriptor whose size is known (it may shrink meanwhile). */
-function readWhole(fd: number, size: number): Buffer {
-  const buf = Buffer.allocUnsafeSlow(size);
+/**
+ * The file's bytes, read from an open descriptor whose size is known (it may shrink meanwhile), into
+ * `into` (a scratch buffer of at least `size` bytes) or a new buffer.
+ */
+function readWhole(fd: number, size: number, into?: Buffer): Buffer {
+  const buf = into ?? Buffer.allocUnsafeSlow(size);
   let offset = 0;
   while (offset < size) {
     const n = readSync(fd, buf, offset, size - offset, offset);
     if (n === 0) break;
     offset += n;
   }
-  return offset < size ? buf.subarray(0, offset) : buf;
+  return offset < buf.length ? buf.subarray(0, offset) : buf;
 }
 
 interface SendContext {
