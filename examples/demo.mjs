@@ -138,7 +138,12 @@ export async function startDemo(options = {}) {
       const s3Port = await listen(s3Server, s3);
       s3Endpoint = `http://${HOST}:${s3Port}`;
       bucket = DEMO_BUCKET;
-      settings = { ...embeddedSettings(s3Endpoint, bucket), ...tuningFromEnv(env), ...options.settings };
+      const manifestPath = path.join(dataDir, 'nunjucks-s3-manifest.json');
+      settings = {
+        ...embeddedSettings(s3Endpoint, { bucket, manifestPath }),
+        ...tuningFromEnv(env),
+        ...options.settings,
+      };
     }
 
     // The upload and the site use one description and one set of settings: keys and URLs agree.

@@ -11,8 +11,16 @@ export const DEMO_BUCKET = 'nunjucks-s3-demo';
  * Settings for a local S3-compatible server (the embedded s3rver): path-style http URLs on 127.0.0.1,
  * the same endpoint for the upload, and gzip for the text formats so browsers have to decode it.
  * @param {string} endpoint e.g. `http://127.0.0.1:4568`
+ * @param {object} [options]
+ * @param {string} [options.bucket] @default DEMO_BUCKET
+ * @param {string} [options.manifestPath] where an upload with fingerprinting writes its manifest, relative
+ *   to the site (or absolute). @default '../.s3-data/nunjucks-s3-manifest.json': next to the embedded
+ *   server's data, outside the committed tree, since it describes that bucket
  */
-export function embeddedSettings(endpoint, bucket = DEMO_BUCKET) {
+export function embeddedSettings(
+  endpoint,
+  { bucket = DEMO_BUCKET, manifestPath = '../.s3-data/nunjucks-s3-manifest.json' } = {},
+) {
   const { host } = new URL(endpoint);
   return {
     bucketName: bucket,
@@ -29,6 +37,7 @@ export function embeddedSettings(endpoint, bucket = DEMO_BUCKET) {
     gzip: true,
     gzipOnlyExts: ['css', 'js', 'svg'],
     onlyModified: true,
+    manifestPath,
   };
 }
 
