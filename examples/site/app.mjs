@@ -140,7 +140,12 @@ export function createSiteApp(config = {}, { report } = {}) {
         ["url_for('admin.static', filename='js/admin.js')", 'admin.static', { filename: 'js/admin.js' }],
         ["url_for('static', filename='css/site.css', v=2)", 'static', { filename: 'css/site.css', v: 2 }],
         ["url_for('gallery')", 'gallery', {}],
-      ].map(([call, endpoint, values]) => ({ call, url: s3.urlFor(endpoint, values) })),
+      ]
+        .map(([call, endpoint, values]) => ({ call, url: s3.urlFor(endpoint, values) }))
+        .concat({
+          call: "static_integrity('static', filename='js/site.js')",
+          url: s3.staticIntegrity('static', { filename: 'js/site.js' }),
+        }),
     })),
   );
 
