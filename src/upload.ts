@@ -403,6 +403,8 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       }
     }
 
+    // Like the original, the bucket ACL is set on every run that uploads something (so an unchanged
+    // re-deploy stays one GET); refused, it is a warning with the bucket policy to use instead.
     const aclWarnings = { policyShown: false };
     if (config.putBucketAcl && plan.upload.length > 0) {
       try {
@@ -410,7 +412,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
           abortSignal: signal,
         });
       } catch (err) {
-        if (signal?.aborted) throw err;
+        if (signal?.aborted) throw preflightFailure(err, 'aborted', items, report, secrets, t0, signal);
         aclWarnings.policyShown = true;
         warn(
           `${settingLabel(setting('putBucketAcl'))}: the bucket ACL public-read was not set: ${describeError(err, secrets)}. ` +
@@ -533,8 +535,8 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       report.failed.push({
         key: rKey,
         message:
-          `could not write the upload record: ${describeError(err, secrets)}; the next run with onlyModified ` +
-          `may skip files uploaded now: delete s3://${bucket}/${rKey} if in doubt`,
+          `could not write the upload record: ${describeError(err, secrets)}. The files reported as uploaded are ` +
+          `in the bucket; run again to record them (until then onlyModified may upload some of them again)`,
         cause: err,
       });
     }

@@ -29,6 +29,13 @@ import { ConfigError, UploadError } from '../src/errors.js';
 import { contentHash } from '../src/hash.js';
 import { recordKey } from '../src/record.js';
 import { createAll, type ProgressEvent, type UploadReport } from '../src/upload.js';
+import {
+  type FaultProxy,
+  type FaultRule,
+  faults,
+  rejectAcls,
+  startFaultProxy,
+} from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testClient, uniqueBucket } from './helpers/s3.js';
 
 const backend = s3Backend();
@@ -770,5 +777,126 @@ describe('createAll: bad input fails before any request', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(path.join(root, 'static'));
     expect(calls).toEqual([]);
+  });
+});
+
+describe('createAll: faults (through the fault proxy)', () => {
+  /** A proxy in front of the test server, closed after the test. */
+  async function proxied(rules: FaultRule[]) {
+    const proxy = await startFaultProxy({ target: backend.endpoint, rules, seed: 7 });
+    proxies.push(proxy);
+    return proxy;
+  }
+  const proxies: FaultProxy[] = [];
+  afterAll(async () => {
+    for (const p of proxies) await p.close();
+  });
+
+  it('a bucket that refuses ACLs: every object goes up without one, with one warning and the bucket policy', async () => {
+    const bucket = await freshBucket('noacl');
+    const proxy = await proxied([rejectAcls()]);
+    const { logger, warnings } = quietLogger();
+    const report = await createAll(siteApp(FIXTURE, bucket, { FLASKS3_ENDPOINT_URL: proxy.url }), { logger });
+    expect(report.uploaded.map((e) => e.key)).toEqual(FIXTURE_KEYS);
+    expect(report.failed).toEqual([]);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(
+      /putBucketAcl \/ FLASKS3_PUT_BUCKET_ACL: the bucket ACL public-read was not set: AccessControlListNotSupported/,
+    );
+    const policy = JSON.parse(warnings[0]!.slice(warnings[0]!.indexOf('\n{')));
+    expect(policy.Statement[0]).toEqual({
+      Sid: 'PublicReadStaticAssets',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:GetObject',
+      Resource: [`arn:aws:s3:::${bucket}/static/*`, `arn:aws:s3:::${bucket}/admin/static/*`],
+    });
+    expect(warnings[1]).toMatch(
+      /objectAcl \/ FLASKS3_OBJECT_ACL: the object ACL public-read was not set.*AccessControlListNotSupported.*bucket policy printed above/s,
+    );
+    const client = testClient();
+    for (const key of FIXTURE_KEYS) {
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      expect(
+        Buffer.from(await out.Body!.transformToByteArray()).equals(readFileSync(path.join(FIXTURE, key))),
+        key,
+      ).toBe(true);
+    }
+    await expectPublicAcl(bucket, 'static/css/app.css', false);
+  });
+
+  it('throttling and 5xx on a share of requests are retried until everything is up', async () => {
+    const bucket = await freshBucket('flaky');
+    const proxy = await proxied([
+      { method: 'PUT', fault: faults.slowDown(), probability: 0.2 },
+      { method: 'PUT', fault: faults.internalError(), probability: 0.1 },
+    ]);
+    const { logger } = quietLogger();
+    // About 28% of PUTs fail; with 8 attempts a file fails for good with probability 0.28^8 (4e-5).
+    const settings = { FLASKS3_ENDPOINT_URL: proxy.url, FLASKS3_MAX_ATTEMPTS: 8 };
+    const report = await createAll(siteApp(FIXTURE, bucket, settings), {
+      logger,
+      putBucketAcl: false,
+    });
+    expect(proxy.faulted().length).toBeGreaterThan(3);
+    expect(report.failed).toEqual([]);
+    expect(report.uploaded).toHaveLength(FIXTURE_KEYS.length);
+    for (const key of FIXTURE_KEYS) {
+      expect((await anonymousGet(bucket, key)).raw.equals(readFileSync(path.join(FIXTURE, key))), key).toBe(
+        true,
+      );
+    }
+  });
+
+  it('a streamed upload cut mid-body, and a stalled one, are sent again from the start', async () => {
+    const root = tempDir('cut');
+    mkdirSync(path.join(root, 'static'), { recursive: true });
+    const mid = randomBytes(3 * MiB);
+    const small = Buffer.from('small file\n');
+    writeFileSync(path.join(root, 'static/mid.bin'), mid);
+    writeFileSync(path.join(root, 'static/small.txt'), small);
+    const bucket = await freshBucket('cut');
+    const proxy = await proxied([
+      { method: 'PUT', key: 'static/mid.bin', fault: faults.resetMidBody(MiB), times: 1 },
+      { method: 'PUT', key: 'static/small.txt', fault: faults.stall(), times: 1 },
+    ]);
+    const { logger } = quietLogger();
+    const report = await createAll(
+      {
+        root,
+        config: s3Settings(bucket, { FLASKS3_ENDPOINT_URL: proxy.url, FLASKS3_REQUEST_TIMEOUT: 1000 }),
+      },
+      { logger, putBucketAcl: false },
+    );
+    expect(
+      proxy
+        .faulted()
+        .map((e) => e.fault)
+        .sort(),
+    ).toEqual(['resetMidBody', 'stall']);
+    expect(report.failed).toEqual([]);
+    expect((await anonymousGet(bucket, 'static/mid.bin')).raw.equals(mid)).toBe(true);
+    expect((await anonymousGet(bucket, 'static/small.txt')).raw.equals(small)).toBe(true);
+  });
+
+  it('a key that always fails is named; the others are uploaded and recorded', async () => {
+    const bucket = await freshBucket('always');
+    const proxy = await proxied([{ method: 'PUT', key: 'static/js/app.js', fault: faults.internalError() }]);
+    const { logger } = quietLogger();
+    const err = await createAll(
+      siteApp(FIXTURE, bucket, { FLASKS3_ENDPOINT_URL: proxy.url, FLASKS3_MAX_ATTEMPTS: 3 }),
+      {
+        logger,
+        putBucketAcl: false,
+      },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadError);
+    const e = err as UploadError;
+    expect(e.failures.map((f) => [f.key, f.message])).toEqual([
+      ['static/js/app.js', 'InternalError (HTTP 500): We encountered an internal error. Please try again.'],
+    ]);
+    expect(proxy.log.filter((l) => l.key === 'static/js/app.js' && l.method === 'PUT')).toHaveLength(3);
+    const recorded = Object.keys((await readRecordJson(bucket)).objects).sort();
+    expect(recorded).toEqual(FIXTURE_KEYS.filter((k) => k !== 'static/js/app.js'));
   });
 });
