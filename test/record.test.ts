@@ -130,4 +130,21 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
     if (read.status !== 'found') throw new Error(`expected a record, got ${read.status}`);
     expect(Object.keys(read.record.objects)).toEqual(['static/new']);
   });
+
+  it('RecordKeeper checkpoints while uploads go on, so an interrupted run keeps what finished', async () => {
+    const client = testClient();
+    const bucket = await freshBucket('rec');
+    const keeper = new RecordKeeper(client, emptyRecord(bucket, ''), 20);
+    keeper.start();
+    keeper.set('static/first', { hash: H, settings: S, size: 1 }, { ContentType: 'x' });
+    // Poll until the checkpoint lands (no finish() call: as if the process were killed now).
+    let read = await readRecord(client, bucket, '');
+    for (let i = 0; i < 200 && read.status !== 'found'; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      read = await readRecord(client, bucket, '');
+    }
+    keeper.stop();
+    if (read.status !== 'found') throw new Error(`no checkpoint was written (${read.status})`);
+    expect(Object.keys(read.record.objects)).toEqual(['static/first']);
+  });
 });
