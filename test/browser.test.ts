@@ -116,6 +116,8 @@ describe('the demo in Chromium', () => {
   const asset = (filename: string, endpoint = 'static') => demo.urlFor(endpoint, { filename });
 
   beforeAll(async () => {
+    // The browser first: without it the test fails at once, with the install command.
+    browser = await launchChromium();
     const { startDemo } = await loadDemo();
     dataDir = mkdtempSync(path.join(tmpdir(), 'nunjucks-s3-demo-'));
     // env: {} so a FLASKS3_BUCKET_NAME in the developer's shell cannot send this test to a real bucket.
@@ -126,7 +128,6 @@ describe('the demo in Chromium', () => {
     for (const [endpoint, folder] of Object.entries(FOLDERS)) {
       for (const rel of filesUnder(folder)) localFile.set(asset(rel, endpoint), path.join(folder, rel));
     }
-    browser = await launchChromium();
     mkdirSync(resultsDir, { recursive: true });
   });
 
