@@ -12,6 +12,8 @@ export interface BenchOptions {
   /** Site sizes (files) for the upload part. */
   sizes: number[];
   backends: BackendName[];
+  /** Sizes s3rver runs (a test server: JavaScript, objects as files); default the smallest of `sizes`. */
+  s3rverSizes: number[] | undefined;
   /** Rounds per site size; undefined: 2 up to 2,000 files, 1 above (a 10,000-file round takes minutes). */
   rounds: number | undefined;
   /** Concurrency settings createAll runs with in the upload part; undefined = the library default. */
@@ -42,10 +44,11 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const PROJECT_DIR = path.resolve(HERE, '..');
 
 const USAGE = `npm run bench -- [options]
-  --quick                      about 2 minutes: 2,000 files on RGW, fewer contenders and rounds
+  --quick                      about 2 minutes: 1,000 files on RGW, fewer contenders, one round
   --parts render,upload,sweep,memory   which parts (default: all)
   --sizes 2000,10000           upload site sizes in files
   --backends rgw,s3rver        S3 servers (rgw: scripts/rgw.sh; s3rver: embedded, in a child process)
+  --s3rver-sizes 2000          sizes s3rver runs (default: the smallest of --sizes)
   --rounds N                   rounds per size (default 2 up to 2,000 files, else 1)
   --ours-concurrency d,32      createAll concurrency values in the upload table (d = library default)
   --sdk-concurrency 8,16,32,64 plain-SDK ceiling concurrencies
@@ -80,17 +83,18 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const o: BenchOptions = {
     parts: ['render', 'upload', 'sweep', 'memory'],
-    sizes: quick ? [2000] : [2000, 10000],
+    sizes: quick ? [1000] : [2000, 10000],
     backends: quick ? ['rgw'] : ['rgw', 's3rver'],
     rounds: quick ? 1 : undefined,
     oursConcurrency: [undefined],
-    sdkConcurrency: quick ? [16, 32] : [8, 16, 32, 64],
+    sdkConcurrency: quick ? [32] : [8, 16, 32, 64],
     sweepConcurrency: quick ? [4, 16, 64] : [4, 8, 16, 32, 64],
-    sweepFiles: 2000,
+    s3rverSizes: undefined,
+    sweepFiles: quick ? 1000 : 2000,
     sweepRounds: quick ? 1 : 2,
     bigMiB: quick ? [256] : [256, 1024],
-    renderRounds: quick ? 7 : 15,
-    rendersPerRound: quick ? 200 : 500,
+    renderRounds: quick ? 5 : 15,
+    rendersPerRound: quick ? 150 : 400,
     cpuProf: false,
     peers: true,
     raw: true,
@@ -124,6 +128,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
           if (b !== 'rgw' && b !== 's3rver') throw new Error(`--backends: unknown backend ${b}`);
           return b;
         });
+        break;
+      case '--s3rver-sizes':
+        o.s3rverSizes = list(value(), flag).map((s) => int(s, flag, 10));
         break;
       case '--rounds':
         o.rounds = int(value(), flag);

@@ -61,11 +61,12 @@ export async function runWorker(
   cpuProfDir?: string,
 ): Promise<Outcome> {
   const nodeArgs = ['--import', 'tsx'];
-  if (cpuProfDir) {
-    mkdirSync(cpuProfDir, { recursive: true });
-    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`);
-  }
   const env = server ? workerEnv(server) : cleanEnv({});
+  if (cpuProfDir) {
+    // The worker profiles the createAll call alone (a V8 CPU profile, as --cpu-prof writes, without start-up).
+    mkdirSync(cpuProfDir, { recursive: true });
+    env.BENCH_CPU_PROF_DIR = cpuProfDir;
+  }
   const timed = await runTimed(
     process.execPath,
     [...nodeArgs, path.join(PROJECT_DIR, 'bench/worker.ts'), JSON.stringify(job)],
@@ -126,6 +127,7 @@ export function sdkContender(concurrency: number): Contender {
           concurrency,
         },
         t.server,
+        t.cpuProfDir,
       ),
   };
 }
@@ -224,22 +226,32 @@ export function rcloneContender(transfers: number | undefined): Contender {
 }
 
 /**
+ * `node` arguments that import the built library and the SDK client it uploads with (as the CLI's process
+ * does before its first request), and nothing else.
+ */
+export function distImportArgs(): string[] {
+  const dist = pathToFileURL(path.join(PROJECT_DIR, 'dist/index.js')).href;
+  return [
+    '--input-type=module',
+    '-e',
+    `await import(${JSON.stringify(dist)}); await import('@aws-sdk/client-s3');`,
+  ];
+}
+
+/**
  * What starting the library costs a user: `node` importing the built dist/index.js (what the CLI does),
  * median of 3. Our workers run the TypeScript sources under tsx, whose start-up a user never pays, so
- * whole-process comparisons with the peers use createAll's own time plus this. Undefined without a build.
+ * whole-process comparisons with the peers use createAll's own time (and CPU) plus this. Undefined without a build.
  */
-export async function measureStartup(): Promise<number | undefined> {
+export async function measureStartup(): Promise<{ wallMs: number; cpuMs: number } | undefined> {
   const dist = path.join(PROJECT_DIR, 'dist/index.js');
   if (!existsSync(dist)) return undefined;
-  const times: number[] = [];
+  const runs: Timed[] = [];
   for (let i = 0; i < 3; i++) {
-    const r = await runTimed(
-      process.execPath,
-      ['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(dist).href)})`],
-      cleanEnv({}),
-    );
+    const r = await runTimed(process.execPath, distImportArgs(), cleanEnv({}), undefined, PROJECT_DIR);
     if (r.code !== 0) return undefined;
-    times.push(r.wallMs);
+    runs.push(r);
   }
-  return times.sort((a, b) => a - b)[1];
+  const mid = runs.sort((a, b) => a.wallMs - b.wallMs)[1]!;
+  return { wallMs: mid.wallMs, cpuMs: mid.cpuS * 1000 };
 }

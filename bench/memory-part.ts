@@ -5,8 +5,9 @@
 
 import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { BenchOptions } from './args.js';
-import { type Outcome, oursContender, runWorker } from './contenders.js';
+import { type BenchOptions, PROJECT_DIR } from './args.js';
+import { distImportArgs, type Outcome, oursContender, runWorker } from './contenders.js';
+import { cleanEnv, runTimed } from './proc.js';
 import { Rng } from './rng.js';
 import { createBucket, type S3Server, serverClient } from './servers.js';
 import { ensureSite } from './site.js';
@@ -16,6 +17,7 @@ import { getBytes, listPrefix, verifyDeploy } from './verify.js';
 
 const MiB = 1024 * 1024;
 export const MEMORY_TARGET_MB = 150;
+const BIG_FILE_VERSION = 2;
 
 export interface MemoryCase {
   label: string;
@@ -24,17 +26,20 @@ export interface MemoryCase {
   outcome: Outcome;
   check: string;
   ok: boolean;
+  /** A baseline row: the worker under tsx with the library loaded, or node importing dist/. */
+  baseline?: 'tsx' | 'dist';
 }
 
 /** Block i of the big file: the base block with `i` stamped in its first 8 bytes. */
 function blockOf(base: Buffer, i: number): Buffer {
   base.writeBigUInt64LE(BigInt(i), 0);
-  base.write(`block ${i} `, 8);
+  base.write(`block ${String(i).padStart(8, '0')}`, 8);
   return base;
 }
 
 function ensureBigFile(dir: string, sizeMiB: number, seed: number): string {
   const file = path.join(dir, 'static', `big-${sizeMiB}m.bin`);
+  // The generator's output must not change under a cached file: bump BIG_FILE_VERSION when it does.
   if (existsSync(file) && statSync(file).size === sizeMiB * MiB) return file;
   mkdirSync(path.dirname(file), { recursive: true });
   const base = new Rng(seed * 101 + 7).fill(Buffer.alloc(MiB));
@@ -48,7 +53,7 @@ function ensureBigFile(dir: string, sizeMiB: number, seed: number): string {
 }
 
 async function bigFileCase(opts: BenchOptions, server: S3Server, sizeMiB: number): Promise<MemoryCase> {
-  const dir = path.join(opts.workDir, `big-${sizeMiB}m-s${opts.seed}`);
+  const dir = path.join(opts.workDir, `big-${sizeMiB}m-s${opts.seed}-v${BIG_FILE_VERSION}`);
   ensureBigFile(dir, sizeMiB, opts.seed);
   const prefix = `big-${sizeMiB}m`;
   const outcome = await runWorker(
@@ -124,13 +129,27 @@ export async function memoryPart(
   const cases: MemoryCase[] = [];
   const noop = await runWorker({ mode: 'noop' }, undefined);
   cases.push({
-    label: 'no upload (node + tsx + library loaded)',
+    label: 'baseline: worker under tsx, library loaded, no upload',
     bytes: 0,
     files: 0,
     outcome: noop,
     check: '-',
     ok: !noop.error,
+    baseline: 'tsx',
   });
+  const dist = path.join(PROJECT_DIR, 'dist/index.js');
+  if (existsSync(dist)) {
+    const outcome = await runTimed(process.execPath, distImportArgs(), cleanEnv({}), undefined, PROJECT_DIR);
+    cases.push({
+      label: 'baseline: node importing dist/ (how users run it), no upload',
+      bytes: 0,
+      files: 0,
+      outcome,
+      check: '-',
+      ok: outcome.code === 0,
+      baseline: 'dist',
+    });
+  }
   for (const size of opts.bigMiB) cases.push(await bigFileCase(opts, server, size));
   if (siteOutcome) {
     cases.push({

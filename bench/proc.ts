@@ -7,6 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** No single contender run takes this long on a working setup (10,000 files take about a minute). */
+export const RUN_TIMEOUT_MS = 10 * 60_000;
+
 export interface Timed {
   code: number | null;
   wallMs: number;
@@ -23,16 +26,25 @@ export async function runTimed(
   env: NodeJS.ProcessEnv,
   serverCpu: () => number = () => 0,
   cwd?: string,
+  timeoutMs = RUN_TIMEOUT_MS,
 ): Promise<Timed> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nj-bench-time-'));
   const timeFile = path.join(dir, 'time');
   const cpu0 = serverCpu();
   const t0 = performance.now();
+  // Its own process group, so a run that hangs (a full memstore makes RGW stall requests) can be
+  // stopped with everything it started.
   const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, cmd, ...args], {
     env,
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  }, timeoutMs);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -45,7 +57,9 @@ export async function runTimed(
     child.once('error', reject);
     child.once('close', (c) => resolve(c));
   });
+  clearTimeout(timer);
   const wallMs = performance.now() - t0;
+  if (timedOut) stderr += `\nkilled after ${timeoutMs / 1000} s`;
   const serverCpuS = serverCpu() - cpu0;
   let cpuS = Number.NaN;
   let maxRssMB = Number.NaN;

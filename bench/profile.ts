@@ -88,11 +88,17 @@ export function hotTable(rows: HotFunction[], fileLevel = false): string {
   );
 }
 
-/** The newest .cpuprofile in a directory. */
+/**
+ * The main thread's profile in a --cpu-prof directory (`CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`;
+ * thread 0 is the main thread, others are e.g. the tsx module-loader thread).
+ */
 export function readProfileDir(dir: string): CpuProfile | undefined {
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .sort();
-  const last = files[files.length - 1];
-  return last ? (JSON.parse(readFileSync(path.join(dir, last), 'utf8')) as CpuProfile) : undefined;
+  const files = readdirSync(dir);
+  const main = files.includes('run.cpuprofile')
+    ? 'run.cpuprofile'
+    : files
+        .filter((f) => /\.0\.\d+\.cpuprofile$/.test(f))
+        .sort()
+        .pop();
+  return main ? (JSON.parse(readFileSync(path.join(dir, main), 'utf8')) as CpuProfile) : undefined;
 }

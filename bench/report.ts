@@ -29,9 +29,27 @@ export function comparable(u: UploadResult, row: UploadRow, phase: Phase): numbe
   const runs = row.runs[phase];
   if (row.contender.family === 'sdk') return own(runs);
   if (row.contender.family === 'ours' && hasInner(runs)) {
-    return u.startupMs === undefined ? wall(runs) : own(runs) + u.startupMs;
+    return u.startup === undefined ? wall(runs) : own(runs) + u.startup.wallMs;
   }
   return wall(runs);
+}
+
+/**
+ * Client CPU seconds of the first deploy: the peers' whole process; the SDK and raw puts alone; createAll's
+ * own CPU plus that of starting node and importing dist/ (not the tsx start-up of the worker).
+ */
+export function clientCpu(u: UploadResult, row: UploadRow): number {
+  const runs = row.runs.first;
+  const inner = runs.map((r) => r.outcome.worker?.cpuMs);
+  if (
+    row.contender.family === 'aws' ||
+    row.contender.family === 'rclone' ||
+    inner.some((c) => c === undefined)
+  ) {
+    return median(runs.map((r) => r.outcome.cpuS));
+  }
+  const extra = row.contender.family === 'ours' ? (u.startup?.cpuMs ?? 0) : 0;
+  return (median(inner as number[]) + extra) / 1000;
 }
 
 /** "8.21", or for createAll "8.21 (7.90)": comparable time (its own time in parentheses). */
@@ -80,7 +98,7 @@ export function uploadSection(u: UploadResult): string {
       `${num((100 * ceilingMs) / t)}%`,
       timeCell(u, row, 'unchanged'),
       timeCell(u, row, 'changed'),
-      num(median(first.map((r) => r.outcome.cpuS)), 2),
+      num(clientCpu(u, row), 2),
       num(median(first.map((r) => r.outcome.serverCpuS)), 2),
       num(Math.max(...[...first, ...row.runs.unchanged, ...row.runs.changed].map((r) => r.outcome.maxRssMB))),
       checksCell(row),
@@ -128,9 +146,9 @@ export function uploadTargets(u: UploadResult): Target[] {
     });
   }
   const startup =
-    u.startupMs === undefined
+    u.startup === undefined
       ? 'whole process under tsx'
-      : `createAll + ${seconds(u.startupMs)} s node start and import of dist/`;
+      : `createAll + ${seconds(u.startup.wallMs)} s node start and import of dist/`;
   for (const family of ['aws', 'rclone']) {
     const best = bestOf(u, family, 'first');
     if (!best || !oursOk('first')) continue;
@@ -226,7 +244,7 @@ export function sweepSection(s: SweepResult): string {
     String(p.concurrency),
     num(filesPerSecond(s.files, p.ours)),
     seconds(median(p.ours.map((o) => o.innerMs ?? o.wallMs))),
-    num(median(p.ours.map((o) => o.cpuS)), 2),
+    num(median(p.ours.map((o) => (o.worker?.cpuMs ?? o.cpuS * 1000) / 1000)), 2),
     p.sdk.length ? num(filesPerSecond(s.files, p.sdk)) : '-',
     p.checksOk ? 'ok' : 'FAILED',
   ]);
@@ -240,19 +258,40 @@ export function sweepSection(s: SweepResult): string {
   );
 }
 
+/** The process's own peak RSS (the worker's resourceUsage), else what /usr/bin/time saw. */
+const rssOf = (c: MemoryCase) => c.outcome.worker?.maxRssMB || c.outcome.maxRssMB;
+
+/** What tsx (the bench runs the TypeScript sources) adds to a process: tsx baseline minus dist baseline. */
+function tsxOverhead(cases: MemoryCase[]): number {
+  const tsx = cases.find((c) => c.baseline === 'tsx');
+  const dist = cases.find((c) => c.baseline === 'dist');
+  return tsx && dist ? Math.max(0, rssOf(tsx) - rssOf(dist)) : 0;
+}
+
 export function memorySection(cases: MemoryCase[]): string {
+  const overhead = tsxOverhead(cases);
   const rows = cases.map((c) => [
     c.label,
     c.bytes ? mib(c.bytes, 0) : '-',
     c.files ? seconds(c.outcome.innerMs ?? c.outcome.wallMs) : '-',
     c.files && c.bytes ? num(c.bytes / 1048576 / ((c.outcome.innerMs ?? c.outcome.wallMs) / 1000), 0) : '-',
-    num(c.outcome.maxRssMB),
+    num(rssOf(c)),
+    c.baseline === 'dist' ? num(rssOf(c)) : num(rssOf(c) - overhead),
     c.check,
   ]);
-  return table(['case', 'MiB', 'createAll s', 'MiB/s', 'peak RSS MB', 'checks'], rows) + '\n';
+  return (
+    table(
+      ['case', 'MiB', 'createAll s', 'MiB/s', 'peak RSS MB (under tsx)', 'peak RSS MB without tsx', 'checks'],
+      rows,
+    ) +
+    `\n\nThe workers run the TypeScript sources under tsx, which adds ${num(overhead)} MB to every process (the two baselines); ` +
+    'a user runs the built JavaScript, so the last RSS column subtracts that.\n'
+  );
 }
 
 export function memoryTargets(cases: MemoryCase[]): Target[] {
+  const overhead = tsxOverhead(cases);
+  const user = (c: MemoryCase) => rssOf(c) - overhead;
   const big = cases.filter((c) => c.files === 1 && c.ok);
   if (!big.length) return [];
   const largest = big.reduce((a, b) => (b.bytes > a.bytes ? b : a));
@@ -260,16 +299,18 @@ export function memoryTargets(cases: MemoryCase[]): Target[] {
   const targets: Target[] = [
     {
       name: `memory: peak RSS under ${MEMORY_TARGET_MB} MB for ${largest.label}`,
-      met: largest.bytes >= 1024 * 1048576 ? largest.outcome.maxRssMB < MEMORY_TARGET_MB : undefined,
-      detail: `${num(largest.outcome.maxRssMB)} MB${largest.bytes < 1024 * 1048576 ? ' (target is for 1 GiB: run without --quick)' : ''}`,
+      met: largest.bytes >= 1024 * 1048576 ? user(largest) < MEMORY_TARGET_MB : undefined,
+      detail:
+        `${num(user(largest))} MB without tsx (${num(rssOf(largest))} MB measured under tsx)` +
+        (largest.bytes < 1024 * 1048576 ? '; the target is for 1 GiB: run without --quick' : ''),
     },
   ];
   if (largest !== smallest) {
-    const growth = largest.outcome.maxRssMB - smallest.outcome.maxRssMB;
+    const growth = rssOf(largest) - rssOf(smallest);
     targets.push({
       name: 'memory: flat (peak RSS does not grow with file size)',
       met: growth < 16,
-      detail: `${smallest.label} ${num(smallest.outcome.maxRssMB)} MB -> ${largest.label} ${num(largest.outcome.maxRssMB)} MB (${growth >= 0 ? '+' : ''}${num(growth)} MB for ${mib(largest.bytes - smallest.bytes, 0)} MiB more)`,
+      detail: `${smallest.label} ${num(rssOf(smallest))} MB -> ${largest.label} ${num(rssOf(largest))} MB (${growth >= 0 ? '+' : ''}${num(growth)} MB for ${mib(largest.bytes - smallest.bytes, 0)} MiB more)`,
     });
   }
   return targets;

@@ -4,7 +4,7 @@
 // `--help` for the options and bench/README.md for the method.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BackendName, type BenchOptions, PROJECT_DIR, parseArgs } from './args.js';
@@ -50,6 +50,7 @@ async function main() {
   const opts: BenchOptions = parseArgs(argv);
   mkdirSync(opts.workDir, { recursive: true });
   const started = Date.now();
+  rmSync(path.join(opts.workDir, 'profiles'), { recursive: true, force: true });
   const loadBefore = loadavg();
   const targets: Target[] = [];
   const sections: string[] = [];
@@ -95,17 +96,18 @@ async function main() {
         try {
           if (opts.parts.includes('upload')) {
             let sdkConcurrency = opts.sdkConcurrency;
-            for (const size of [...opts.sizes].sort((a, b) => a - b)) {
+            const sizes = backend === 's3rver' ? (opts.s3rverSizes ?? [Math.min(...opts.sizes)]) : opts.sizes;
+            for (const size of [...sizes].sort((a, b) => a - b)) {
               await attempt(`upload ${backend} ${size}`, async () => {
                 const u = await uploadPart(opts, server, size, sdkConcurrency);
                 uploads.push(u);
                 sections.push(uploadSection(u));
                 targets.push(...uploadTargets(u));
-                for (const dir of u.profiles) {
+                for (const { dir, label } of u.profiles) {
                   const p = readProfileDir(dir);
                   if (!p) continue;
                   profileNotes.push(
-                    `### createAll, ${backend}, ${size} files, ${path.basename(dir).split('-').pop()}\n\n` +
+                    `### ${label}: ${backend}, ${size} files\n\n` +
                       `${hotTable(hotFiles(p, 10), true)}\n\n${hotTable(hotFunctions(p, 15))}\n`,
                   );
                 }
@@ -164,7 +166,9 @@ async function main() {
     '',
     ...(failures.length ? ['## Errors', '', ...failures.map((f) => `- ${f.split('\n')[0]}`), ''] : []),
     ...sections.flatMap((s) => [s, '']),
-    ...(profileNotes.length ? ['## Profiles (node --cpu-prof, self time)', '', ...profileNotes] : []),
+    ...(profileNotes.length
+      ? ['## Profiles (V8 CPU profiles of the measured work only, self time)', '', ...profileNotes]
+      : []),
     '## How to read this',
     '',
     '- Every contender runs as its own process; times are medians over rounds in which contenders take turns',

@@ -53,15 +53,16 @@ export async function sweepPart(
     sdk: [],
     checksOk: true,
   }));
-  const jobs: { point: SweepPoint; c: Contender; kind: 'ours' | 'sdk' }[] = [];
-  for (const point of points) {
-    jobs.push({ point, c: oursContender(point.concurrency), kind: 'ours' });
-    if (withSdk) jobs.push({ point, c: sdkContender(point.concurrency), kind: 'sdk' });
-  }
   const rng = new Rng(opts.seed * 17);
   for (let round = 0; round < opts.sweepRounds; round++) {
+    // createAll every round; the SDK (for reference: what the server takes at that concurrency) in the first.
+    const jobs: { point: SweepPoint; c: Contender; kind: 'ours' | 'sdk' }[] = [];
+    for (const point of points) {
+      jobs.push({ point, c: oursContender(point.concurrency), kind: 'ours' });
+      if (withSdk && round === 0) jobs.push({ point, c: sdkContender(point.concurrency), kind: 'sdk' });
+    }
     for (let j = 0; j < jobs.length; j++) {
-      const { point, c, kind } = jobs[(j + round * 3) % jobs.length]!;
+      const { point, c, kind } = jobs[(j + round * 2) % jobs.length]!;
       const prefix = `sweep-r${round}-${c.id}`;
       const o = await c.run({ server, bucket: BUCKET, prefix, site, appRoot, scratch: opts.workDir });
       const sample = rng.sample(site.files.length, 10).map((i) => site.files[i]!.rel);
@@ -77,7 +78,7 @@ export async function sweepPart(
       point[kind].push(o);
       const fps = site.files.length / ((o.innerMs ?? o.wallMs) / 1000);
       log(
-        `sweep r${round} ${c.id.padEnd(9)} ${fps.toFixed(0)} files/s cpu=${o.cpuS.toFixed(2)} s ${check.summary}${o.error ? ` ERROR ${o.error}` : ''}`,
+        `sweep r${round} ${c.id.padEnd(9)} ${fps.toFixed(0)} files/s cpu=${((o.worker?.cpuMs ?? 0) / 1000).toFixed(2)} s ${check.summary}${o.error ? ` ERROR ${o.error}` : ''}`,
       );
     }
   }

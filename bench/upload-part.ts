@@ -42,10 +42,10 @@ export interface UploadResult {
   rows: UploadRow[];
   /** node start + import of dist/index.js (see measureStartup); added to createAll's own time to compare
    * with the peers' whole processes. */
-  startupMs: number | undefined;
+  startup: { wallMs: number; cpuMs: number } | undefined;
   /** Extra keys createAll left under its prefix (its record), for the notes. */
   oursExtraKeys: string[];
-  profiles: string[];
+  profiles: { dir: string; label: string }[];
 }
 
 export const BUCKET = 'nunjucks-s3-bench';
@@ -70,7 +70,8 @@ function contendersFor(opts: BenchOptions, sdkConcurrency: number[]): Contender[
 function describe(o: Outcome, check: Check): string {
   const inner = o.innerMs !== undefined ? ` (inner ${seconds(o.innerMs)} s)` : '';
   const w = o.worker ? ` up=${o.worker.uploaded} skip=${o.worker.skipped}` : '';
-  return `${seconds(o.wallMs)} s${inner} cpu=${o.cpuS.toFixed(2)} s rss=${o.maxRssMB.toFixed(0)} MB${w} ${check.summary}${o.error ? ` ERROR ${o.error}` : ''}`;
+  const ownCpu = o.worker?.cpuMs !== undefined ? ` own-cpu=${(o.worker.cpuMs / 1000).toFixed(2)} s` : '';
+  return `${seconds(o.wallMs)} s${inner} cpu=${o.cpuS.toFixed(2)} s${ownCpu} srv-cpu=${o.serverCpuS.toFixed(2)} s rss=${o.maxRssMB.toFixed(0)} MB${w} ${check.summary}${o.error ? ` ERROR ${o.error}` : ''}`;
 }
 
 /**
@@ -102,7 +103,7 @@ export async function uploadPart(
   }));
   const rng = new Rng(opts.seed * 31 + size);
   const oursExtraKeys = new Set<string>();
-  const profiles: string[] = [];
+  const profiles: UploadResult['profiles'] = [];
   const sampleOf = (n: number) => rng.sample(site.files.length, n).map((i) => site.files[i]!.rel);
   // Always compare the biggest file's bytes too: a multipart mistake shows there first.
   const biggest = site.files.reduce((a, b) => (b.size > a.size ? b : a)).rel;
@@ -113,7 +114,9 @@ export async function uploadPart(
     const prefixOf = (row: UploadRow) => `s${size}-r${round}-${row.contender.id}`;
     const deploy = async (row: UploadRow, phase: Phase, sample: string[]) => {
       const prefix = prefixOf(row);
-      const profile = opts.cpuProf && row.contender.family === 'ours' && round === 0;
+      // Profiles: createAll in every phase of the first round, and the SDK ceiling's first deploy to compare.
+      const family = row.contender.family;
+      const profile = opts.cpuProf && round === 0 && (family === 'ours' || family === 'sdk');
       const target: DeployTarget = {
         server,
         bucket: BUCKET,
@@ -122,10 +125,14 @@ export async function uploadPart(
         appRoot,
         scratch,
         cpuProfDir: profile
-          ? path.join(opts.workDir, 'profiles', `${server.name}-${size}-${phase}`)
+          ? path.join(opts.workDir, 'profiles', `${server.name}-${size}-${row.contender.id}-${phase}`)
           : undefined,
       };
-      if (target.cpuProfDir) profiles.push(target.cpuProfDir);
+      if (target.cpuProfDir)
+        profiles.push({
+          dir: target.cpuProfDir,
+          label: `${row.contender.label} (${row.contender.id}), ${phase}`,
+        });
       const outcome = await row.contender.run(target);
       const ours = row.contender.family === 'ours';
       const check = await verifyDeploy(
@@ -158,9 +165,9 @@ export async function uploadPart(
     }
   }
   client.destroy();
-  const startupMs = await measureStartup();
+  const startup = await measureStartup();
   return {
-    startupMs,
+    startup,
     backend: server.name,
     site: { kind: site.kind, files: site.files.length, bytes: site.totalBytes },
     rounds,

@@ -4,8 +4,9 @@
 // the library). Prints one `BENCH_RESULT {json}` line. Credentials come from the environment.
 
 import { createHash, createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import mime from 'mime';
@@ -28,7 +29,10 @@ export type WorkerJob =
   | { mode: 'noop' };
 
 export interface WorkerResult {
+  /** Wall time of the measured work (createAll, or the puts). */
   ms: number;
+  /** CPU time (user + system) of this process during the measured work. */
+  cpuMs?: number;
   importMs: number;
   uploaded: number;
   skipped: number;
@@ -108,6 +112,26 @@ function rawPutter(endpoint: string, region: string, maxSockets: number) {
     });
 }
 
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+}
+
+/** With BENCH_CPU_PROF_DIR: profile until the returned function is called, into run.cpuprofile. */
+async function startProfiler(): Promise<(() => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  if (!dir) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(path.join(dir, 'run.cpuprofile'), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 function env(name: string): string {
   const v = process.env[name];
   if (!v) throw new Error(`worker: ${name} is not set`);
@@ -156,6 +180,8 @@ async function main(): Promise<WorkerResult> {
         logger: { warn: (m: string) => process.stderr.write(`warn: ${m}\n`) },
       };
       if (job.concurrency !== undefined) options.concurrency = job.concurrency;
+      const profiler = await startProfiler();
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       try {
         const report = await lib.createAll!(app, options);
@@ -172,11 +198,14 @@ async function main(): Promise<WorkerResult> {
         result.uploaded = err.report?.uploaded.length ?? 0;
       }
       result.ms = performance.now() - t0;
+      result.cpuMs = cpuMs(cpu0);
+      await profiler?.();
     }
   } else if (job.mode === 'raw') {
     const bodies = job.rels.map((rel) => readFileSync(path.join(job.siteDir, rel)));
     const put = rawPutter(endpoint, process.env.BENCH_S3_REGION ?? 'us-east-1', job.concurrency);
     let next = 0;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: job.concurrency }, async () => {
@@ -199,6 +228,7 @@ async function main(): Promise<WorkerResult> {
       }),
     );
     result.ms = performance.now() - t0;
+    result.cpuMs = cpuMs(cpu0);
   } else {
     const client = new S3Client({
       endpoint,
@@ -215,6 +245,8 @@ async function main(): Promise<WorkerResult> {
     // Bodies in memory before the clock starts: the ceiling measures requests only.
     const bodies = job.rels.map((rel) => readFileSync(path.join(job.siteDir, rel)));
     let next = 0;
+    const profiler = await startProfiler();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: job.concurrency }, async () => {
@@ -240,6 +272,8 @@ async function main(): Promise<WorkerResult> {
       }),
     );
     result.ms = performance.now() - t0;
+    result.cpuMs = cpuMs(cpu0);
+    await profiler?.();
     client.destroy();
   }
   result.maxRssMB = process.resourceUsage().maxRSS / 1024;
