@@ -138,7 +138,11 @@ export function createSiteApp(config = {}, { report } = {}) {
           { filename: 'img/gallery/tide-lines.png' },
         ],
         ["url_for('admin.static', filename='js/admin.js')", 'admin.static', { filename: 'js/admin.js' }],
-        ["url_for('static', filename='css/site.css', v=2)", 'static', { filename: 'css/site.css', v: 2 }],
+        [
+          "url_for('static', filename='css/site.css', _scheme='https')",
+          'static',
+          { filename: 'css/site.css', _scheme: 'https' },
+        ],
         ["url_for('gallery')", 'gallery', {}],
       ]
         .map(([call, endpoint, values]) => ({ call, url: s3.urlFor(endpoint, values) }))

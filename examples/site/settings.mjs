@@ -37,6 +37,9 @@ export function embeddedSettings(
     gzip: true,
     gzipOnlyExts: ['css', 'js', 'svg'],
     onlyModified: true,
+    // Cache busting: every asset URL carries its content hash (`site.css?v=3f2a9c1b0d4e`), so a browser
+    // never keeps a stale copy. ('filename' puts the hash in the name instead, for immutable caching.)
+    fingerprint: 'query',
     manifestPath,
   };
 }
