@@ -21,10 +21,17 @@ export interface RecordedObject {
   size: number;
 }
 
-/** One deploy, for stale cleanup (issue 5): the keys it uploaded or kept. Written by that feature. */
+/**
+ * One successful deploy, for stale cleanup: deleteStale keeps the fingerprinted keys of the last
+ * keepDeploys deploys, since pages rendered before this deploy (cached by browsers and CDNs) name them.
+ * Failed or aborted runs and dry runs add none.
+ */
 export interface RecordedDeploy {
+  /** Unique id: the time and a random suffix. */
   id: string;
+  /** ISO time the deploy finished uploading. */
   at: string;
+  /** The fingerprinted keys (`fingerprint: 'filename'`) live after this deploy; `[]` without fingerprinting. */
   keys: string[];
   [extra: string]: unknown;
 }
@@ -117,7 +124,16 @@ export function parseRecord(
       }
     }
   }
-  record.deploys = Array.isArray(data.deploys) ? (data.deploys as RecordedDeploy[]) : [];
+  record.deploys = Array.isArray(data.deploys)
+    ? (data.deploys as unknown[]).filter(
+        (d): d is RecordedDeploy =>
+          isObject(d) &&
+          typeof d.id === 'string' &&
+          typeof d.at === 'string' &&
+          Array.isArray(d.keys) &&
+          d.keys.every((k) => typeof k === 'string'),
+      )
+    : [];
   return { record };
 }
 
@@ -230,6 +246,17 @@ export class RecordKeeper {
   set(key: string, object: RecordedObject, settings: Readonly<Record<string, unknown>>): void {
     this.record.objects[key] = object;
     this.record.settings[object.settings] ??= { ...settings };
+    this.dirty = true;
+  }
+
+  /**
+   * Append a successful deploy to the history, keeping only the last `keepLast` (the oldest are no
+   * longer needed by stale cleanup).
+   */
+  addDeploy(deploy: RecordedDeploy, keepLast: number): void {
+    this.record.deploys.push(deploy);
+    if (this.record.deploys.length > keepLast)
+      this.record.deploys.splice(0, this.record.deploys.length - keepLast);
     this.dirty = true;
   }
 
