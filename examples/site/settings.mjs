@@ -2,7 +2,7 @@
 // FLASKS3_* / AWS_* environment variables for a real bucket. The demo and the CLI config file both
 // read them from here.
 
-import { SETTINGS } from 'nunjucks-s3';
+import { parseSettingString, SETTINGS } from 'nunjucks-s3';
 
 /** The bucket the embedded demo uploads to. */
 export const DEMO_BUCKET = 'nunjucks-s3-demo';
@@ -44,33 +44,6 @@ export function embeddedSettings(
   };
 }
 
-/** `FLASKS3_GZIP=yes` and friends, parsed as the CLI parses them. */
-function parseEnvValue(spec, raw) {
-  const v = raw.trim();
-  switch (spec.kind.type) {
-    case 'boolean':
-      return ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
-    case 'number':
-      return Number(v);
-    case 'enum':
-      return spec.kind.values.includes(false) && ['false', '0', 'off', 'no', ''].includes(v.toLowerCase())
-        ? false
-        : v;
-    case 'stringArray':
-      return v.startsWith('[')
-        ? JSON.parse(v)
-        : v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean);
-    case 'headers':
-    case 'filepathHeaders':
-      return JSON.parse(v);
-    default:
-      return raw;
-  }
-}
-
 /**
  * Every `FLASKS3_*` / `AWS_*` setting present in `env`, by its camelCase name (so it can be spread over
  * other settings). Without credentials in it, the AWS SDK's default chain (profile, SSO, instance role)
@@ -81,7 +54,7 @@ export function settingsFromEnv(env = process.env) {
   const out = {};
   for (const spec of SETTINGS) {
     const raw = env[spec.flask];
-    if (raw !== undefined && raw !== '') out[spec.camel] = parseEnvValue(spec, raw);
+    if (raw !== undefined && raw !== '') out[spec.camel] = parseSettingString(spec, raw);
   }
   return out;
 }
