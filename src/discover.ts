@@ -8,6 +8,7 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type GlobEntry, globby } from 'globby';
 import { objectKey, type StaticMount } from './app.js';
+import { setting, settingLabel } from './config.js';
 import { ConfigError } from './errors.js';
 
 /** One file to upload. */
@@ -59,8 +60,8 @@ function unreadable(file: string, err: unknown): ConfigError {
 
 /**
  * Walk every static folder and return the files to upload with their keys. A missing folder is a
- * warning; a folder that is a file, an unreadable folder, two files with the same key, or a key S3
- * cannot store are ConfigErrors.
+ * warning (every folder missing is a ConfigError); a folder that is a file, an unreadable folder, two
+ * files with the same key, or a key S3 cannot store are ConfigErrors.
  */
 export async function discoverFiles(
   mounts: readonly StaticMount[],
@@ -70,6 +71,13 @@ export async function discoverFiles(
   const files: LocalFile[] = [];
   const includeHidden = options.includeHidden ?? false;
   const filter = options.filepathFilterRegex;
+  const missing: StaticMount[] = [];
+  let filteredOut = 0;
+  const keep = (relPath: string): boolean => {
+    if (!filter || filter.test(relPath)) return true;
+    filteredOut++;
+    return false;
+  };
 
   for (const mount of mounts) {
     let folderStat: Awaited<ReturnType<typeof stat>>;
@@ -77,6 +85,7 @@ export async function discoverFiles(
       folderStat = await stat(mount.folder);
     } catch (err) {
       if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') {
+        missing.push(mount);
         warnings.push(
           `static folder of ${mount.endpoint} does not exist, nothing uploaded from it: ${mount.folder}`,
         );
@@ -122,7 +131,7 @@ export async function discoverFiles(
         const abs = path.join(dir, entry.path);
         const dirent = entry.dirent;
         if (dirent.isFile()) {
-          if (!filter || filter.test(relPath)) files.push(makeFile(mount, options.prefix, relPath, abs));
+          if (keep(relPath)) files.push(makeFile(mount, options.prefix, relPath, abs));
           continue;
         }
         if (!dirent.isSymbolicLink()) continue; // folders are walked by globby itself; sockets, fifos: skipped
@@ -141,7 +150,7 @@ export async function discoverFiles(
           throw unreadable(abs, err);
         });
         if (target.isFile()) {
-          if (!filter || filter.test(relPath)) files.push(makeFile(mount, options.prefix, relPath, abs));
+          if (keep(relPath)) files.push(makeFile(mount, options.prefix, relPath, abs));
         } else if (target.isDirectory()) {
           if (chain.includes(real) || real === root) {
             warnings.push(`skipped ${abs}: symlink loop (points to ${real}, which contains it)`);
@@ -152,6 +161,23 @@ export async function discoverFiles(
       }
     };
     await walk(mount.folder, '', []);
+  }
+
+  // Not one static folder exists: a wrong root or folder name, not a site without assets. Uploading
+  // nothing "successfully" would hide it (and a stale cleanup would then see every object as stale).
+  if (mounts.length > 0 && missing.length === mounts.length) {
+    throw new ConfigError(
+      'CONFIG_STATIC_FOLDER',
+      `no static folder exists, so there is nothing to upload: ${missing.map((m) => `${m.endpoint} at ${m.folder}`).join(', ')}; ` +
+        `check app.root (or the folder you run from) and the staticFolder of the app and its blueprints`,
+      { setting: 'app.staticFolder' },
+    );
+  }
+  if (filter && files.length === 0 && filteredOut > 0) {
+    warnings.push(
+      `${settingLabel(setting('filepathFilterRegex'))} ${String(filter)} matches none of the ${filteredOut} files ` +
+        `in the static folders (it is matched against the path relative to the static folder, e.g. css/app.css)`,
+    );
   }
 
   files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
