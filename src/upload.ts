@@ -18,11 +18,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { finishDeploy, recordDeploy } from './after-upload.js';
 import { type AppLike, objectKey, staticMounts } from './app.js';
 import {
   createS3Client,
   describeError,
+  diagnoseFailure,
   errorCode,
   httpStatus,
   isTransient,
@@ -41,12 +41,9 @@ import {
 } from './config.js';
 import { type DiscoverOptions, discoverFiles, type LocalFile } from './discover.js';
 import { ConfigError, UploadError, type UploadFailure } from './errors.js';
-import { factsOfFile, integrityOf } from './fingerprint.js';
-import { withFingerprintedKeys } from './fingerprint-upload.js';
 import { gzipBuffer, gzipStream } from './gzip.js';
 import { createHasher, type Hasher } from './hash.js';
 import { checkHeaderSettings, createHeaderResolver, type ObjectSettings } from './headers.js';
-import { manifestFile } from './manifest.js';
 import { planUploads, type UploadReason } from './plan.js';
 import { emptyRecord, RecordKeeper, readRecord, recordKey, type UploadRecord } from './record.js';
 
@@ -156,8 +153,6 @@ interface Item {
   key: string;
   /** The bytes, kept from hashing while the memory budget allows. */
   body?: Buffer | undefined;
-  /** sha384 SRI value of the bytes, computed while hashing when fingerprinting (for the manifest). */
-  integrity?: string | undefined;
 }
 
 interface Sent {
@@ -293,7 +288,8 @@ function abortError(signal: AbortSignal): Error {
 
 /**
  * Upload every static asset of `app` to its bucket, under the keys url_for renders. Resolves to a
- * report; rejects with a ConfigError (before any request) on bad input, and with an UploadError
+ * report; rejects with a ConfigError on bad input (before any request; or after the first one, when it
+ * shows the credentials, region or endpoint are wrong: nothing is uploaded), and with an UploadError
  * (`failures`, `report`) when any file failed or the run was aborted, after uploading and recording
  * everything it could.
  */
@@ -342,12 +338,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
 
   const resolveHeaders = createHeaderResolver(config);
   const hasher = await createHasher();
-  // With fingerprint 'filename', each file also goes up under its fingerprinted key (fingerprint-upload.ts).
-  const items = withFingerprintedKeys(
-    await hashFiles(discovery.files, hasher, resolveHeaders, signal, config.fingerprint !== false),
-    config.prefix,
-    config.fingerprint,
-  );
+  const items = await hashFiles(discovery.files, hasher, resolveHeaders, signal);
   if (signal?.aborted) throw abortedBeforeStart(bucket, config.prefix, dryRun, warnings, t0, signal);
 
   // 2. The network.
@@ -369,18 +360,6 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     durationMs: 0,
   };
   const keyPrefixes = mounts.map((m) => objectKey(config.prefix, m, ''));
-  const finishInput = () => ({
-    client,
-    config,
-    manifestFile: manifestFile(app.root, config.manifestPath),
-    folderKeys: keyPrefixes,
-    items,
-    dryRun,
-    report,
-    warn,
-    secrets,
-    signal,
-  });
   let keeper: RecordKeeper | undefined;
   try {
     let record: UploadRecord | undefined;
@@ -404,6 +383,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
         secrets,
         t0,
         signal,
+        config,
       );
     }
 
@@ -414,7 +394,6 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
 
     if (dryRun) {
       report.uploaded = plan.upload.map((p) => entry(p.item, p.reason));
-      if (bucketExists) await finishDeploy({ ...finishInput(), previousDeploys: record?.deploys ?? [] });
       return finish(report, t0);
     }
 
@@ -423,27 +402,55 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
         await createBucket(client, bucket, signal);
         logger.info?.(`created bucket ${bucket}`);
       } catch (err) {
-        throw preflightFailure(err, 'could not create the bucket', items, report, secrets, t0, signal);
+        throw preflightFailure(
+          err,
+          'could not create the bucket',
+          items,
+          report,
+          secrets,
+          t0,
+          signal,
+          config,
+        );
       }
     }
 
     // Like the original, the bucket ACL is set on every run that uploads something (so an unchanged
     // re-deploy stays one GET); refused, it is a warning with the bucket policy to use instead.
-    const aclWarnings = { policyShown: false };
+    const aclWarnings = { policyShown: false, objectAclOff: false };
     if (config.putBucketAcl && plan.upload.length > 0) {
       try {
         await client.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' }), {
           abortSignal: signal,
         });
       } catch (err) {
-        if (signal?.aborted) throw preflightFailure(err, 'aborted', items, report, secrets, t0, signal);
+        if (signal?.aborted)
+          throw preflightFailure(err, 'aborted', items, report, secrets, t0, signal, config);
         aclWarnings.policyShown = true;
-        warn(
-          `${settingLabel(setting('putBucketAcl'))}: the bucket ACL public-read was not set: ${describeError(err, secrets)}. ` +
-            `Uploads go on. To make the static files public, attach this bucket policy instead (on AWS, also allow ` +
-            `public policies in the bucket's Block Public Access settings), or set putBucketAcl to false to ` +
-            `silence this warning:\n${publicReadPolicy(bucket, keyPrefixes)}`,
-        );
+        // A bucket with ACLs disabled (every new AWS bucket) refuses object ACLs too, except
+        // bucket-owner-full-control: say both at once, and send no object ACL to be refused.
+        const noAcls =
+          errorCode(err) === 'AccessControlListNotSupported' &&
+          config.objectAcl !== undefined &&
+          config.objectAcl !== 'bucket-owner-full-control';
+        if (noAcls) {
+          aclWarnings.objectAclOff = true;
+          warn(
+            `${settingLabel(setting('putBucketAcl'))} and ${settingLabel(setting('objectAcl'))}: the bucket does not ` +
+              `allow ACLs (${describeError(err, secrets)}): neither the bucket ACL public-read nor the object ACL ` +
+              `${config.objectAcl} was set, and objects are uploaded without an ACL. To make the static files public, ` +
+              `attach this bucket policy (on AWS, also allow public policies in the bucket's Block Public Access ` +
+              `settings), or set putBucketAcl to false and objectAcl to 'none' to silence this warning:\n` +
+              publicReadPolicy(bucket, keyPrefixes),
+          );
+        } else {
+          warn(
+            `${settingLabel(setting('putBucketAcl'))}: the bucket ACL public-read was not set: ${describeError(err, secrets)}. ` +
+              `Uploads go on. To make the static files public, attach this bucket policy instead (on AWS, also allow ` +
+              `public policies in the bucket's Block Public Access settings), or set putBucketAcl to false to ` +
+              `silence this warning:\n${publicReadPolicy(bucket, keyPrefixes)}`,
+          );
+        }
       }
     }
 
@@ -463,7 +470,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     };
     progress({ type: 'start', totalFiles: todo.length, totalBytes });
 
-    let aclOn = config.objectAcl !== undefined;
+    let aclOn = config.objectAcl !== undefined && !aclWarnings.objectAclOff;
     const refuseAcl = (err: unknown) => {
       if (!aclOn) return;
       aclOn = false;
@@ -552,8 +559,6 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     }
 
     // 4. The record: always written (merged) when anything changed, even after failures or an abort.
-    const deployed = report.failed.length === 0 && !signal?.aborted;
-    const previousDeploys = deployed ? recordDeploy(recordKeeper, items, config) : [];
     try {
       await recordKeeper.finish();
     } catch (err) {
@@ -565,15 +570,6 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
           `in the bucket; run again to record them (until then onlyModified may upload some of them again)`,
         cause: err,
       });
-    }
-    // 5. Only after a complete upload: the fingerprint manifest and stale cleanup (after-upload.ts).
-    if (deployed && report.failed.length === 0) {
-      const finishError = await finishDeploy({ ...finishInput(), previousDeploys, keeper: recordKeeper });
-      if (finishError) {
-        progress({ type: 'end' });
-        finish(report, t0);
-        throw finishError;
-      }
     }
     progress({ type: 'end' });
     finish(report, t0);
@@ -656,7 +652,18 @@ function abortedBeforeStart(
   });
 }
 
-/** A failure before any upload (record, bucket): every file is reported as not uploaded, with the reason. */
+/** ConfigError codes of first-request failures whose cause is in the settings. */
+const DIAGNOSIS_CODES = {
+  credentials: 'CONFIG_CREDENTIALS',
+  region: 'CONFIG_REGION',
+  endpoint: 'CONFIG_ENDPOINT',
+} as const;
+
+/**
+ * A failure before any upload (record, bucket). When the settings are the cause (credentials, region,
+ * an endpoint nothing answers at), one ConfigError naming the setting to check: the same error would
+ * follow for every file. Otherwise an UploadError reporting every file as not uploaded, with the reason.
+ */
 function preflightFailure(
   err: unknown,
   what: string,
@@ -665,7 +672,8 @@ function preflightFailure(
   secrets: readonly string[],
   t0: number,
   signal: AbortSignal | undefined,
-): UploadError {
+  config: ResolvedConfig,
+): UploadError | ConfigError {
   scrubError(err, secrets);
   if (signal?.aborted) {
     finish(report, t0);
@@ -674,16 +682,16 @@ function preflightFailure(
       report,
     });
   }
-  let reason = describeError(err, secrets);
-  const code = errorCode(err);
-  if (
-    code === 'PermanentRedirect' ||
-    code === 'AuthorizationHeaderMalformed' ||
-    code === 'IllegalLocationConstraintException'
-  ) {
-    reason += ` (the bucket is probably in another region: set ${settingLabel(setting('region'))})`;
+  const reason = describeError(err, secrets).replace(/\.$/, '');
+  const diagnosis = diagnoseFailure(err, config);
+  const hint = diagnosis ? `. ${diagnosis.hint[0]!.toUpperCase()}${diagnosis.hint.slice(1)}` : '';
+  const message = `${what} s3://${report.bucket}: ${reason}${hint}. Nothing was uploaded`;
+  if (diagnosis && diagnosis.kind !== 'timeout') {
+    return new ConfigError(DIAGNOSIS_CODES[diagnosis.kind], message, {
+      cause: err,
+      setting: diagnosis.setting,
+    });
   }
-  const message = `${what} s3://${report.bucket}: ${reason}; nothing was uploaded`;
   report.failed = items.map((i) => ({ key: i.key, file: i.file.file, message: `not uploaded: ${message}` }));
   finish(report, t0);
   return new UploadError('UPLOAD_FAILED', message, { cause: err, failures: report.failed, report });
@@ -729,7 +737,6 @@ async function hashFiles(
   hasher: Hasher,
   resolveHeaders: ReturnType<typeof createHeaderResolver>,
   signal: AbortSignal | undefined,
-  withIntegrity = false,
 ): Promise<Item[]> {
   const items: (Item | undefined)[] = new Array(files.length);
   const problems: string[] = [];
@@ -767,7 +774,6 @@ async function hashFiles(
       items[i] = {
         file,
         hash: hasher.hashBytes(bytes),
-        integrity: withIntegrity ? integrityOf(bytes) : undefined,
         size: bytes.length,
         settings,
         signature: settings.signature,
@@ -786,11 +792,9 @@ async function hashFiles(
     async (i) => {
       const file = files[i]!;
       try {
-        const { hash, size, integrity } = withIntegrity
-          ? await factsOfFile(file.file)
-          : { ...(await hasher.hashFile(file.file)), integrity: undefined };
+        const { hash, size } = await hasher.hashFile(file.file);
         const settings = resolveHeaders(file.relPath);
-        items[i] = { file, hash, size, settings, signature: settings.signature, key: file.key, integrity };
+        items[i] = { file, hash, size, settings, signature: settings.signature, key: file.key };
       } catch (err) {
         fail(file, err);
       }
