@@ -89,7 +89,7 @@ export class MountAssets {
    * The asset, or undefined when neither the manifest nor the static folder has it (or it is not a
    * file createAll would upload). Throws a UrlBuildError when the file exists but cannot be read.
    */
-  lookup(relPath: string, caller: string): AssetInfo | undefined {
+  lookup(relPath: string, caller: 'url_for' | 'static_integrity'): AssetInfo | undefined {
     const hit = this.#cache.get(relPath);
     if (hit !== undefined && (!this.#options.revalidate || hit.mtimeMs === undefined)) return hit.info;
     if (hit === undefined && this.#misses.has(relPath)) return undefined;
@@ -130,7 +130,7 @@ export class MountAssets {
       throw new UrlBuildError(
         'URL_ASSET_UNREADABLE',
         mount.endpoint,
-        `${caller}: cannot read ${file} to hash it (${errCode(err) ?? (err as Error).message})`,
+        `${caller}('${mount.endpoint}', ${JSON.stringify(relPath)}): cannot read ${file} to hash it (${errCode(err) ?? (err as Error).message})`,
         { cause: err },
       );
     }

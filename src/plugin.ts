@@ -329,7 +329,7 @@ export class NunjucksS3 {
    * plain URL) when in neither, or a UrlBuildError naming the file with fingerprintStrict.
    */
   #asset(state: State, entry: StaticEntry, relPath: string, endpoint: string): AssetInfo | undefined {
-    const asset = entry.assets.lookup(relPath, callName(endpoint));
+    const asset = entry.assets.lookup(relPath, 'url_for');
     if (asset === undefined && state.config.fingerprintStrict) {
       throw new UrlBuildError(
         'URL_UNKNOWN_ASSET',
@@ -369,7 +369,8 @@ export class NunjucksS3 {
       );
     }
     const relPath = normaliseFilename(filename, endpoint);
-    const asset = relPath === '' || relPath.endsWith('/') ? undefined : entry.assets.lookup(relPath, say);
+    const asset =
+      relPath === '' || relPath.endsWith('/') ? undefined : entry.assets.lookup(relPath, 'static_integrity');
     if (asset === undefined) {
       // Always an error: an empty integrity attribute would silently turn the browser's check off.
       throw new UrlBuildError(
