@@ -18,6 +18,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { finishDeploy, recordDeploy } from './after-upload.js';
 import { type AppLike, objectKey, staticMounts } from './app.js';
 import {
   createS3Client,
@@ -41,9 +42,12 @@ import {
 } from './config.js';
 import { type DiscoverOptions, discoverFiles, type LocalFile } from './discover.js';
 import { ConfigError, UploadError, type UploadFailure } from './errors.js';
+import { factsOfFile, integrityOf } from './fingerprint.js';
+import { withFingerprintedKeys } from './fingerprint-upload.js';
 import { gzipBuffer, gzipStream } from './gzip.js';
 import { createHasher, type Hasher } from './hash.js';
 import { checkHeaderSettings, createHeaderResolver, type ObjectSettings } from './headers.js';
+import { manifestFile } from './manifest.js';
 import { planUploads, type UploadReason } from './plan.js';
 import { emptyRecord, RecordKeeper, readRecord, recordKey, type UploadRecord } from './record.js';
 
@@ -153,6 +157,8 @@ interface Item {
   key: string;
   /** The bytes, kept from hashing while the memory budget allows. */
   body?: Buffer | undefined;
+  /** sha384 SRI value of the bytes, computed while hashing when fingerprinting (for the manifest). */
+  integrity?: string | undefined;
 }
 
 interface Sent {
@@ -338,7 +344,12 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
 
   const resolveHeaders = createHeaderResolver(config);
   const hasher = await createHasher();
-  const items = await hashFiles(discovery.files, hasher, resolveHeaders, signal);
+  // With fingerprint 'filename', each file also goes up under its fingerprinted key (fingerprint-upload.ts).
+  const items = withFingerprintedKeys(
+    await hashFiles(discovery.files, hasher, resolveHeaders, signal, config.fingerprint !== false),
+    config.prefix,
+    config.fingerprint,
+  );
   if (signal?.aborted) throw abortedBeforeStart(bucket, config.prefix, dryRun, warnings, t0, signal);
 
   // 2. The network.
@@ -360,6 +371,18 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     durationMs: 0,
   };
   const keyPrefixes = mounts.map((m) => objectKey(config.prefix, m, ''));
+  const finishInput = () => ({
+    client,
+    config,
+    manifestFile: manifestFile(app.root, config.manifestPath),
+    folderKeys: keyPrefixes,
+    items,
+    dryRun,
+    report,
+    warn,
+    secrets,
+    signal,
+  });
   let keeper: RecordKeeper | undefined;
   try {
     let record: UploadRecord | undefined;
@@ -394,6 +417,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
 
     if (dryRun) {
       report.uploaded = plan.upload.map((p) => entry(p.item, p.reason));
+      if (bucketExists) await finishDeploy({ ...finishInput(), previousDeploys: record?.deploys ?? [] });
       return finish(report, t0);
     }
 
@@ -559,6 +583,8 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     }
 
     // 4. The record: always written (merged) when anything changed, even after failures or an abort.
+    const deployed = report.failed.length === 0 && !signal?.aborted;
+    const previousDeploys = deployed ? recordDeploy(recordKeeper, items, config) : [];
     try {
       await recordKeeper.finish();
     } catch (err) {
@@ -570,6 +596,15 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
           `in the bucket; run again to record them (until then onlyModified may upload some of them again)`,
         cause: err,
       });
+    }
+    // 5. Only after a complete upload: the fingerprint manifest and stale cleanup (after-upload.ts).
+    if (deployed && report.failed.length === 0) {
+      const finishError = await finishDeploy({ ...finishInput(), previousDeploys, keeper: recordKeeper });
+      if (finishError) {
+        progress({ type: 'end' });
+        finish(report, t0);
+        throw finishError;
+      }
     }
     progress({ type: 'end' });
     finish(report, t0);
@@ -737,6 +772,7 @@ async function hashFiles(
   hasher: Hasher,
   resolveHeaders: ReturnType<typeof createHeaderResolver>,
   signal: AbortSignal | undefined,
+  withIntegrity = false,
 ): Promise<Item[]> {
   const items: (Item | undefined)[] = new Array(files.length);
   const problems: string[] = [];
@@ -774,6 +810,7 @@ async function hashFiles(
       items[i] = {
         file,
         hash: hasher.hashBytes(bytes),
+        integrity: withIntegrity ? integrityOf(bytes) : undefined,
         size: bytes.length,
         settings,
         signature: settings.signature,
@@ -792,9 +829,11 @@ async function hashFiles(
     async (i) => {
       const file = files[i]!;
       try {
-        const { hash, size } = await hasher.hashFile(file.file);
+        const { hash, size, integrity } = withIntegrity
+          ? await factsOfFile(file.file)
+          : { ...(await hasher.hashFile(file.file)), integrity: undefined };
         const settings = resolveHeaders(file.relPath);
-        items[i] = { file, hash, size, settings, signature: settings.signature, key: file.key };
+        items[i] = { file, hash, size, settings, signature: settings.signature, key: file.key, integrity };
       } catch (err) {
         fail(file, err);
       }
