@@ -83,7 +83,10 @@ export interface UploadReport {
   skipped: ReportEntry[];
   /** Not uploaded, with the reason. */
   failed: UploadFailure[];
-  /** Stale keys deleted (stale cleanup, issue 5). */
+  /**
+   * Stale keys deleted by `deleteStale`, sorted; in a dry run, the keys a real run would delete. Empty
+   * when deleteStale is off, when maxDeletes refused (see warnings), and when any upload failed.
+   */
   deleted: string[];
   /** Everything that was not done as configured, each said once. */
   warnings: string[];
@@ -106,7 +109,10 @@ export interface CreateAllOptions extends NunjucksS3Config {
   client?: S3Client;
   /** Stops new uploads and aborts those in flight; what finished is recorded, then createAll rejects. */
   signal?: AbortSignal;
-  /** Plan only: read the record, change nothing. @default false */
+  /**
+   * Plan only: read the record (with deleteStale, also list the static prefixes), change nothing: no
+   * upload, no record, no manifest, no deletion. @default false
+   */
   dryRun?: boolean;
   onProgress?: (event: ProgressEvent) => void;
   /** Where warnings (and a few info lines) go. @default console.warn for warnings */
