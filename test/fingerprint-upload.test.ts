@@ -355,6 +355,23 @@ describe('fingerprint headers', () => {
     expect((await readRecord(bucket)).deploys).toEqual([]); // no fingerprinted deploy succeeded
   });
 
+  it('a manifest that cannot be written rejects the deploy with an UploadError naming it (uploads kept)', async () => {
+    const bucket = await freshBucket('fp-mfail');
+    const root = makeSite();
+    const err = (await createAll(
+      siteApp(root, bucket, { fingerprint: 'filename', manifestPath: 'static/css/app.css/manifest.json' }),
+      { logger: quiet().logger },
+    ).catch((e: unknown) => e)) as UploadError;
+    expect(err).toBeInstanceOf(UploadError);
+    expect(err.code).toBe('UPLOAD_FINISH_FAILED');
+    expect(err.failures).toHaveLength(1);
+    expect(err.failures[0]!.key).toBe(path.join(root, 'static/css/app.css/manifest.json'));
+    expect(err.failures[0]!.message).toMatch(
+      /^could not write the fingerprint manifest \(manifestPath \/ FLASKS3_MANIFEST\): (ENOTDIR|EEXIST); everything was uploaded/,
+    );
+    expect(await bucketKeys(bucket)).toHaveLength(PLAIN_KEYS.length * 2 + 1);
+  });
+
   it('writes the manifest at manifestPath (relative to root), creating folders; a filtered run merges into it', async () => {
     const bucket = await freshBucket('fp-mp');
     const root = makeSite();
