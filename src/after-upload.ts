@@ -42,9 +42,25 @@ export function recordDeploy(
   const set = new Set(fingerprintedKeys(items));
   if (config.filepathFilterRegex !== undefined) for (const k of last) set.add(k);
   const keys = [...set].sort();
-  const same = keys.length === last.length && keys.every((k, i) => k === last[i]);
-  if (!same) keeper.addDeploy(deployEntry(keys), config.keepDeploys + 1);
+  if (!sameKeys(keys, last)) keeper.addDeploy(deployEntry(keys), config.keepDeploys + 1);
   return previous;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
+}
+
+/**
+ * The generations before this deploy: the recorded deploys, less the last one when it is this deploy's
+ * generation (an unchanged rerun is not added to the history, and a dry run adds nothing), so rerunning
+ * a deploy keeps as many older generations as the first run did.
+ */
+function previousGenerations(
+  deploys: readonly RecordedDeploy[],
+  items: readonly (ManifestItem & { file: { key: string } })[],
+): readonly RecordedDeploy[] {
+  const last = deploys.at(-1);
+  return last !== undefined && sameKeys(last.keys, fingerprintedKeys(items)) ? deploys.slice(0, -1) : deploys;
 }
 
 /** What {@link finishDeploy} needs. */
@@ -57,7 +73,10 @@ export interface FinishDeployInput {
   folderKeys: readonly string[];
   /** Every item of the deploy (fingerprinted copies included), uploaded or unchanged. */
   items: readonly ManifestItem[];
-  /** The record's deploys before this one (from {@link recordDeploy}; the record's as read in a dry run). */
+  /**
+   * The record's deploys before this run (from {@link recordDeploy}; the record's as read in a dry run).
+   * A last entry that is this deploy's own generation is not counted as a previous one.
+   */
   previousDeploys: readonly RecordedDeploy[];
   /** The record, to drop deleted keys from (absent in a dry run). */
   keeper?: RecordKeeper | undefined;
@@ -127,7 +146,7 @@ async function cleanup(input: FinishDeployInput, where: string): Promise<void> {
       prefix: config.prefix,
       folderKeys: input.folderKeys,
       current: new Set(input.items.map((i) => i.key)),
-      previousDeploys: input.previousDeploys,
+      previousDeploys: previousGenerations(input.previousDeploys, input.items),
       keepDeploys: config.keepDeploys,
       maxDeletes: config.maxDeletes,
       includeHidden: config.includeHidden,

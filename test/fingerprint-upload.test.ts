@@ -456,6 +456,23 @@ describe('stale cleanup (deleteStale)', () => {
     expect(d4.report.deleted).toEqual([fp('static/app.css', css('2'))]);
   });
 
+  it('rerunning an unchanged deploy (or its dry run) keeps the same generations', async () => {
+    const bucket = await freshBucket('stale-rerun');
+    const root = makeSite({ 'admin/static/admin.js': 'admin' });
+    await deploy(root, bucket, { 'static/app.css': css('1') });
+    await deploy(root, bucket, { 'static/app.css': css('2') });
+    const keys = await bucketKeys(bucket);
+    expect(keys).toContain(fp('static/app.css', css('1')));
+    const dry = await deploy(root, bucket, { 'static/app.css': css('2') }, {}, { dryRun: true });
+    expect(dry.report.deleted).toEqual([]);
+    for (const onlyModified of [false, true]) {
+      const again = await deploy(root, bucket, { 'static/app.css': css('2') }, { onlyModified });
+      expect(again.report.deleted).toEqual([]);
+    }
+    expect(await bucketKeys(bucket)).toEqual(keys);
+    expect((await readRecord(bucket)).deploys).toHaveLength(2);
+  });
+
   it('a deleted file that comes back is uploaded again with onlyModified (the record forgot it)', async () => {
     const bucket = await freshBucket('stale-back');
     const root = makeSite({ 'admin/static/admin.js': 'admin' });
