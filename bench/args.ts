@@ -14,7 +14,7 @@ export interface BenchOptions {
   backends: BackendName[];
   /** Sizes s3rver runs (a test server: JavaScript, objects as files); default the smallest of `sizes`. */
   s3rverSizes: number[] | undefined;
-  /** Rounds per site size; undefined: 2 up to 2,000 files, 1 above (a 10,000-file round takes minutes). */
+  /** Rounds per site size; undefined: RGW 2 up to 2,000 files, else 1 (a 10,000-file round takes minutes); s3rver 1. */
   rounds: number | undefined;
   /** Concurrency settings createAll runs with in the upload part; undefined = the library default. */
   oursConcurrency: (number | undefined)[];
@@ -49,7 +49,7 @@ const USAGE = `npm run bench -- [options]
   --sizes 2000,10000           upload site sizes in files
   --backends rgw,s3rver        S3 servers (rgw: scripts/rgw.sh; s3rver: embedded, in a child process)
   --s3rver-sizes 2000          sizes s3rver runs (default: the smallest of --sizes)
-  --rounds N                   rounds per size (default 2 up to 2,000 files, else 1)
+  --rounds N                   rounds per size (default: RGW 2 up to 2,000 files, else 1; s3rver 1)
   --ours-concurrency d,32      createAll concurrency values in the upload table (d = library default)
   --sdk-concurrency 8,16,32,64 plain-SDK ceiling concurrencies
   --sweep-concurrency 4,8,16,32,64  issue-3 sweep (2,000 small files, createAll)
@@ -58,7 +58,7 @@ const USAGE = `npm run bench -- [options]
   --render-rounds N --renders N    render part rounds (interleaved) and renders per round
   --no-peers                   skip aws s3 sync and rclone
   --no-raw                     skip the hand-signed HTTP PUT reference row (no SDK)
-  --cpu-prof                   profile createAll (node --cpu-prof) and list its hottest functions
+  --cpu-prof                   V8 CPU profiles of createAll (and the SDK ceiling), hottest functions in the report
   --seed N                     site generator seed (default 1)
   --work-dir DIR               generated sites and scratch (default $TMPDIR/nunjucks-s3-bench)
   --out FILE                   markdown output (default bench/results/latest.md)`;

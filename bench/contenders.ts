@@ -3,7 +3,8 @@
 // /usr/bin/aws, not a pyenv shim) and `rclone sync` (Debian rclone), each peer at its defaults and with
 // its concurrency raised. Peers get a scrubbed environment that points them at 127.0.0.1 only.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PROJECT_DIR } from './args.js';
@@ -67,13 +68,22 @@ export async function runWorker(
     mkdirSync(cpuProfDir, { recursive: true });
     env.BENCH_CPU_PROF_DIR = cpuProfDir;
   }
-  const timed = await runTimed(
-    process.execPath,
-    [...nodeArgs, path.join(PROJECT_DIR, 'bench/worker.ts'), JSON.stringify(job)],
-    env,
-    server ? () => server.cpuSeconds() : undefined,
-    PROJECT_DIR,
-  );
+  // The job goes in a file: 10,000 paths do not fit in an argument list (E2BIG).
+  const jobDir = mkdtempSync(path.join(os.tmpdir(), 'nj-bench-job-'));
+  const jobFile = path.join(jobDir, 'job.json');
+  writeFileSync(jobFile, JSON.stringify(job));
+  let timed: Timed;
+  try {
+    timed = await runTimed(
+      process.execPath,
+      [...nodeArgs, path.join(PROJECT_DIR, 'bench/worker.ts'), jobFile],
+      env,
+      server ? () => server.cpuSeconds() : undefined,
+      PROJECT_DIR,
+    );
+  } finally {
+    rmSync(jobDir, { recursive: true, force: true });
+  }
   const line = timed.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
   const worker = line ? (JSON.parse(line.slice('BENCH_RESULT '.length)) as WorkerResult) : undefined;
   const error =

@@ -20,7 +20,7 @@ export interface RenderResult {
   rounds: number;
   rendersPerRound: number;
   /** Median microseconds per render. */
-  us: { urlFor: number; literal: number; constant: number };
+  us: { urlFor: number; literal: number; constant: number; memo: number };
   /** Direct s3.urlFor() calls per second over the page's calls (no template). */
   directCallsPerSecond: number;
   /** url_for calls per second inside renders (calls x renders/s). */
@@ -103,6 +103,34 @@ function buildPage(rng: Rng): { source: string; calls: Call[] } {
   return { source: out.join('\n'), calls };
 }
 
+/** url_for behind a bounded cache keyed by endpoint and keyword values (only when all are primitives). */
+function memoized(urlFor: (endpoint: string, ...values: Record<string, unknown>[]) => string) {
+  const cache = new Map<string, string>();
+  return (endpoint: string, ...args: Record<string, unknown>[]) => {
+    let key: string | undefined = endpoint;
+    if (args.length === 1 && args[0] && typeof args[0] === 'object') {
+      const values = args[0];
+      for (const k in values) {
+        const v = values[k];
+        const t = typeof v;
+        if (t !== 'string' && t !== 'number' && t !== 'boolean' && v != null) {
+          key = undefined;
+          break;
+        }
+        key += `\u0000${k}\u0001${t[0]}${v}`;
+      }
+    } else if (args.length > 0) key = undefined;
+    if (key === undefined) return urlFor(endpoint, ...args);
+    let url = cache.get(key);
+    if (url === undefined) {
+      url = urlFor(endpoint, ...args);
+      if (cache.size >= 10_000) cache.clear();
+      cache.set(key, url);
+    }
+    return url;
+  };
+}
+
 function context() {
   return {
     page: { title: 'Summer collection', bodyClass: 'page-list' },
@@ -147,20 +175,28 @@ export async function renderPart(opts: BenchOptions, forceProfile = false): Prom
     'url_for',
     () => 'https://example-outfitters-assets.s3.amazonaws.com/site/v2/static/css/site.css',
   );
-  const variants = {
+  const plain = {
     urlFor: new nunjucks.Template(source, envA, 'page.njk', true),
     literal: new nunjucks.Template(literalSource, envA, 'page-literal.njk', true),
     constant: new nunjucks.Template(source, envB, 'page-constant.njk', true),
   };
-  const html = variants.urlFor.render(ctx);
-  if (html !== variants.literal.render(ctx))
+  const html = plain.urlFor.render(ctx);
+  if (html !== plain.literal.render(ctx))
     throw new Error('render bench: literal page renders differently from url_for page');
   if (!html.includes('https://example-outfitters-assets.s3.amazonaws.com/site/v2/shop/assets/img/banners/')) {
     throw new Error('render bench: blueprint URLs missing from the rendered page');
   }
 
+  // A prototype of one suggestion for src/plugin.ts (not the library's code): url_for's results cached
+  // by endpoint and primitive keyword values, to show what that would buy inside a render.
+  const envC = new nunjucks.Environment(null, { autoescape: true });
+  envC.addGlobal('url_for', memoized(s3.urlFor));
+  const memo = new nunjucks.Template(source, envC, 'page-memo.njk', true);
+  if (memo.render(ctx) !== html) throw new Error('render bench: the cached url_for renders differently');
+  const variants = { ...plain, memo };
+
   const names = Object.keys(variants) as (keyof typeof variants)[];
-  const times: Record<keyof typeof variants, number[]> = { urlFor: [], literal: [], constant: [] };
+  const times: Record<keyof typeof variants, number[]> = { urlFor: [], literal: [], constant: [], memo: [] };
   const n = opts.rendersPerRound;
   for (let round = -2; round < opts.renderRounds; round++) {
     // Two warm-up rounds (JIT), then rounds in rotating order: ABC, BCA, CAB...
@@ -177,6 +213,7 @@ export async function renderPart(opts: BenchOptions, forceProfile = false): Prom
     urlFor: median(times.urlFor),
     literal: median(times.literal),
     constant: median(times.constant),
+    memo: median(times.memo),
   };
 
   // Direct calls, as a JS caller (or the template) hands them over: one values object per call.

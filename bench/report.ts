@@ -211,6 +211,12 @@ export function renderSection(r: RenderResult): string {
       `${(r.us.constant / r.us.literal).toFixed(2)}x`,
       num(r.calls),
     ],
+    [
+      'url_for behind a result cache (bench prototype, not in src)',
+      num(r.us.memo, 1),
+      `${(r.us.memo / r.us.literal).toFixed(2)}x`,
+      num(r.calls),
+    ],
   ];
   const perCall = (r.us.urlFor - r.us.literal) / r.calls;
   const machinery = (r.us.constant - r.us.literal) / r.calls;
@@ -308,8 +314,9 @@ export function memoryTargets(cases: MemoryCase[]): Target[] {
   if (largest !== smallest) {
     const growth = rssOf(largest) - rssOf(smallest);
     targets.push({
-      name: 'memory: flat (peak RSS does not grow with file size)',
-      met: growth < 16,
+      // Buffering a file would add its size; GC timing alone moves peak RSS by a few tens of MB run to run.
+      name: 'memory: flat (peak RSS grows by less than 5% of the extra file size)',
+      met: growth < (0.05 * (largest.bytes - smallest.bytes)) / 1048576,
       detail: `${smallest.label} ${num(rssOf(smallest))} MB -> ${largest.label} ${num(rssOf(largest))} MB (${growth >= 0 ? '+' : ''}${num(growth)} MB for ${mib(largest.bytes - smallest.bytes, 0)} MiB more)`,
     });
   }

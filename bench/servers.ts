@@ -191,10 +191,20 @@ export function serverClient(server: S3Server, maxSockets = 64): S3Client {
   });
 }
 
+/** Create the bench's bucket on a fresh server (retried: a just-started server may not be ready yet). */
 export async function createBucket(server: S3Server, bucket: string): Promise<void> {
   const client = serverClient(server);
   try {
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: bucket }));
+        return;
+      } catch (e) {
+        if (attempt >= 5)
+          throw new Error(`${server.name}: cannot create bucket ${bucket}: ${e}`, { cause: e });
+        await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+      }
+    }
   } finally {
     client.destroy();
   }

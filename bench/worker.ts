@@ -1,7 +1,8 @@
 // One timed contender in its own process (spawned by the bench through proc.ts, one fresh process per
 // run, so nothing warms up across contenders and peak RSS is this run's): createAll from ../src, or the
 // plain-SDK ceiling (PutObject of bodies already in memory), or nothing (the fixed cost of node + tsx +
-// the library). Prints one `BENCH_RESULT {json}` line. Credentials come from the environment.
+// the library). The job is a JSON file named by the only argument; prints one `BENCH_RESULT {json}` line.
+// Credentials come from the environment.
 
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -139,7 +140,7 @@ function env(name: string): string {
 }
 
 async function main(): Promise<WorkerResult> {
-  const job = JSON.parse(process.argv[2] ?? '{}') as WorkerJob;
+  const job = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as WorkerJob;
   const endpoint = process.env.BENCH_S3_ENDPOINT ?? '';
   if (job.mode !== 'noop' && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(endpoint)) {
     throw new Error(`worker: refusing non-loopback endpoint ${JSON.stringify(endpoint)}`);
