@@ -5,6 +5,7 @@
 // retries -> write the record. What succeeded is recorded even when something failed or the run was
 // aborted; failures are reported together at the end.
 
+import { setMaxListeners } from 'node:events';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
@@ -311,7 +312,11 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     warn: (m) => console.warn(m),
   };
   const dryRun = options.dryRun ?? false;
-  const signal = options.signal;
+  // Requests listen on their own signal, relayed from the caller's: the SDK adds an abort listener per
+  // request in flight, which on the caller's signal tripped Node's "possible EventTarget memory leak"
+  // warning from 11 concurrent requests (every CLI run printed it).
+  const signal = options.signal ? AbortSignal.any([options.signal]) : undefined;
+  if (signal) setMaxListeners(0, signal);
 
   // 1. Settings and files: every input error now, before any request.
   const config = resolveConfig(app.config ?? {}, settingsOverrides(options));
