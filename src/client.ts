@@ -418,7 +418,7 @@ export function diagnoseFailure(
     return {
       kind: 'timeout',
       setting: s,
-      hint: `${where} did not answer within ${s} (${config.requestTimeout} ms), on every attempt: check ${endpoint}, or raise ${s}`,
+      hint: `no answer from ${where} within ${s} (${config.requestTimeout} ms), on every attempt: check ${endpoint}, or raise ${s}`,
     };
   }
   return undefined;
