@@ -32,6 +32,8 @@ export interface BenchOptions {
   /** Run createAll under `node --cpu-prof` and print its hottest functions. */
   cpuProf: boolean;
   peers: boolean;
+  /** Upload contenders to run, by id (`ours`, `aws`, `aws-c32`, `rclone`, `rclone-t16`, `rclone-t32`, `sdk`, `raw`); undefined: all. */
+  only: string[] | undefined;
   /** Add the hand-signed HTTP PUT reference row (no SDK). */
   raw: boolean;
   seed: number;
@@ -56,6 +58,7 @@ const USAGE = `npm run bench -- [options]
   --sweep-rounds N             rounds of the sweep (default 2)
   --big-mib 256,1024           big-file sizes for the memory part
   --render-rounds N --renders N    render part rounds (interleaved) and renders per round
+  --only ours,rclone-t32,sdk   upload contenders: a family (ours, aws, rclone, sdk, raw) or one setting (aws-c32, rclone-t16...)
   --no-peers                   skip aws s3 sync and rclone
   --no-raw                     skip the hand-signed HTTP PUT reference row (no SDK)
   --cpu-prof                   V8 CPU profiles of createAll (and the SDK ceiling), hottest functions in the report
@@ -97,6 +100,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     rendersPerRound: quick ? 150 : 400,
     cpuProf: false,
     peers: true,
+    only: undefined,
     raw: true,
     seed: 1,
     workDir: path.join(os.tmpdir(), 'nunjucks-s3-bench'),
@@ -160,6 +164,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       case '--renders':
         o.rendersPerRound = int(value(), flag);
+        break;
+      case '--only':
+        o.only = list(value(), flag);
         break;
       case '--no-raw':
         o.raw = false;

@@ -64,7 +64,11 @@ function contendersFor(opts: BenchOptions, sdkConcurrency: number[]): Contender[
   }
   for (const c of sdkConcurrency) list.push(sdkContender(c));
   if (opts.raw) list.push(rawContender(32));
-  return list;
+  // --only: a family (`ours`, `aws`, `rclone`, `sdk`, `raw`) selects all its settings, `rclone-t32` one.
+  const family = (id: string) => id.replace(/-[ct]\d+$/, '');
+  return opts.only
+    ? list.filter((c) => opts.only!.includes(c.id) || opts.only!.includes(family(c.id)))
+    : list;
 }
 
 function describe(o: Outcome, check: Check): string {
