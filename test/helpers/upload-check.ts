@@ -89,6 +89,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   /** Run as this user (and group) id; needs root. Root reads any file, so unreadable-file tests use nobody. */
   uid?: number;
+  /** More arguments for node, before the CLI's (e.g. another --import). */
+  nodeArgs?: readonly string[];
 }
 
 /** Start `nunjucks-s3 <args>` (src/cli.ts through tsx) in `cwd`; `done` settles when it exits. */
@@ -96,7 +98,7 @@ export function startCli(
   args: readonly string[],
   options: CliOptions,
 ): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', TSX, CLI, ...args], {
     cwd: options.cwd,
     env: cliEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
