@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AppLike } from './app.js';
 import {
+  closestName,
   findSetting,
   type NunjucksS3Config,
   parseSettingString,
@@ -98,31 +99,6 @@ export interface CliArgs {
   sources: Partial<Record<Camel, string>>;
 }
 
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
-function closest(name: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = distance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
 /** Prefix a ConfigError's message with where the value came from; keeps code, setting and cause. */
 function fromSource(err: unknown, source: string): unknown {
   if (err instanceof ConfigError) {
@@ -149,7 +125,11 @@ export function settingFromString(spec: SettingSpec, raw: string, source: string
 export function settingByName(name: string, source: string): SettingSpec {
   const spec = findSetting(name);
   if (spec) return spec;
-  const guess = closest(name, [...SETTINGS.map((s) => s.camel as string), ...SETTINGS.map((s) => s.flask)]);
+  const guess = closestName(
+    name,
+    [...SETTINGS.map((s) => s.camel as string), ...SETTINGS.map((s) => s.flask)],
+    2,
+  );
   throw new UsageError(
     `${source}: unknown setting ${JSON.stringify(name)}${guess ? `; did you mean ${guess}?` : ''} (settings are listed in nunjucks-s3 --help)`,
   );
@@ -203,7 +183,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
           out.command = cmd;
           continue;
         }
-        const guess = closest(cmd, ['upload', 'url', 'help', 'version']);
+        const guess = closestName(cmd, ['upload', 'url', 'help', 'version'], 2);
         throw new UsageError(
           `unknown command ${JSON.stringify(cmd)}${guess ? `; did you mean ${guess}?` : ''} (commands: upload, url, help)`,
         );
@@ -215,7 +195,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     const flag = token.rawName;
     const opt = options[name];
     if (!opt) {
-      const guess = closest(name, ALL_FLAGS);
+      const guess = closestName(name, ALL_FLAGS, 2);
       throw new UsageError(
         `unknown option ${flag}${guess ? `; did you mean --${guess}?` : ''} (nunjucks-s3 --help lists the options)`,
       );
@@ -291,9 +271,10 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
   }
   for (const name of Object.keys(env)) {
     if (name.startsWith('FLASKS3_') && !findSetting(name)) {
-      const guess = closest(
+      const guess = closestName(
         name,
         SETTINGS.map((s) => s.flask),
+        2,
       );
       out.warnings.push(
         `ignoring environment variable ${name}: not a setting${guess ? `; did you mean ${guess}?` : ''}`,

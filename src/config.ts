@@ -358,7 +358,11 @@ function distance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-function closest(name: string, candidates: Iterable<string>): string | undefined {
+/**
+ * The candidate nearest to a mistyped name (case-insensitive edit distance), when it is near enough to be
+ * a plausible typo: within a third of the name's length, and never further than `maxDistance`.
+ */
+export function closestName(name: string, candidates: Iterable<string>, maxDistance = 3): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   const lower = name.toLowerCase();
@@ -369,7 +373,7 @@ function closest(name: string, candidates: Iterable<string>): string | undefined
       best = c;
     }
   }
-  return bestD <= Math.max(3, Math.floor(name.length / 3)) ? best : undefined;
+  return bestD <= Math.max(maxDistance, Math.floor(name.length / 3)) ? best : undefined;
 }
 
 function describe(value: unknown): string {
@@ -583,7 +587,7 @@ export function resolveConfig(
       const spec = findSetting(key);
       if (!spec) {
         const isFlaskKey = key.startsWith('FLASKS3_');
-        const guess = isFlaskKey ? closest(key, BY_FLASK.keys()) : nearCamel(key);
+        const guess = isFlaskKey ? closestName(key, BY_FLASK.keys()) : nearCamel(key);
         if (isFlaskKey || guess) {
           const hint = guess ? `; did you mean ${guess}?` : '';
           throw new ConfigError('CONFIG_UNKNOWN', `unknown setting ${key}${hint}`, { setting: key });
