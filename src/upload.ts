@@ -22,6 +22,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { finishDeploy, recordDeploy } from './after-upload.js';
 import { type AppLike, objectKey, staticMounts } from './app.js';
 import {
+  clientSecrets,
   createS3Client,
   describeError,
   diagnoseFailure,
@@ -398,6 +399,8 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   try {
     let record: UploadRecord | undefined;
     let bucketExists = true;
+    // Credentials from the SDK's chain or an injected client are secrets too (a server may echo them).
+    for (const s of await clientSecrets(client)) if (!secrets.includes(s)) secrets.push(s);
     try {
       const read = await readRecord(client, bucket, config.prefix, signal);
       if (read.status === 'found') record = read.record;
