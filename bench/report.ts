@@ -100,7 +100,13 @@ export function uploadSection(u: UploadResult): string {
       timeCell(u, row, 'changed'),
       num(clientCpu(u, row), 2),
       num(median(first.map((r) => r.outcome.serverCpuS)), 2),
-      num(Math.max(...[...first, ...row.runs.unchanged, ...row.runs.changed].map((r) => r.outcome.maxRssMB))),
+      num(
+        Math.max(
+          ...[...first, ...row.runs.unchanged, ...row.runs.changed].map(
+            (r) => r.outcome.worker?.maxRssMB || r.outcome.maxRssMB,
+          ),
+        ),
+      ),
       checksCell(row),
     ];
   });
@@ -118,6 +124,12 @@ export function uploadSection(u: UploadResult): string {
     'peak RSS MB',
     'checks',
   ];
+  const ours = u.rows.find((r) => r.contender.id === 'ours');
+  const setups =
+    ours?.runs.first.map((r) => r.outcome.worker?.setupMs).filter((x): x is number => x !== undefined) ?? [];
+  const setupNote = setups.length
+    ? `\ncreateAll's set-up before its first upload (walk, read and hash every file, GET the record, bucket checks): ${seconds(median(setups))} s of its ${seconds(own(ours!.runs.first))} s first deploy.\n`
+    : '';
   const extra = u.oursExtraKeys.length
     ? `\ncreateAll also kept under its prefix: ${u.oursExtraKeys.map((k) => `\`${k}\``).join(', ')} (its record).\n`
     : '';
@@ -125,6 +137,7 @@ export function uploadSection(u: UploadResult): string {
     `### ${u.backend}: ${num(u.site.files)} files, ${mib(u.site.bytes)} MiB (${u.rounds} round${u.rounds > 1 ? 's' : ''}, medians)\n\n` +
     table(header, rows) +
     '\n' +
+    setupNote +
     extra
   );
 }

@@ -73,7 +73,8 @@ function contendersFor(opts: BenchOptions, sdkConcurrency: number[]): Contender[
 
 function describe(o: Outcome, check: Check): string {
   const inner = o.innerMs !== undefined ? ` (inner ${seconds(o.innerMs)} s)` : '';
-  const w = o.worker ? ` up=${o.worker.uploaded} skip=${o.worker.skipped}` : '';
+  const setup = o.worker?.setupMs !== undefined ? ` setup=${seconds(o.worker.setupMs)} s` : '';
+  const w = o.worker ? ` up=${o.worker.uploaded} skip=${o.worker.skipped}${setup}` : '';
   const ownCpu = o.worker?.cpuMs !== undefined ? ` own-cpu=${(o.worker.cpuMs / 1000).toFixed(2)} s` : '';
   return `${seconds(o.wallMs)} s${inner} cpu=${o.cpuS.toFixed(2)} s${ownCpu} srv-cpu=${o.serverCpuS.toFixed(2)} s rss=${o.maxRssMB.toFixed(0)} MB${w} ${check.summary}${o.error ? ` ERROR ${o.error}` : ''}`;
 }

@@ -34,6 +34,8 @@ export interface WorkerResult {
   ms: number;
   /** CPU time (user + system) of this process during the measured work. */
   cpuMs?: number;
+  /** createAll: time until its first upload began (the `start` progress event). */
+  setupMs?: number;
   importMs: number;
   uploaded: number;
   skipped: number;
@@ -154,6 +156,7 @@ async function main(): Promise<WorkerResult> {
     bytesSent: 0,
     maxRssMB: 0,
   };
+  let t0 = 0;
   if (job.mode === 'noop' || job.mode === 'createAll') {
     const t = performance.now();
     let lib = (await import('../src/index.js')) as unknown as Partial<UploadLib>;
@@ -179,11 +182,15 @@ async function main(): Promise<WorkerResult> {
         secretAccessKey: env('BENCH_S3_SECRET_ACCESS_KEY'),
         onlyModified: job.onlyModified,
         logger: { warn: (m: string) => process.stderr.write(`warn: ${m}\n`) },
+        // When the uploads begin: everything before (walk, hash, read the record, bucket checks) is set-up.
+        onProgress: (e: { type: string }) => {
+          if (e.type === 'start') result.setupMs = performance.now() - t0;
+        },
       };
       if (job.concurrency !== undefined) options.concurrency = job.concurrency;
       const profiler = await startProfiler();
       const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
+      t0 = performance.now();
       try {
         const report = await lib.createAll!(app, options);
         result.uploaded = report.uploaded.length;
