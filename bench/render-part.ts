@@ -103,28 +103,35 @@ function buildPage(rng: Rng): { source: string; calls: Call[] } {
   return { source: out.join('\n'), calls };
 }
 
-/** url_for behind a bounded cache keyed by endpoint and keyword values (only when all are primitives). */
+/**
+ * url_for behind a cache: per endpoint, keyed by the filename plus any other keyword (values must be
+ * primitives, else no caching), bounded. A prototype of a suggestion for src/plugin.ts.
+ */
 function memoized(urlFor: (endpoint: string, ...values: Record<string, unknown>[]) => string) {
-  const cache = new Map<string, string>();
+  const byEndpoint = new Map<string, Map<string, string>>();
+  let entries = 0;
   return (endpoint: string, ...args: Record<string, unknown>[]) => {
-    let key: string | undefined = endpoint;
-    if (args.length === 1 && args[0] && typeof args[0] === 'object') {
-      const values = args[0];
-      for (const k in values) {
-        const v = values[k];
-        const t = typeof v;
-        if (t !== 'string' && t !== 'number' && t !== 'boolean' && v != null) {
-          key = undefined;
-          break;
-        }
-        key += `\u0000${k}\u0001${t[0]}${v}`;
-      }
-    } else if (args.length > 0) key = undefined;
-    if (key === undefined) return urlFor(endpoint, ...args);
+    const values = args[0];
+    if (args.length !== 1 || !values || typeof values !== 'object') return urlFor(endpoint, ...args);
+    let key = String(values.filename);
+    for (const k in values) {
+      if (k === 'filename' || k === '__keywords') continue;
+      const v = values[k];
+      if (v !== null && typeof v === 'object') return urlFor(endpoint, ...args);
+      key += `\u0000${k}\u0001${typeof v === 'string' ? 's' : 'o'}${v}`;
+    }
+    let cache = byEndpoint.get(endpoint);
+    if (!cache) {
+      cache = new Map();
+      byEndpoint.set(endpoint, cache);
+    }
     let url = cache.get(key);
     if (url === undefined) {
       url = urlFor(endpoint, ...args);
-      if (cache.size >= 10_000) cache.clear();
+      if (++entries > 10_000) {
+        byEndpoint.clear();
+        entries = 0;
+      }
       cache.set(key, url);
     }
     return url;

@@ -273,7 +273,9 @@ export function sweepSection(s: SweepResult): string {
       ['concurrency', 'createAll files/s', 'createAll s', 'client CPU s', 'SDK PutObject files/s', 'checks'],
       rows,
     ) +
-    `\n\nRecommended default: **${s.recommended ?? '-'}** (the smallest concurrency within 5% of the best files/s).\n`
+    `\n\nMost files/s: concurrency **${s.best ?? '-'}**; within 5% of it: ${s.plateau.join(', ') || '-'}. On loopback the CPU ` +
+    '(client + server on 2 cores) limits from a few requests in flight on; against a remote S3 each request also waits a ' +
+    'round trip, so a default near the start of the plateau is too low there (see the note in bench/README.md).\n'
   );
 }
 

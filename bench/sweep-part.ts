@@ -27,7 +27,10 @@ export interface SweepResult {
   rounds: number;
   points: SweepPoint[];
   /** The smallest concurrency whose median files/s is within 5% of the best. */
-  recommended: number | undefined;
+  /** The concurrency with the most files/s (median). */
+  best: number | undefined;
+  /** Every concurrency within 5% of the best: the plateau where the server (or CPU), not concurrency, limits. */
+  plateau: number[];
 }
 
 export const filesPerSecond = (files: number, o: Outcome[]) =>
@@ -85,13 +88,16 @@ export async function sweepPart(
   client.destroy();
   const ok = points.filter((p) => p.checksOk && p.ours.length);
   const best = Math.max(...ok.map((p) => filesPerSecond(site.files.length, p.ours)));
-  const recommended = ok.find((p) => filesPerSecond(site.files.length, p.ours) >= 0.95 * best)?.concurrency;
+  const fps = (p: SweepPoint) => filesPerSecond(site.files.length, p.ours);
+  const plateau = ok.filter((p) => fps(p) >= 0.95 * best).map((p) => p.concurrency);
+  const bestPoint = ok.find((p) => fps(p) === best)?.concurrency;
   return {
     backend: server.name,
     files: site.files.length,
     bytes: site.totalBytes,
     rounds: opts.sweepRounds,
     points,
-    recommended,
+    best: bestPoint,
+    plateau,
   };
 }
