@@ -96,7 +96,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     sweepFiles: quick ? 1000 : 2000,
     sweepRounds: quick ? 1 : 2,
     bigMiB: quick ? [256] : [256, 1024],
-    renderRounds: quick ? 5 : 15,
+    renderRounds: quick ? 9 : 15,
     rendersPerRound: quick ? 150 : 400,
     cpuProf: false,
     peers: true,

@@ -11,6 +11,7 @@ import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import mime from 'mime';
+import type { AppLike, CreateAllOptions } from '../src/index.js';
 
 export type WorkerJob =
   | {
@@ -43,14 +44,6 @@ export interface WorkerResult {
   bytesSent: number;
   maxRssMB: number;
   error?: string;
-}
-
-/** The part of the upload contract (BRIEF.md) the bench uses. */
-interface UploadLib {
-  createAll(
-    app: Record<string, unknown>,
-    options: Record<string, unknown>,
-  ): Promise<{ uploaded: unknown[]; skipped: unknown[]; failed: unknown[]; bytesSent: number }>;
 }
 
 /**
@@ -159,12 +152,10 @@ async function main(): Promise<WorkerResult> {
   let t0 = 0;
   if (job.mode === 'noop' || job.mode === 'createAll') {
     const t = performance.now();
-    let lib = (await import('../src/index.js')) as unknown as Partial<UploadLib>;
-    // Until src/index.ts re-exports createAll, take it from its module.
-    if (!lib.createAll) lib = (await import('../src/upload.js')) as unknown as UploadLib;
+    const lib = await import('../src/index.js');
     result.importMs = performance.now() - t;
     if (job.mode === 'createAll') {
-      const app = {
+      const app: AppLike = {
         root: job.appRoot,
         staticFolder: job.staticFolder,
         staticUrlPath: '/static',
@@ -173,7 +164,7 @@ async function main(): Promise<WorkerResult> {
           : [],
         config: {},
       };
-      const options: Record<string, unknown> = {
+      const options: CreateAllOptions = {
         bucketName: job.bucket,
         prefix: job.prefix,
         endpointUrl: endpoint,
@@ -183,7 +174,7 @@ async function main(): Promise<WorkerResult> {
         onlyModified: job.onlyModified,
         logger: { warn: (m: string) => process.stderr.write(`warn: ${m}\n`) },
         // When the uploads begin: everything before (walk, hash, read the record, bucket checks) is set-up.
-        onProgress: (e: { type: string }) => {
+        onProgress: (e) => {
           if (e.type === 'start') result.setupMs = performance.now() - t0;
         },
       };
@@ -192,7 +183,7 @@ async function main(): Promise<WorkerResult> {
       const cpu0 = process.cpuUsage();
       t0 = performance.now();
       try {
-        const report = await lib.createAll!(app, options);
+        const report = await lib.createAll(app, options);
         result.uploaded = report.uploaded.length;
         result.skipped = report.skipped.length;
         result.bytesSent = report.bytesSent;
