@@ -49,7 +49,7 @@ Options:
       --prefix <path>       prefix / FLASKS3_PREFIX: path prefix of every key and URL
       --endpoint-url <url>  endpointUrl / FLASKS3_ENDPOINT_URL: S3 API of MinIO, Ceph RGW, R2...
       --region <region>     region / FLASKS3_REGION
-      --concurrency <n>     concurrency / FLASKS3_CONCURRENCY: uploads in flight (1-256, default 16)
+      --concurrency <n>     concurrency / FLASKS3_CONCURRENCY: uploads in flight (1-256, default 32)
       --filter <regex>      filepathFilterRegex / FLASKS3_FILEPATH_FILTER_REGEX: only matching paths
       --include-hidden      includeHidden / FLASKS3_INCLUDE_HIDDEN: upload dotfiles and dot-folders too
       --gzip, --no-gzip     gzip / FLASKS3_GZIP

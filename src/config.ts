@@ -82,7 +82,7 @@ export interface NunjucksS3Config {
   includeHidden?: boolean;
   /** Upload only files whose path relative to its static folder matches (search semantics). `FLASKS3_FILEPATH_FILTER_REGEX`. @example '^css' */
   filepathFilterRegex?: string | RegExp;
-  /** Uploads in flight at once. `FLASKS3_CONCURRENCY`. @default 16 */
+  /** Uploads in flight at once. `FLASKS3_CONCURRENCY`. @default 32 (chosen by measurement: bench/results/latest.md) */
   concurrency?: number;
   /** Files this size or larger go up as multipart uploads (bytes, >= 5 MiB). `FLASKS3_MULTIPART_THRESHOLD`. @default 16 MiB */
   multipartThreshold?: number;
@@ -220,7 +220,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     flask: 'FLASKS3_CONCURRENCY',
     camel: 'concurrency',
     kind: { type: 'number', min: 1, max: 256, integer: true },
-    default: 16,
+    default: 32,
   },
   {
     flask: 'FLASKS3_MULTIPART_THRESHOLD',
