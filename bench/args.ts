@@ -12,7 +12,7 @@ export interface BenchOptions {
   /** Site sizes (files) for the upload part. */
   sizes: number[];
   backends: BackendName[];
-  /** Sizes s3rver runs (a test server: JavaScript, objects as files); default the smallest of `sizes`. */
+  /** Sizes s3rver runs; default the smallest of `sizes`, at most 1,000 (its ListObjectsV2 fails past 1,000 keys). */
   s3rverSizes: number[] | undefined;
   /** Rounds per site size; undefined: RGW 2 up to 2,000 files, else 1 (a 10,000-file round takes minutes); s3rver 1. */
   rounds: number | undefined;
@@ -50,7 +50,8 @@ const USAGE = `npm run bench -- [options]
   --parts render,upload,sweep,memory   which parts (default: all)
   --sizes 2000,10000           upload site sizes in files
   --backends rgw,s3rver        S3 servers (rgw: scripts/rgw.sh; s3rver: embedded, in a child process)
-  --s3rver-sizes 2000          sizes s3rver runs (default: the smallest of --sizes)
+  --s3rver-sizes 1000          sizes s3rver runs (default: the smallest of --sizes, at most 1,000: s3rver's
+                               ListObjectsV2 fails past 1,000 keys, which breaks aws s3 sync)
   --rounds N                   rounds per size (default: RGW 2 up to 2,000 files, else 1; s3rver 1)
   --ours-concurrency d,32      createAll concurrency values in the upload table (d = library default)
   --sdk-concurrency 8,16,32,64 plain-SDK ceiling concurrencies

@@ -7,10 +7,11 @@ import path from 'node:path';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
+  HeadObjectCommand,
+  ListObjectsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Site } from './site.js';
+import type { Site, SiteFile } from './site.js';
 
 export interface Check {
   ok: boolean;
@@ -24,27 +25,26 @@ export interface Check {
   summary: string;
 }
 
-/** key -> size of every object under `prefix/`. */
+/**
+ * key -> size of every object under `prefix/`. ListObjects (v1, by marker): s3rver 3.7 answers
+ * ListObjectsV2 with InternalError once a listing has more than 1,000 keys.
+ */
 export async function listPrefix(
   client: S3Client,
   bucket: string,
   prefix: string,
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  let token: string | undefined;
-  do {
+  let marker: string | undefined;
+  for (;;) {
     const page = await client.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: `${prefix}/`,
-        ContinuationToken: token,
-        MaxKeys: 1000,
-      }),
+      new ListObjectsCommand({ Bucket: bucket, Prefix: `${prefix}/`, Marker: marker, MaxKeys: 1000 }),
     );
-    for (const o of page.Contents ?? []) out.set(o.Key!, o.Size ?? -1);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
+    const contents = page.Contents ?? [];
+    for (const o of contents) out.set(o.Key!, o.Size ?? -1);
+    if (!page.IsTruncated || contents.length === 0) return out;
+    marker = page.NextMarker ?? contents[contents.length - 1]!.Key;
+  }
 }
 
 export async function getBytes(
@@ -73,13 +73,23 @@ export async function verifyDeploy(
   let missing = 0;
   let wrongSize = 0;
   const local = new Set<string>();
+  const unlisted: SiteFile[] = [];
   for (const f of site.files) {
     const key = `${prefix}/${f.rel}`;
     local.add(key);
     const size = listed.get(key);
-    if (size === undefined) missing++;
+    if (size === undefined) unlisted.push(f);
     else if (size !== f.size) wrongSize++;
   }
+  // A listing can be wrong too (s3rver's pages skip keys past 1,000): ask for each unlisted key directly.
+  for (const f of unlisted.slice(0, 100)) {
+    const head = await client
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}/${f.rel}` }))
+      .catch(() => undefined);
+    if (!head) missing++;
+    else if (head.ContentLength !== f.size) wrongSize++;
+  }
+  missing += Math.max(0, unlisted.length - 100);
   const extra = [...listed.keys()].filter((k) => !local.has(k));
   let badBytes = 0;
   const queue = [...new Set(sample)];
