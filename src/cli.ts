@@ -103,7 +103,6 @@ function rememberSecrets(values: Iterable<unknown>): void {
 /** The merged configuration, from the config file, the environment and the flags. */
 async function loadContext(args: CliArgs): Promise<MergedConfig & { file: string }> {
   const env = process.env;
-  rememberSecrets([env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN]);
   const file = locateConfigFile(process.cwd(), args.configPath);
   const app = await loadConfigFile(file);
   const fromEnv = settingsFromEnv(env);
@@ -250,6 +249,9 @@ function fail(e: unknown, json: boolean): number {
 
 async function main(argv: readonly string[]): Promise<number> {
   let json = argv.includes('--json');
+  // Before anything can be printed: a usage error may echo an argument that is a pasted secret.
+  const env = process.env;
+  rememberSecrets([env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN]);
   try {
     const args = parseCliArgs(argv);
     json = args.json;

@@ -311,11 +311,8 @@ describe('the CLI with fake credentials in the environment', () => {
   }, 120_000);
 });
 
-describe('known leaks (src/cli.ts, reported): the CLI learns the secrets from the environment only after it checked the arguments', () => {
-  // Redaction in cli.ts covers what it prints after loading the configuration; a usage error found
-  // before that echoes the argument as given. it.fails: passes while the leak is there, fails (remove
-  // it.fails then) once cli.ts remembers the environment's secrets first.
-  it.fails('a secret pasted as an argument, or a token in the wrong --set, is echoed', async () => {
+describe('usage errors: the CLI learns the secrets from the environment before it checks the arguments', () => {
+  it('a secret pasted as an argument, or a token in the wrong --set, is not echoed', async () => {
     const dir = tempDir('secrets-cli');
     writeFiles(dir, SITE);
     const env = { ...FAKES, AWS_REGION: backend.region };
