@@ -53,7 +53,13 @@ async function main() {
   rmSync(path.join(opts.workDir, 'profiles'), { recursive: true, force: true });
   const loadBefore = loadavg();
   const targets: Target[] = [];
-  const sections: string[] = [];
+  // Report sections by part, printed in this order whatever order the backends ran in.
+  const sections = {
+    render: [] as string[],
+    upload: [] as string[],
+    sweep: [] as string[],
+    memory: [] as string[],
+  };
   const failures: string[] = [];
   const servers = new Set<S3Server>();
   const stopAll = async () => {
@@ -79,7 +85,7 @@ async function main() {
     await attempt('render', async () => {
       log('render: interleaved rounds of the three page variants');
       const r = await renderPart(opts, opts.cpuProf);
-      sections.push(`## Render\n\n${renderSection(r)}`);
+      sections.render.push(`## Render\n\n${renderSection(r)}`);
       targets.push(...renderTargets(r));
     });
   }
@@ -104,7 +110,7 @@ async function main() {
               await attempt(`upload ${backend} ${size}`, async () => {
                 const u = await uploadPart(opts, server, size, sdkConcurrency);
                 uploads.push(u);
-                sections.push(uploadSection(u));
+                sections.upload.push(uploadSection(u));
                 targets.push(...uploadTargets(u));
                 for (const { dir, label } of u.profiles) {
                   const p = readProfileDir(dir);
@@ -123,7 +129,7 @@ async function main() {
           if (opts.parts.includes('sweep') && backend === 'rgw') {
             await attempt('sweep', async () => {
               const s = await sweepPart(opts, server, !opts.quick);
-              sections.push(`## Concurrency (issue 3)\n\n${sweepSection(s)}`);
+              sections.sweep.push(`## Concurrency (issue 3)\n\n${sweepSection(s)}`);
             });
           }
           if (opts.parts.includes('memory') && backend === memoryBackend) {
@@ -140,7 +146,7 @@ async function main() {
                   ? { outcome: first.outcome, ok: first.check.ok, bytes: fromUpload.site.bytes }
                   : undefined,
               );
-              sections.push(`## Memory (${backend})\n\n${memorySection(cases)}`);
+              sections.memory.push(`## Memory (${backend})\n\n${memorySection(cases)}`);
               targets.push(...memoryTargets(cases));
             });
           }
@@ -152,8 +158,7 @@ async function main() {
     }
   }
 
-  const uploadIndex = sections.findIndex((s) => s.startsWith('### '));
-  if (uploadIndex >= 0) sections.splice(uploadIndex, 0, '## Upload');
+  if (sections.upload.length) sections.upload.unshift('## Upload');
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const md = [
     '# nunjucks-s3 benchmarks',
@@ -168,7 +173,10 @@ async function main() {
     targetsSection(targets),
     '',
     ...(failures.length ? ['## Errors', '', ...failures.map((f) => `- ${f.split('\n')[0]}`), ''] : []),
-    ...sections.flatMap((s) => [s, '']),
+    ...[...sections.render, ...sections.upload, ...sections.sweep, ...sections.memory].flatMap((s) => [
+      s,
+      '',
+    ]),
     ...(profileNotes.length
       ? ['## Profiles (V8 CPU profiles of the measured work only, self time)', '', ...profileNotes]
       : []),
