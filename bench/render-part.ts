@@ -1,8 +1,9 @@
-// The render benchmark: a realistic product page calling url_for about 300 times (app and blueprint
-// static endpoints, some with query values) rendered by a real Nunjucks Environment, against the same
-// page with every URL written out (generated from what url_for renders, and checked to give the same
-// output) and against a global returning a constant (the cost of any global call). Variants run
-// interleaved, round by round; figures are medians. Profiles itself when the target is missed.
+// The render benchmark: a realistic product page calling url_for about 400 times (app and blueprint
+// static endpoints, some with query values) rendered by a real Nunjucks Environment, as it is by default
+// and with inlineUrls (literal calls compiled in), against the same page with every URL written out
+// (generated from what url_for renders, and checked to give the same output) and against a global
+// returning a constant (the cost of any render-time call). Variants run interleaved, round by round;
+// figures are medians. Profiles itself when the inlined page misses the target.
 
 import { Session } from 'node:inspector/promises';
 import nunjucks from 'nunjucks';
@@ -20,7 +21,7 @@ export interface RenderResult {
   rounds: number;
   rendersPerRound: number;
   /** Median microseconds per render. */
-  us: { urlFor: number; literal: number; constant: number; memo: number };
+  us: { urlFor: number; inlined: number; literal: number; constant: number };
   /** Direct s3.urlFor() calls per second over the page's calls (no template). */
   directCallsPerSecond: number;
   /** url_for calls per second inside renders (calls x renders/s). */
@@ -103,41 +104,6 @@ function buildPage(rng: Rng): { source: string; calls: Call[] } {
   return { source: out.join('\n'), calls };
 }
 
-/**
- * url_for behind a cache: per endpoint, keyed by the filename plus any other keyword (values must be
- * primitives, else no caching), bounded. A prototype of a suggestion for src/plugin.ts.
- */
-function memoized(urlFor: (endpoint: string, ...values: Record<string, unknown>[]) => string) {
-  const byEndpoint = new Map<string, Map<string, string>>();
-  let entries = 0;
-  return (endpoint: string, ...args: Record<string, unknown>[]) => {
-    const values = args[0];
-    if (args.length !== 1 || !values || typeof values !== 'object') return urlFor(endpoint, ...args);
-    let key = String(values.filename);
-    for (const k in values) {
-      if (k === 'filename' || k === '__keywords') continue;
-      const v = values[k];
-      if (v !== null && typeof v === 'object') return urlFor(endpoint, ...args);
-      key += `\u0000${k}\u0001${typeof v === 'string' ? 's' : 'o'}${v}`;
-    }
-    let cache = byEndpoint.get(endpoint);
-    if (!cache) {
-      cache = new Map();
-      byEndpoint.set(endpoint, cache);
-    }
-    let url = cache.get(key);
-    if (url === undefined) {
-      url = urlFor(endpoint, ...args);
-      if (++entries > 10_000) {
-        byEndpoint.clear();
-        entries = 0;
-      }
-      cache.set(key, url);
-    }
-    return url;
-  };
-}
-
 function context() {
   return {
     page: { title: 'Summer collection', bodyClass: 'page-list' },
@@ -194,16 +160,21 @@ export async function renderPart(opts: BenchOptions, forceProfile = false): Prom
     throw new Error('render bench: blueprint URLs missing from the rendered page');
   }
 
-  // A prototype of one suggestion for src/plugin.ts (not the library's code): url_for's results cached
-  // by endpoint and primitive keyword values, to show what that would buy inside a render.
+  // The same page with inlineUrls on: literal calls compiled into the template (src/inline.ts).
   const envC = new nunjucks.Environment(null, { autoescape: true });
-  envC.addGlobal('url_for', memoized(s3.urlFor));
-  const memo = new nunjucks.Template(source, envC, 'page-memo.njk', true);
-  if (memo.render(ctx) !== html) throw new Error('render bench: the cached url_for renders differently');
-  const variants = { ...plain, memo };
+  const appC = app(envC);
+  new NunjucksS3({ ...appC, config: { ...appC.config, FLASKS3_INLINE_URLS: true } });
+  const inlined = new nunjucks.Template(source, envC, 'page-inlined.njk', true);
+  if (inlined.render(ctx) !== html) throw new Error('render bench: the inlined page renders differently');
+  const variants = { urlFor: plain.urlFor, inlined, literal: plain.literal, constant: plain.constant };
 
   const names = Object.keys(variants) as (keyof typeof variants)[];
-  const times: Record<keyof typeof variants, number[]> = { urlFor: [], literal: [], constant: [], memo: [] };
+  const times: Record<keyof typeof variants, number[]> = {
+    urlFor: [],
+    inlined: [],
+    literal: [],
+    constant: [],
+  };
   const n = opts.rendersPerRound;
   for (let round = -2; round < opts.renderRounds; round++) {
     // Two warm-up rounds (JIT), then rounds in rotating order: ABC, BCA, CAB...
@@ -218,9 +189,9 @@ export async function renderPart(opts: BenchOptions, forceProfile = false): Prom
   }
   const us = {
     urlFor: median(times.urlFor),
+    inlined: median(times.inlined),
     literal: median(times.literal),
     constant: median(times.constant),
-    memo: median(times.memo),
   };
 
   // Direct calls, as a JS caller (or the template) hands them over: one values object per call.
@@ -243,7 +214,7 @@ export async function renderPart(opts: BenchOptions, forceProfile = false): Prom
     directCallsPerSecond: median(direct),
     templateCallsPerSecond: (calls.length * 1e6) / us.urlFor,
   };
-  if (forceProfile || us.urlFor / us.literal > RENDER_TARGET) {
+  if (forceProfile || us.inlined / us.literal > RENDER_TARGET) {
     const session = new Session();
     session.connect();
     await session.post('Profiler.enable');

@@ -224,13 +224,13 @@ export function renderSection(r: RenderResult): string {
       `${(r.us.constant / r.us.literal).toFixed(2)}x`,
       num(r.calls),
     ],
-    [
-      'url_for behind a result cache (bench prototype, not in src)',
-      num(r.us.memo, 1),
-      `${(r.us.memo / r.us.literal).toFixed(2)}x`,
-      num(r.calls),
-    ],
   ];
+  rows.splice(1, 0, [
+    'url_for with `inlineUrls: true` (literal calls compiled in)',
+    num(r.us.inlined, 1),
+    `${(r.us.inlined / r.us.literal).toFixed(2)}x`,
+    num(r.calls),
+  ]);
   const perCall = (r.us.urlFor - r.us.literal) / r.calls;
   const machinery = (r.us.constant - r.us.literal) / r.calls;
   let s =
@@ -248,14 +248,16 @@ export function renderSection(r: RenderResult): string {
 }
 
 export function renderTargets(r: RenderResult): Target[] {
-  const ratio = r.us.urlFor / r.us.literal;
+  const ratio = r.us.inlined / r.us.literal;
+  const plain = r.us.urlFor / r.us.literal;
   return [
     {
-      name: `render: url_for page within ${RENDER_TARGET}x of the literal page`,
+      name: `render: url_for page within ${RENDER_TARGET}x of the literal page (with inlineUrls)`,
       met: ratio <= RENDER_TARGET,
       detail:
-        `${ratio.toFixed(2)}x (${num(r.us.urlFor, 1)} vs ${num(r.us.literal, 1)} µs); a global returning a constant is ` +
-        `already ${(r.us.constant / r.us.literal).toFixed(2)}x, url_for behind a cache (prototype) ${(r.us.memo / r.us.literal).toFixed(2)}x`,
+        `${ratio.toFixed(2)}x (${num(r.us.inlined, 1)} vs ${num(r.us.literal, 1)} µs). Without inlineUrls (the default, ` +
+        `every call at render time) ${plain.toFixed(2)}x; a global returning a constant is already ` +
+        `${(r.us.constant / r.us.literal).toFixed(2)}x, the floor for any render-time call`,
     },
   ];
 }

@@ -83,7 +83,7 @@ async function main() {
 
   if (opts.parts.includes('render')) {
     await attempt('render', async () => {
-      log('render: interleaved rounds of the three page variants');
+      log('render: interleaved rounds of the four page variants');
       const r = await renderPart(opts, opts.cpuProf);
       sections.render.push(`## Render\n\n${renderSection(r)}`);
       targets.push(...renderTargets(r));

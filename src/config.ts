@@ -42,6 +42,13 @@ export interface NunjucksS3Config {
   debug?: boolean;
   /** false: local URLs when the app is testing. `FLASKS3_OVERRIDE_TESTING`. @default true */
   overrideTesting?: boolean;
+  /**
+   * Replace `url_for`/`static_integrity` calls whose arguments are all literals with their output when a
+   * template is compiled, so they cost nothing per render. Off by default: an inlined call no longer sees
+   * a render-context `url_for` variable, or a `{% set url_for %}` in a template including this one.
+   * `FLASKS3_INLINE_URLS`. @default false
+   */
+  inlineUrls?: boolean;
   /** AWS region of the client and of a created bucket. `FLASKS3_REGION`. @default the SDK's (AWS_REGION), else us-east-1 */
   region?: string;
   /** S3 API endpoint for uploads (MinIO, Ceph, R2...); never used in URLs. `FLASKS3_ENDPOINT_URL`. */
@@ -160,6 +167,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flask: 'FLASKS3_ACTIVE', camel: 'active', kind: { type: 'boolean' }, default: true },
   { flask: 'FLASKS3_DEBUG', camel: 'debug', kind: { type: 'boolean' }, default: false },
   { flask: 'FLASKS3_OVERRIDE_TESTING', camel: 'overrideTesting', kind: { type: 'boolean' }, default: true },
+  { flask: 'FLASKS3_INLINE_URLS', camel: 'inlineUrls', kind: { type: 'boolean' }, default: false },
   { flask: 'FLASKS3_REGION', camel: 'region', kind: { type: 'string' }, default: undefined },
   { flask: 'FLASKS3_ENDPOINT_URL', camel: 'endpointUrl', kind: { type: 'string' }, default: undefined },
   {
@@ -312,6 +320,7 @@ export interface ResolvedConfig {
   readonly active: boolean;
   readonly debug: boolean;
   readonly overrideTesting: boolean;
+  readonly inlineUrls: boolean;
   readonly region: string | undefined;
   readonly endpointUrl: string | undefined;
   readonly forcePathStyle: boolean;
@@ -677,6 +686,7 @@ export function resolveConfig(
     active: get<boolean>('active'),
     debug: get<boolean>('debug'),
     overrideTesting: get<boolean>('overrideTesting'),
+    inlineUrls: get<boolean>('inlineUrls'),
     region: get<string | undefined>('region') || undefined,
     endpointUrl,
     forcePathStyle: get<boolean | undefined>('forcePathStyle') ?? endpointUrl !== undefined,

@@ -11,6 +11,7 @@ import { type AssetInfo, MountAssets } from './assets.js';
 import { type ResolvedConfig, requireBucketName, resolveConfig, setting, settingLabel } from './config.js';
 import { ConfigError, UrlBuildError } from './errors.js';
 import { shortHash } from './fingerprint.js';
+import { type InlineOptions, inlineStaticCalls } from './inline.js';
 import { type Manifest, manifestFile, readManifestSync } from './manifest.js';
 import { compileRouter, type RouteBuilder } from './router.js';
 import {
@@ -86,6 +87,9 @@ interface State {
 }
 
 const NUNJUCKS_KEYWORDS = '__keywords';
+
+/** The name of the preprocessing extension `inlineUrls` adds to the Environment. */
+const INLINE_EXTENSION = 'nunjucks-s3-inline';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -227,8 +231,35 @@ export class NunjucksS3 {
     if (env) {
       env.addGlobal('url_for', this.urlFor);
       env.addGlobal('static_integrity', this.staticIntegrity);
+      this.#installInlining(env, config.inlineUrls);
     }
     return this;
+  }
+
+  /**
+   * With `inlineUrls`, add the preprocessor that compiles literal calls into templates (src/inline.ts);
+   * without, remove it. Either way, templates compiled under the previous state are dropped from the
+   * loaders' caches (`invalidateCache`), so the next render compiles with what initApp just read.
+   */
+  #installInlining(env: NonNullable<AppLike['env']>, on: boolean): void {
+    const had = env.hasExtension(INLINE_EXTENSION);
+    if (had) env.removeExtension(INLINE_EXTENSION);
+    if (on) {
+      const options = (env as unknown as { opts?: InlineOptions }).opts ?? {};
+      const preprocess = (source: string) =>
+        inlineStaticCalls(source, options, (name, args) => this.#fold(name, args));
+      env.addExtension(INLINE_EXTENSION, { tags: [], parse: () => undefined, preprocess } as never);
+    }
+    if (had || on) (env as unknown as { invalidateCache?: () => void }).invalidateCache?.();
+  }
+
+  /** A literal call's output at compile time; undefined (left to render time) for non-static endpoints. */
+  #fold(name: 'url_for' | 'static_integrity', args: unknown[]): string | undefined {
+    if (name === 'static_integrity') return this.#staticIntegrity(args);
+    const [endpoint, ...values] = args;
+    // Only static URLs: other endpoints go to the host's router, which may depend on more than its input.
+    if (typeof endpoint !== 'string' || !this.#state?.statics.has(endpoint)) return undefined;
+    return this.#urlFor(endpoint, values);
   }
 
   #urlFor(endpoint: unknown, args: unknown[]): string {

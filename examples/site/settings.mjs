@@ -43,6 +43,9 @@ export function embeddedSettings(
     // ('query' keeps the names and adds `?v=<hash>` instead.)
     fingerprint: 'filename',
     manifestPath,
+    // Literal url_for calls (`url_for('static', filename='img/logo.svg')`) are compiled into the templates,
+    // so they cost nothing per request; calls with variables (the macros) still run at render time.
+    inlineUrls: true,
   };
 }
 

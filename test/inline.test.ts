@@ -1,0 +1,262 @@
+// inlineUrls (src/inline.ts): literal url_for/static_integrity calls compiled into templates. What
+// must hold: a page renders exactly the same with it on as off (every template of templates-test/, with
+// autoescape on and off, active and inactive, fingerprinted, custom tag delimiters); only literal calls
+// of static endpoints are inlined; a call that would fail still fails at render time with the same
+// error; line numbers in errors do not move; initApp recompiles cached templates.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import nunjucks from 'nunjucks';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AppLike } from '../src/app.js';
+import { inlineStaticCalls } from '../src/inline.js';
+import { NunjucksS3 } from '../src/plugin.js';
+
+const TEMPLATES = path.resolve(import.meta.dirname, '..', 'templates-test');
+
+/** A site with real static files, so fingerprinted URLs and integrity values have something to hash. */
+const ROOT = mkdtempSync(path.join(os.tmpdir(), 'nunjucks-s3-inline-'));
+afterAll(() => rmSync(ROOT, { recursive: true, force: true }));
+for (const [file, content] of Object.entries({
+  'static/css/app.css': 'body { color: red }\n',
+  'static/js/app.js': 'console.log(1);\n',
+  'static/a.css': 'a {}\n',
+  'static/img/logo.png': 'not really a png',
+  'admin/static/admin.js': 'admin();\n',
+  'admin/static/admin.css': '.admin {}\n',
+})) {
+  mkdirSync(path.dirname(path.join(ROOT, file)), { recursive: true });
+  writeFileSync(path.join(ROOT, file), content);
+}
+
+function makeApp(env: nunjucks.Environment, config: Record<string, unknown> = {}): AppLike {
+  return {
+    root: ROOT,
+    env,
+    config: { FLASKS3_BUCKET_NAME: 'mybucket', ...config },
+    blueprints: [{ name: 'admin', staticFolder: 'admin/static', urlPrefix: '/admin' }],
+    router: { index: '/', 'user.profile': '/users/:id' },
+  };
+}
+
+function environment(options: nunjucks.ConfigureOptions = {}) {
+  return new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATES), { autoescape: true, ...options });
+}
+
+/** Every .html under templates-test/, relative. */
+function templates(dir = TEMPLATES): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory()
+      ? templates(path.join(dir, d.name)).map((t) => `${d.name}/${t}`)
+      : d.name.endsWith('.html')
+        ? [d.name]
+        : [],
+  );
+}
+
+const CONTEXT = {
+  image: 'img/logo.png',
+  params: { filename: 'ctx.js', v: 'a b' },
+  user: { id: 42, name: 'Ada <admin>' },
+  version: 7,
+};
+
+/** What a render gives, or the error's class and message. */
+function outcome(env: nunjucks.Environment, name: string, context: object = CONTEXT): string {
+  try {
+    return env.render(name, context);
+  } catch (err) {
+    return `${(err as Error).name}: ${(err as Error).message}`;
+  }
+}
+
+describe('inlineUrls renders exactly what url_for renders', () => {
+  const cases: [string, Record<string, unknown>, nunjucks.ConfigureOptions][] = [
+    ['active, autoescape', {}, {}],
+    ['active, no autoescape', {}, { autoescape: false }],
+    ['inactive', { active: false }, {}],
+    ['CDN with a path, http', { cdnDomain: 'cdn.example.com/assets', useHttps: false, prefix: 'v2' }, {}],
+    ['fingerprint filename', { fingerprint: 'filename' }, {}],
+    ['fingerprint query', { fingerprint: 'query' }, {}],
+    ['fingerprint strict', { fingerprint: 'filename', fingerprintStrict: true }, {}],
+  ];
+  it.each(cases)('%s: every template of templates-test/', (_name, config, options) => {
+    const off = environment(options);
+    const on = environment(options);
+    new NunjucksS3(makeApp(off, config));
+    new NunjucksS3(makeApp(on, { ...config, inlineUrls: true }));
+    const names = templates();
+    expect(names.length).toBeGreaterThanOrEqual(10);
+    for (const name of names) expect(outcome(on, name), name).toBe(outcome(off, name));
+    // The comparison means something: most of these templates render URLs.
+    expect(outcome(on, 'sri.html')).toMatch(/mybucket|cdn\.example\.com|\/static\//);
+  });
+
+  it('tricky sources: raw blocks, whitespace control, filters, expressions, comments, routes', () => {
+    const source = [
+      "{% raw %}{{ url_for('static', filename='raw.css') }}{% raw %}{% endraw %}{{ url_for('static', filename='still-raw') }}{% endraw %}",
+      "{{- url_for('static', filename='trim-left.css') }}|{{ url_for('static', filename='trim-right.css') -}}  |",
+      "{{ url_for('static', filename='upper.css') | upper }} {{ url_for('static', filename='a' ~ 'b') }}",
+      "{{ url_for('static', filename=image, v=-1) }} {{ url_for('index') }} {{ url_for('user.profile', id=3) }}",
+      "{# {{ url_for('static', filename='in-comment') }} #}{{ url_for('static', filename=\"dq 'x'.css\", q='<&>\"') }}",
+      "{{ url_for('static', filename='t.css', flag=true, off=false, gone=none, nul=null, n=12, f=1.50) }}",
+      "{{ url_for('static',\n  filename='two-lines.css') }} {{url_for('static',filename='tight.css')}}",
+      "{{ static_integrity('css/app.css') }} {{ static_integrity('admin.static', 'admin.js') }}",
+      "{% if true %}{{ url_for('admin.static', filename='admin.css', _anchor='top', _scheme='') }}{% endif %}",
+    ].join('\n');
+    for (const autoescape of [true, false]) {
+      const off = environment({ autoescape });
+      const on = environment({ autoescape });
+      new NunjucksS3(makeApp(off, { fingerprint: 'query' }));
+      new NunjucksS3(makeApp(on, { fingerprint: 'query', inlineUrls: true }));
+      const rendered = on.renderString(source, CONTEXT);
+      expect(rendered).toBe(off.renderString(source, CONTEXT));
+      expect(rendered).toContain("{{ url_for('static', filename='raw.css') }}");
+      expect(rendered).toContain('https://mybucket.s3.amazonaws.com/static/t.css?flag=True&');
+    }
+  });
+
+  it('custom tag delimiters', () => {
+    const tags = { blockStart: '<%', blockEnd: '%>', variableStart: '<$', variableEnd: '$>' };
+    const source = "<% if true %><$ url_for('static', filename='a.css') $><% endif %> {{ url_for('x') }}";
+    const off = environment({ tags });
+    const on = environment({ tags });
+    new NunjucksS3(makeApp(off));
+    new NunjucksS3(makeApp(on, { inlineUrls: true }));
+    expect(on.renderString(source, {})).toBe(off.renderString(source, {}));
+    expect(on.renderString(source, {})).toBe(
+      "https://mybucket.s3.amazonaws.com/static/a.css {{ url_for('x') }}",
+    );
+  });
+});
+
+describe('what is inlined, and what is left to render time', () => {
+  /** A fold that shows what it was asked: `[name args]`. */
+  const show = (name: string, args: unknown[]) => `[${name} ${JSON.stringify(args)}]`;
+  it.each([
+    [
+      "a {{ url_for('static', filename='x.css', v=1) }} b",
+      'a [url_for ["static",{"filename":"x.css","v":1,"__keywords":true}]] b',
+    ],
+    ["{{ static_integrity('admin.static', 'a.js') }}", '[static_integrity ["admin.static","a.js"]]'],
+    ["{{ url_for('static', filename=name) }}", "{{ url_for('static', filename=name) }}"],
+    ["{{ url_for('static', filename='x') | e }}", "{{ url_for('static', filename='x') | e }}"],
+    ["{{ url_for('static', filename='x',) }}", "{{ url_for('static', filename='x',) }}"],
+    ["{{ url_for(filename='x', 'static') }}", "{{ url_for(filename='x', 'static') }}"],
+    ["{{ other('static', filename='x') }}", "{{ other('static', filename='x') }}"],
+    ["{{ url_for['static'] }}", "{{ url_for['static'] }}"],
+    // A template that binds the name itself: nothing of that name is inlined.
+    [
+      "{% set url_for = f %}{{ url_for('static', filename='x') }}{{ static_integrity('a') }}",
+      "{% set url_for = f %}{{ url_for('static', filename='x') }}[static_integrity [\"a\"]]",
+    ],
+    [
+      "{% macro m(url_for) %}{{ url_for('static', filename='x') }}{% endmacro %}",
+      "{% macro m(url_for) %}{{ url_for('static', filename='x') }}{% endmacro %}",
+    ],
+    [
+      "{% from 'm.html' import url_for %}{{ url_for('s') }}",
+      "{% from 'm.html' import url_for %}{{ url_for('s') }}",
+    ],
+    // Unterminated: left as it is, for Nunjucks to report.
+    ["{{ url_for('static', filename='x') ", "{{ url_for('static', filename='x') "],
+    ["{# {{ url_for('static') }}", "{# {{ url_for('static') }}"],
+  ])('%s', (source, expected) => {
+    expect(inlineStaticCalls(source, { autoescape: false }, show)).toBe(expected);
+  });
+
+  it('escapes what it inlines when autoescape is on, as the render does', () => {
+    expect(inlineStaticCalls("{{ url_for('x') }}", { autoescape: true }, () => 'a&b<"c">')).toBe(
+      'a&amp;b&lt;&quot;c&quot;&gt;',
+    );
+  });
+
+  it('never inlines text that would read as a tag, or a call whose fold fails', () => {
+    expect(inlineStaticCalls("{{ url_for('x') }}", {}, () => 'a{{b')).toBe("{{ url_for('x') }}");
+    expect(inlineStaticCalls("{{ url_for('x') }}", {}, () => 'a#}b')).toBe("{{ url_for('x') }}");
+    const fails = () => {
+      throw new Error('no');
+    };
+    expect(inlineStaticCalls("{{ url_for('x') }}", {}, fails)).toBe("{{ url_for('x') }}");
+  });
+
+  it('the inlined page no longer sees a render-context url_for (the documented trade-off); other calls do', () => {
+    const on = environment();
+    new NunjucksS3(makeApp(on, { inlineUrls: true }));
+    const source = "{{ url_for('static', filename='a.css') }} {{ url_for('static', filename=f) }}";
+    expect(on.renderString(source, { f: 'b.css', url_for: () => '/shadowed' })).toBe(
+      'https://mybucket.s3.amazonaws.com/static/a.css /shadowed',
+    );
+  });
+
+  it('non-static endpoints go to the router at render time', () => {
+    let calls = 0;
+    const env = environment();
+    const app = makeApp(env, { inlineUrls: true });
+    app.router = (endpoint) => {
+      calls++;
+      return `/${endpoint}`;
+    };
+    new NunjucksS3(app);
+    expect(env.renderString("{{ url_for('index') }}", {})).toBe('/index');
+    expect(env.renderString("{{ url_for('index') }}", {})).toBe('/index');
+    expect(calls).toBe(2);
+  });
+
+  it('a call that fails fails at render time, with the same error as without inlining', () => {
+    const errors = [false, true].map((inlineUrls) => {
+      const env = environment();
+      new NunjucksS3(makeApp(env, { fingerprint: 'filename', fingerprintStrict: true, inlineUrls }));
+      try {
+        env.renderString("line 1\n{{ url_for('static', filename='missing.css') }}", {});
+      } catch (err) {
+        return err as Error;
+      }
+      throw new Error('expected the render to fail');
+    });
+    expect(errors[1]!.message).toBe(errors[0]!.message);
+    expect(errors[1]!.message).toContain('missing.css');
+    expect(errors[1]!.name).toBe(errors[0]!.name);
+  });
+
+  it('error line and column numbers after inlined calls do not move', () => {
+    const source =
+      "{{ url_for('static', filename='a.css') }}\n{{ url_for('static', filename='b.css') }}\n{{ nope( }}";
+    const messages = [false, true].map((inlineUrls) => {
+      const env = environment();
+      new NunjucksS3(makeApp(env, { inlineUrls }));
+      try {
+        env.renderString(source, {});
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'rendered';
+    });
+    expect(messages[0]).toMatch(/Line 3/);
+    expect(messages[1]).toBe(messages[0]);
+  });
+});
+
+describe('initApp and the compiled-template cache', () => {
+  it('initApp again recompiles cached templates with the new settings', () => {
+    const env = environment();
+    const app = makeApp(env, { inlineUrls: true });
+    const s3 = new NunjucksS3(app);
+    expect(env.render('shadow.html').trim()).toBe('https://mybucket.s3.amazonaws.com/static/a.css');
+    app.config = { ...app.config, FLASKS3_BUCKET_NAME: 'otherbucket' };
+    s3.initApp(app);
+    expect(env.render('shadow.html').trim()).toBe('https://otherbucket.s3.amazonaws.com/static/a.css');
+  });
+
+  it('turning inlineUrls off again restores render-time calls (a render-context url_for shadows again)', () => {
+    const env = environment();
+    const app = makeApp(env, { inlineUrls: true });
+    const s3 = new NunjucksS3(app);
+    const shadow = { url_for: () => '/shadowed' };
+    expect(env.render('shadow.html', shadow).trim()).toBe('https://mybucket.s3.amazonaws.com/static/a.css');
+    app.config = { ...app.config, inlineUrls: false };
+    s3.initApp(app);
+    expect(env.render('shadow.html', shadow).trim()).toBe('/shadowed');
+    expect(env.hasExtension('nunjucks-s3-inline')).toBe(false);
+  });
+});
