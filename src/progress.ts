@@ -2,7 +2,8 @@
 // lines elsewhere (CI logs, where a redrawn bar is noise), the end-of-run summary and the dry-run plan.
 // Driven only by createAll's onProgress events and its report; writes to the stream it is given.
 
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import type { ProgressEvent, ReportEntry, UploadReport } from './upload.js';
 
 /** Where progress goes. `isTTY` decides between the bar and plain lines. */
@@ -108,6 +109,8 @@ function lineProgress(options: ProgressOptions): ProgressDisplay {
 function barProgress(options: ProgressOptions): ProgressDisplay {
   const { stream } = options;
   const now = options.now ?? Date.now;
+  // Loaded here: a deploy from CI (no terminal) never draws a bar, and need not pay for the module.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const multi = new cliProgress.MultiBar(
     {
       // cli-progress only needs write/isTTY/columns of the stream it is given.
@@ -124,7 +127,7 @@ function barProgress(options: ProgressOptions): ProgressDisplay {
     },
     cliProgress.Presets.shades_classic,
   );
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: CliProgress.SingleBar | undefined;
   let started = 0;
   let totalFiles = 0;
   let failed = 0;
