@@ -9,9 +9,10 @@
 // - the call fails (the render then fails as before, with the same error), or its text would read as
 //   a tag;
 // - it is inside `{% raw %}` / `{% verbatim %}`.
-// What it cannot see: a render-context variable named url_for, or a `{% set url_for %}` in a template
-// that includes this one. Both shadow the global at render time; inlined calls ignore them. That is
-// why inlining is a setting, off by default.
+// What it cannot see: a render-context variable named url_for, or a top-level `{% set url_for %}` in a
+// template that includes or extends this one (those share their top-level variables with it). Both
+// shadow the global at render time, and inlined calls ignore them: that is why inlining is a setting,
+// off by default.
 
 import nunjucks from 'nunjucks';
 
