@@ -1,19 +1,24 @@
-// Peak RSS of createAll, each case in a fresh child process (bench/worker.ts under /usr/bin/time):
-// the fixed cost (node + tsx + the library, no upload), one big file (a distinct 1 MiB random block
-// per MiB, so a part stored at the wrong offset cannot compare equal), and a whole generated site.
+// Peak RSS of createAll, each case in a fresh child process (under /usr/bin/time): the fixed cost
+// (node + tsx + the library, no upload), one big file (a distinct 1 MiB random block per MiB, so a part
+// stored at the wrong offset cannot compare equal), and a whole generated site. The big files run the
+// built dist/ under plain node, as a user runs it (when dist/ is as new as src/; else bench/worker.ts
+// under tsx): subtracting tsx's fixed cost from a run under tsx understated the 1 GiB case by 10-20 MB,
+// because tsx's larger heap does not simply add to what the upload holds.
 // Target: flat, under 150 MB for a 1 GiB file.
 
-import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type BenchOptions, PROJECT_DIR } from './args.js';
 import { distImportArgs, type Outcome, oursContender, runWorker } from './contenders.js';
 import { cleanEnv, runTimed } from './proc.js';
 import { Rng } from './rng.js';
-import { createBucket, type S3Server, serverClient } from './servers.js';
+import { assertLoopback, createBucket, type S3Server, serverClient } from './servers.js';
 import { ensureSite } from './site.js';
 import { seconds } from './stats.js';
 import { BUCKET, log } from './upload-part.js';
 import { getBytes, listPrefix, verifyDeploy } from './verify.js';
+import type { WorkerResult } from './worker.js';
 
 const MiB = 1024 * 1024;
 export const MEMORY_TARGET_MB = 150;
@@ -28,6 +33,74 @@ export interface MemoryCase {
   ok: boolean;
   /** A baseline row: the worker under tsx with the library loaded, or node importing dist/. */
   baseline?: 'tsx' | 'dist';
+  /** Measured running dist/ under plain node (no tsx to subtract). */
+  fromDist?: boolean;
+}
+
+/** Whether dist/ was built after every file of src/ changed (`npm run bench` builds first). */
+function distIsFresh(): boolean {
+  const dist = path.join(PROJECT_DIR, 'dist/index.js');
+  if (!existsSync(dist)) return false;
+  const built = statSync(dist).mtimeMs;
+  const src = path.join(PROJECT_DIR, 'src');
+  return readdirSync(src).every((f) => statSync(path.join(src, f)).mtimeMs <= built);
+}
+
+/** createAll from dist/ in plain node: what bench/worker.ts does for one big file, without tsx. */
+const DIST_CREATE_ALL = `
+const job = JSON.parse(process.env.BENCH_JOB);
+const lib = await import(job.dist);
+const env = process.env;
+const result = { ms: 0, importMs: 0, uploaded: 0, skipped: 0, failed: 0, bytesSent: 0, maxRssMB: 0 };
+const t0 = performance.now();
+try {
+  const report = await lib.createAll(
+    { root: job.appRoot, staticFolder: job.staticFolder, staticUrlPath: '/static', blueprints: [], config: {} },
+    {
+      bucketName: job.bucket, prefix: job.prefix, endpointUrl: env.BENCH_S3_ENDPOINT, region: env.BENCH_S3_REGION,
+      accessKeyId: env.BENCH_S3_ACCESS_KEY_ID, secretAccessKey: env.BENCH_S3_SECRET_ACCESS_KEY, onlyModified: true,
+      logger: { warn: (m) => process.stderr.write('warn: ' + m + '\\n') },
+    },
+  );
+  result.uploaded = report.uploaded.length;
+  result.skipped = report.skipped.length;
+  result.bytesSent = report.bytesSent;
+} catch (e) {
+  result.error = (e.name + ': ' + e.message).slice(0, 500);
+  result.failed = e.failures?.length ?? 0;
+}
+result.ms = performance.now() - t0;
+result.maxRssMB = process.resourceUsage().maxRSS / 1024;
+console.log('BENCH_RESULT ' + JSON.stringify(result));
+`;
+
+async function runDist(
+  job: { appRoot: string; staticFolder: string; bucket: string; prefix: string },
+  server: S3Server,
+): Promise<Outcome> {
+  assertLoopback(server.endpoint);
+  const env = cleanEnv({
+    BENCH_JOB: JSON.stringify({ ...job, dist: pathToFileURL(path.join(PROJECT_DIR, 'dist/index.js')).href }),
+    BENCH_S3_ENDPOINT: server.endpoint,
+    BENCH_S3_REGION: server.region,
+    BENCH_S3_ACCESS_KEY_ID: server.accessKeyId,
+    BENCH_S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+  });
+  const timed = await runTimed(
+    process.execPath,
+    ['--input-type=module', '-e', DIST_CREATE_ALL],
+    env,
+    () => server.cpuSeconds(),
+    PROJECT_DIR,
+  );
+  const line = timed.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  const worker = line ? (JSON.parse(line.slice('BENCH_RESULT '.length)) as WorkerResult) : undefined;
+  const error =
+    worker?.error ??
+    (timed.code !== 0
+      ? `exit ${timed.code}: ${(timed.stderr || timed.stdout).trim().slice(-400)}`
+      : undefined);
+  return { ...timed, worker, innerMs: worker?.ms, error };
 }
 
 /** Block i of the big file: the base block with `i` stamped in its first 8 bytes. */
@@ -56,17 +129,18 @@ async function bigFileCase(opts: BenchOptions, server: S3Server, sizeMiB: number
   const dir = path.join(opts.workDir, `big-${sizeMiB}m-s${opts.seed}-v${BIG_FILE_VERSION}`);
   ensureBigFile(dir, sizeMiB, opts.seed);
   const prefix = `big-${sizeMiB}m`;
-  const outcome = await runWorker(
-    {
-      mode: 'createAll',
-      appRoot: path.join(opts.workDir, 'app-root'),
-      staticFolder: path.join(dir, 'static'),
-      bucket: BUCKET,
-      prefix,
-      onlyModified: true,
-    },
-    server,
-  );
+  const job = {
+    appRoot: path.join(opts.workDir, 'app-root'),
+    staticFolder: path.join(dir, 'static'),
+    bucket: BUCKET,
+    prefix,
+  };
+  const fromDist = distIsFresh();
+  if (!fromDist)
+    log('memory: dist/ is missing or older than src/: big files measured under tsx (run npm run build)');
+  const outcome = fromDist
+    ? await runDist(job, server)
+    : await runWorker({ mode: 'createAll', ...job, onlyModified: true }, server);
   // Check: one object of the right size; the first, a middle and the last MiB, and ranges across the
   // 5/8/16 MiB boundaries multipart uploads commonly use, have the generated bytes.
   const client = serverClient(server);
@@ -101,7 +175,7 @@ async function bigFileCase(opts: BenchOptions, server: S3Server, sizeMiB: number
   if (outcome.error) problems.unshift(outcome.error.split('\n')[0]!);
   const ok = problems.length === 0;
   log(
-    `memory ${sizeMiB} MiB file: ${seconds(outcome.innerMs ?? outcome.wallMs)} s rss=${outcome.maxRssMB.toFixed(0)} MB ${ok ? 'ok' : problems.join('; ')}`,
+    `memory ${sizeMiB} MiB file: ${seconds(outcome.innerMs ?? outcome.wallMs)} s rss=${outcome.maxRssMB.toFixed(0)} MB ${fromDist ? '(dist/, plain node)' : '(under tsx)'} ${ok ? 'ok' : problems.join('; ')}`,
   );
   return {
     label: `one ${sizeMiB >= 1024 ? `${sizeMiB / 1024} GiB` : `${sizeMiB} MiB`} file`,
@@ -110,6 +184,7 @@ async function bigFileCase(opts: BenchOptions, server: S3Server, sizeMiB: number
     outcome,
     check: ok ? `ok: size + ${ranges.length} ranges` : `FAILED: ${problems.join('; ')}`,
     ok,
+    fromDist,
   };
 }
 

@@ -293,6 +293,10 @@ function tsxOverhead(cases: MemoryCase[]): number {
   return tsx && dist ? Math.max(0, rssOf(tsx) - rssOf(dist)) : 0;
 }
 
+/** Peak RSS as a user running dist/ sees it: measured so, or the run under tsx minus tsx's cost. */
+const userRss = (c: MemoryCase, overhead: number) =>
+  c.baseline === 'dist' || c.fromDist ? rssOf(c) : rssOf(c) - overhead;
+
 export function memorySection(cases: MemoryCase[]): string {
   const overhead = tsxOverhead(cases);
   const rows = cases.map((c) => [
@@ -300,8 +304,8 @@ export function memorySection(cases: MemoryCase[]): string {
     c.bytes ? mib(c.bytes, 0) : '-',
     c.files ? seconds(c.outcome.innerMs ?? c.outcome.wallMs) : '-',
     c.files && c.bytes ? num(c.bytes / 1048576 / ((c.outcome.innerMs ?? c.outcome.wallMs) / 1000), 0) : '-',
-    num(rssOf(c)),
-    c.baseline === 'dist' ? num(rssOf(c)) : num(rssOf(c) - overhead),
+    c.fromDist ? '-' : num(rssOf(c)),
+    num(userRss(c, overhead)),
     c.check,
   ]);
   return (
@@ -310,13 +314,14 @@ export function memorySection(cases: MemoryCase[]): string {
       rows,
     ) +
     `\n\nThe workers run the TypeScript sources under tsx, which adds ${num(overhead)} MB to every process (the two baselines); ` +
-    'a user runs the built JavaScript, so the last RSS column subtracts that.\n'
+    'a user runs the built JavaScript, so the last RSS column subtracts that. The big-file cases run dist/ under plain ' +
+    'node (no tsx column): their last column is measured, not estimated.\n'
   );
 }
 
 export function memoryTargets(cases: MemoryCase[]): Target[] {
   const overhead = tsxOverhead(cases);
-  const user = (c: MemoryCase) => rssOf(c) - overhead;
+  const user = (c: MemoryCase) => userRss(c, overhead);
   const big = cases.filter((c) => c.files === 1 && c.ok);
   if (!big.length) return [];
   const largest = big.reduce((a, b) => (b.bytes > a.bytes ? b : a));
@@ -326,7 +331,9 @@ export function memoryTargets(cases: MemoryCase[]): Target[] {
       name: `memory: peak RSS under ${MEMORY_TARGET_MB} MB for ${largest.label}`,
       met: largest.bytes >= 1024 * 1048576 ? user(largest) < MEMORY_TARGET_MB : undefined,
       detail:
-        `${num(user(largest))} MB without tsx (${num(rssOf(largest))} MB measured under tsx)` +
+        (largest.fromDist
+          ? `${num(user(largest))} MB running dist/ under plain node`
+          : `${num(user(largest))} MB without tsx (${num(rssOf(largest))} MB measured under tsx)`) +
         (largest.bytes < 1024 * 1048576 ? '; the target is for 1 GiB: run without --quick' : ''),
     },
   ];

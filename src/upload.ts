@@ -10,13 +10,19 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   type BucketLocationConstraint,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  type CreateMultipartUploadCommandInput,
   HeadBucketCommand,
   PutBucketAclCommand,
   PutObjectCommand,
   type PutObjectCommandInput,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { finishDeploy, recordDeploy } from './after-upload.js';
@@ -890,8 +896,9 @@ interface SendContext {
 
 /**
  * Upload one object. Small files go as one Buffer (the SDK retries them); mid-size files as a file
- * stream (re-opened for each attempt, retried here); files at or above multipartThreshold, and large
- * gzipped files (length unknown in advance), through lib-storage's Upload (parts retried by the SDK).
+ * stream (re-opened for each attempt, retried here); files at or above multipartThreshold that need
+ * more than one part as a multipart upload of parts streamed from the file (sendParts); large gzipped
+ * files (length unknown in advance) through lib-storage's Upload (parts retried by the SDK).
  */
 async function sendObject(ctx: SendContext, item: Item, acl: string | undefined): Promise<Sent> {
   const { client, bucket, config, signal, hasher } = ctx;
@@ -918,7 +925,12 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
     return { hash, size: bytes.length, bytesSent: body.length };
   }
 
-  if (s.gzip || item.size >= config.multipartThreshold) {
+  const partSize = Math.max(PART_SIZE, Math.ceil(item.size / 9_000));
+  if (!s.gzip && item.size >= config.multipartThreshold && item.size > partSize) {
+    return await sendParts(ctx, item, params, partSize);
+  }
+
+  if (s.gzip) {
     const source = await hashedFileStream(item.file.file, hasher, 1024 * 1024);
     let sentBytes = 0;
     const counter = new Transform({
@@ -931,8 +943,8 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
     await guardedSend(body, signal, (controller) =>
       new Upload({
         client,
-        params: { ...params, Body: body, ...(s.gzip ? {} : { ContentLength: item.size }) },
-        partSize: Math.max(PART_SIZE, Math.ceil(item.size / 9_000)),
+        params: { ...params, Body: body },
+        partSize,
         queueSize: 4,
         abortController: controller,
       }).done(),
@@ -956,6 +968,208 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
       if (signal?.aborted) throw abortError(signal);
     }
   }
+}
+
+/**
+ * A large file as a multipart upload, each part streamed from its own range of the file (`queueSize`
+ * at a time), so memory stays flat: lib-storage's Upload copies a stream into part buffers (about 90 MB
+ * for 4 parts of 8 MiB, measured). Each part is retried here like a mid-size file (the SDK does not
+ * retry streamed bodies); on any failure or an abort the multipart upload is aborted, so no object is
+ * committed. Parts are read out of order, so the file's hash comes from one sequential read (alongside
+ * the parts), and each part's bytes, hashed as they were sent, must equal that read's: the record then
+ * holds the hash of what was sent, and a file changed meanwhile fails instead of being recorded wrong.
+ */
+async function sendParts(
+  ctx: SendContext,
+  item: Item,
+  params: PutObjectCommandInput,
+  partSize: number,
+  queueSize = 4,
+): Promise<Sent> {
+  const { client, bucket, config, signal, hasher } = ctx;
+  const file = item.file.file;
+  const size = item.size;
+  const count = Math.ceil(size / partSize);
+  if (signal?.aborted) throw abortError(signal);
+  // As lib-storage does: when the client adds checksums (AWS defaults), the upload declares CRC32 and
+  // Complete lists each part's checksum.
+  const checksums = (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({
+      ...(params as CreateMultipartUploadCommandInput),
+      ...(checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
+    }),
+    { abortSignal: signal },
+  );
+  if (!UploadId) throw new Error(`CreateMultipartUpload for ${item.key} returned no UploadId`);
+  const target = { Bucket: bucket, Key: item.key, UploadId };
+
+  // Stops the other parts (and the sequential read) when one part fails or the caller aborts.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const parts: CompletedPart[] = new Array(count);
+  const sentHashes: string[] = new Array(count);
+  let failure: unknown;
+  let completed = false;
+
+  const sendPart = async (n: number) => {
+    const start = n * partSize;
+    const length = Math.min(partSize, size - start);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const source = await partStream(file, hasher, start, length);
+        const result = await guardedSend(source.stream, stop.signal, (controller) =>
+          client.send(
+            new UploadPartCommand({
+              ...target,
+              PartNumber: n + 1,
+              Body: source.stream,
+              ContentLength: length,
+            }),
+            { abortSignal: controller.signal },
+          ),
+        );
+        if (!result.ETag) throw new Error(`UploadPart ${n + 1} of ${item.key} returned no ETag`);
+        sentHashes[n] = source.hash();
+        parts[n] = {
+          PartNumber: n + 1,
+          ETag: result.ETag,
+          ...(result.ChecksumCRC32 ? { ChecksumCRC32: result.ChecksumCRC32 } : {}),
+          ...(result.ChecksumCRC32C ? { ChecksumCRC32C: result.ChecksumCRC32C } : {}),
+          ...(result.ChecksumCRC64NVME ? { ChecksumCRC64NVME: result.ChecksumCRC64NVME } : {}),
+          ...(result.ChecksumSHA1 ? { ChecksumSHA1: result.ChecksumSHA1 } : {}),
+          ...(result.ChecksumSHA256 ? { ChecksumSHA256: result.ChecksumSHA256 } : {}),
+        };
+        return;
+      } catch (err) {
+        if (attempt >= config.maxAttempts || stop.signal.aborted || !isTransient(err)) throw err;
+        await sleep(retryDelay(attempt, err), stop.signal);
+        if (stop.signal.aborted) throw abortError(stop.signal);
+      }
+    }
+  };
+
+  try {
+    const read = hashParts(file, hasher, partSize, stop.signal);
+    read.catch(() => {}); // awaited below; a failed part may stop it first
+    let next = 0;
+    const worker = async () => {
+      while (next < count && !stop.signal.aborted) {
+        const n = next++;
+        try {
+          await sendPart(n);
+        } catch (err) {
+          failure ??= err;
+          stop.abort(err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(queueSize, count) }, worker));
+    if (signal?.aborted) throw abortError(signal);
+    if (failure !== undefined) throw failure;
+    const whole = await read;
+    const changed = whole.size !== size || whole.parts.some((h, i) => h !== sentHashes[i]);
+    if (changed) throw new Error(`${file} changed while it was being uploaded; run again to upload it`);
+    await client.send(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }), {
+      abortSignal: signal,
+    });
+    completed = true;
+    return { hash: whole.hash, size: whole.size, bytesSent: size };
+  } finally {
+    stop.abort();
+    signal?.removeEventListener('abort', onAbort);
+    // Not under the caller's signal: an abort must still reach the server. Best effort (the SDK retries
+    // it): a bucket lifecycle rule can clean up what a lost abort leaves.
+    if (!completed) await client.send(new AbortMultipartUploadCommand(target)).catch(() => {});
+  }
+}
+
+/**
+ * One part of a file, `length` bytes from `start`, as a stream that hashes what it sends and fails
+ * (aborting the request) if the file ends early, instead of leaving the server waiting for bytes.
+ */
+async function partStream(
+  file: string,
+  hasher: Hasher,
+  start: number,
+  length: number,
+): Promise<{ stream: Readable; hash(): string }> {
+  const fh = await open(file, 'r');
+  const state = hasher.createState();
+  let seen = 0;
+  let hash: string | undefined;
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      state.update(chunk);
+      seen += chunk.length;
+      done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      if (seen !== length) {
+        done(new Error(`${file} changed while it was being uploaded (it is shorter)`));
+        return;
+      }
+      hash = state.digest();
+      done();
+    },
+  });
+  const stream = pipeline(
+    fh.createReadStream({ start, end: start + length - 1, highWaterMark: 256 * 1024 }),
+    counted,
+    () => {},
+  );
+  return {
+    stream,
+    hash() {
+      if (hash === undefined) throw new Error(`${file} was not read to the end of the part`);
+      return hash;
+    },
+  };
+}
+
+/**
+ * The file read once in order: its xxh64 and size (what the record holds) and the xxh64 of each
+ * `partSize` range, to compare with the parts sent. One reused buffer: no garbage, whatever the size.
+ */
+async function hashParts(
+  file: string,
+  hasher: Hasher,
+  partSize: number,
+  signal: AbortSignal,
+): Promise<{ hash: string; size: number; parts: string[] }> {
+  const whole = hasher.createState();
+  const parts: string[] = [];
+  let part = hasher.createState();
+  let inPart = 0;
+  let total = 0;
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafeSlow(1024 * 1024);
+    for (;;) {
+      if (signal.aborted) throw abortError(signal);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const bytes = buf.subarray(0, bytesRead);
+      whole.update(bytes);
+      total += bytesRead;
+      for (let at = 0; at < bytesRead; ) {
+        const take = Math.min(bytesRead - at, partSize - inPart);
+        part.update(bytes.subarray(at, at + take));
+        at += take;
+        inPart += take;
+        if (inPart === partSize) {
+          parts.push(part.digest());
+          part = hasher.createState();
+          inPart = 0;
+        }
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  if (inPart > 0) parts.push(part.digest());
+  return { hash: whole.digest(), size: total, parts };
 }
 
 /**

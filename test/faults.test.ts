@@ -31,7 +31,7 @@ import {
 
 const MiB = 1024 * 1024;
 const MID = 'static/data/mid.bin'; // 3 MiB: streamed from disk, retried by createAll
-const BIG = 'static/data/big.bin'; // 12 MiB: multipart (threshold 5 MiB), parts retried by the SDK
+const BIG = 'static/data/big.bin'; // 12 MiB: multipart (threshold 5 MiB), parts retried by createAll
 const RECORD = recordKey('');
 
 let root: string;

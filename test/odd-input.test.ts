@@ -164,7 +164,7 @@ async function cliUpload(
 }
 
 describe('large files', () => {
-  it('a 40 MiB file goes up as a multipart upload, byte for byte; a 120 MiB one never holds more than a few parts', async ({
+  it('a 40 MiB file goes up as a multipart upload, byte for byte; a 120 MiB one never holds a whole part in memory', async ({
     annotate,
   }) => {
     const tiny = await cliUpload({ 'static/tiny.txt': 'tiny\n' });
@@ -180,8 +180,8 @@ describe('large files', () => {
       bucket: large.bucket,
       expected: expectedKeys(path.join(large.root, 'static'), 'static'),
     });
-    // Three times the file, with the live buffers measured: parts of 8 MiB, 4 in flight and one being
-    // filled, bound what is held, whatever the file's size.
+    // Three times the file, with the live buffers measured: each part streams from its range of the
+    // file (4 at a time), so what is held is a few read buffers, never a whole 8 MiB part.
     const larger = await cliUpload(
       { 'static/video/bigger.bin': randomBytes(120 * MiB) },
       { FLASKS3_MULTIPART_THRESHOLD: 16 * MiB },
@@ -196,8 +196,8 @@ describe('large files', () => {
       `peak RSS of the CLI: ${mib(tiny.peakRss)} uploading 5 bytes, ${mib(large.peakRss)} uploading 40 MiB; ` +
         `uploading 120 MiB, at most ${mib(larger.liveBuffers)} of buffers live after GC (peak RSS ${mib(larger.peakRss)})`,
     );
-    expect(larger.liveBuffers).toBeGreaterThan(8 * MiB);
-    expect(larger.liveBuffers).toBeLessThan(80 * MiB);
+    expect(larger.liveBuffers).toBeGreaterThan(256 * 1024); // the probe saw the read buffers
+    expect(larger.liveBuffers).toBeLessThan(16 * MiB);
     // RGW's test cluster keeps objects in 4 GiB of RAM: give the space back.
     await removeObjects(large.bucket, ['static/video/big.bin']);
     await removeObjects(larger.bucket, ['static/video/bigger.bin']);
