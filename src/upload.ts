@@ -6,7 +6,7 @@
 // aborted; failures are reported together at the end.
 
 import { setMaxListeners } from 'node:events';
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import {
@@ -377,8 +377,6 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   // Every file is opened now (an unreadable one is an input error), but read only when its hash is
   // needed: for fingerprinted names (now), or to compare with a record entry of the same size (after
   // the record is read). Everything else is hashed as it is sent: a first deploy reads each file once.
-  const seenAt = Date.now();
-  const ownItems = statFiles(discovery.files, resolveHeaders);
   const cacheFile = config.hashCache
     ? hashCacheFile(
         app.root ?? process.cwd(),
@@ -387,6 +385,8 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       )
     : undefined;
   const cache = cacheFile !== undefined ? loadHashCache(cacheFile) : undefined;
+  const seenAt = Date.now();
+  const ownItems = statFiles(discovery.files, resolveHeaders, cache);
   const withIntegrity = config.fingerprint !== false;
   if (withIntegrity) await hashItems(ownItems, hasher, cache, signal, true);
   // With fingerprint 'filename', each file also goes up under its fingerprinted key (fingerprint-upload.ts).
@@ -873,21 +873,24 @@ function problemOf(file: LocalFile, err: unknown): string {
 }
 
 /**
- * Open every file (so an unreadable one is an input error before any request) and take its stat: the
- * size decides how it is sent, the stat is checked against the hash cache. Nothing is read yet.
+ * Take every file's stat (the size decides how it is sent; the stat is checked against the hash cache)
+ * and open it, so an unreadable one is an input error before any request. A file whose stat is the one
+ * cached is not opened: it has not changed (not even its permissions, which set ctime) since a deploy
+ * read it. Nothing is read yet.
  */
 function statFiles(
   files: readonly LocalFile[],
   resolveHeaders: ReturnType<typeof createHeaderResolver>,
+  cache: ReadonlyMap<string, CachedHash> | undefined,
 ): Item[] {
   const items: Item[] = [];
   const problems: string[] = [];
   const causes: unknown[] = [];
   for (const file of files) {
-    let fd: number | undefined;
     try {
-      fd = openSync(file.file, 'r');
-      const stamp = stampOf(fstatSync(fd));
+      const stamp = stampOf(statSync(file.file));
+      const cached = cache?.get(file.file);
+      if (!cached || !sameStamp(cached.stamp, stamp)) closeSync(openSync(file.file, 'r'));
       const settings = resolveHeaders(file.relPath);
       items.push({
         file,
@@ -901,8 +904,6 @@ function statFiles(
     } catch (err) {
       problems.push(problemOf(file, err));
       causes.push(err);
-    } finally {
-      if (fd !== undefined) closeSync(fd);
     }
   }
   if (problems.length > 0) throw unreadableFiles(problems, causes);
