@@ -944,7 +944,7 @@ async function hashItems(
     const cached = cache?.get(item.file.file);
     if (cached && sameStamp(cached.stamp, item.stamp) && (!withIntegrity || cached.integrity)) {
       item.hash = cached.hash;
-      item.integrity = withIntegrity ? cached.integrity : undefined;
+      item.integrity = cached.integrity; // kept in the cache for the next fingerprinting run
       continue;
     }
     if (item.size >= BUFFER_LIMIT) {

@@ -199,6 +199,11 @@ describe('createAll: the hash cache', () => {
     expect(again.uploaded).toEqual([]);
     const assets = (s: string) => (JSON.parse(s) as { assets: unknown }).assets;
     expect(assets(readFileSync(manifestPath, 'utf8'))).toEqual(assets(fresh));
+    // A run without fingerprinting keeps the integrity values in the cache for the next one that has it.
+    await createAll(app(), { logger });
+    expect([...loadHashCache(cacheFile()).values()].every((e) => e.integrity?.startsWith('sha384-'))).toBe(
+      true,
+    );
     const off = await createAll(app({ ...settings, FLASKS3_HASH_CACHE: false }), { logger });
     expect(off.uploaded).toEqual([]);
     expect(assets(readFileSync(manifestPath, 'utf8'))).toEqual(assets(fresh));
