@@ -63,8 +63,9 @@ export interface NunjucksS3Config {
   /** Skip files unchanged since the last upload (content and headers). `FLASKS3_ONLY_MODIFIED`. @default false */
   onlyModified?: boolean;
   /**
-   * With onlyModified: remember each file's hash with its size, mtime, ctime and inode in a local cache
-   * (`node_modules/.cache/nunjucks-s3/`), so an unchanged re-deploy reads no file. `FLASKS3_HASH_CACHE`. @default true
+   * Remember each file's hash with its size, mtime, ctime and inode in a local cache
+   * (`node_modules/.cache/nunjucks-s3/`), so an unchanged re-deploy (onlyModified, fingerprint) reads no
+   * file; any write to a file changes its ctime, so a change is never missed. `FLASKS3_HASH_CACHE`. @default true
    */
   hashCache?: boolean;
   /** Gzip bodies and set `Content-Encoding: gzip`. `FLASKS3_GZIP`. @default false */
