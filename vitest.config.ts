@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // One suite. Tests that need S3 call s3Backend() (test/helpers/s3.ts); the global setup starts an
@@ -12,5 +14,7 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    // createAll's hash cache (src/hash-cache.ts) goes here, not into node_modules/.cache of the project.
+    env: { NUNJUCKS_S3_CACHE_DIR: path.join(tmpdir(), 'nunjucks-s3-test-hash-cache') },
   },
 });

@@ -59,6 +59,7 @@ const BOOLEAN_FLAGS: Readonly<Record<string, Camel>> = {
   'include-hidden': 'includeHidden',
   gzip: 'gzip',
   'only-modified': 'onlyModified',
+  'hash-cache': 'hashCache',
   'delete-stale': 'deleteStale',
   'bucket-acl': 'putBucketAcl',
 };

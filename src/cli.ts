@@ -54,6 +54,7 @@ Options:
       --include-hidden      includeHidden / FLASKS3_INCLUDE_HIDDEN: upload dotfiles and dot-folders too
       --gzip, --no-gzip     gzip / FLASKS3_GZIP
       --only-modified       onlyModified / FLASKS3_ONLY_MODIFIED: skip files unchanged since the last upload
+      --no-hash-cache       hashCache / FLASKS3_HASH_CACHE false: hash every file, keep no local hash cache
       --object-acl <acl>    objectAcl / FLASKS3_OBJECT_ACL: public-read, private, ..., none
       --no-bucket-acl       putBucketAcl / FLASKS3_PUT_BUCKET_ACL false: leave the bucket ACL alone
       --cdn-domain <host>   cdnDomain / FLASKS3_CDN_DOMAIN

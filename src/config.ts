@@ -70,6 +70,12 @@ export interface NunjucksS3Config {
   useCacheControl?: boolean;
   /** Skip files unchanged since the last upload (content and headers). `FLASKS3_ONLY_MODIFIED`. @default false */
   onlyModified?: boolean;
+  /**
+   * Remember each file's hash with its size, mtime, ctime and inode in a local cache
+   * (`node_modules/.cache/nunjucks-s3/`), so an unchanged re-deploy (onlyModified, fingerprint) reads no
+   * file; any write to a file changes its ctime, so a change is never missed. `FLASKS3_HASH_CACHE`. @default true
+   */
+  hashCache?: boolean;
   /** Gzip bodies and set `Content-Encoding: gzip`. `FLASKS3_GZIP`. @default false */
   gzip?: boolean;
   /** With gzip: only these extensions (case-insensitive, dot optional). `FLASKS3_GZIP_ONLY_EXTS`. @default [] (all but already-compressed formats) */
@@ -187,6 +193,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flask: 'FLASKS3_CACHE_CONTROL', camel: 'cacheControl', kind: { type: 'string' }, default: undefined },
   { flask: 'FLASKS3_USE_CACHE_CONTROL', camel: 'useCacheControl', kind: { type: 'boolean' }, default: false },
   { flask: 'FLASKS3_ONLY_MODIFIED', camel: 'onlyModified', kind: { type: 'boolean' }, default: false },
+  { flask: 'FLASKS3_HASH_CACHE', camel: 'hashCache', kind: { type: 'boolean' }, default: true },
   { flask: 'FLASKS3_GZIP', camel: 'gzip', kind: { type: 'boolean' }, default: false },
   { flask: 'FLASKS3_GZIP_ONLY_EXTS', camel: 'gzipOnlyExts', kind: { type: 'stringArray' }, default: [] },
   { flask: 'FLASKS3_FORCE_MIMETYPE', camel: 'forceMimetype', kind: { type: 'boolean' }, default: false },
@@ -330,6 +337,7 @@ export interface ResolvedConfig {
   readonly cacheControl: string | undefined;
   readonly useCacheControl: boolean;
   readonly onlyModified: boolean;
+  readonly hashCache: boolean;
   readonly gzip: boolean;
   /** Lower-case, each with a leading dot. */
   readonly gzipOnlyExts: readonly string[];
@@ -696,6 +704,7 @@ export function resolveConfig(
     cacheControl: get<string | undefined>('cacheControl'),
     useCacheControl: get<boolean>('useCacheControl'),
     onlyModified: get<boolean>('onlyModified'),
+    hashCache: get<boolean>('hashCache'),
     gzip: get<boolean>('gzip'),
     gzipOnlyExts: Object.freeze(get<string[]>('gzipOnlyExts').map(normaliseExt)),
     forceMimetype: get<boolean>('forceMimetype'),

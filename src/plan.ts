@@ -16,8 +16,13 @@ export type UploadReason = 'new' | 'changed' | 'settings-changed' | 'unchanged' 
 /** What the planner needs to know about a local file. */
 export interface PlanItem {
   key: string;
-  /** xxh64 of the content (16 hex digits). */
+  /**
+   * xxh64 of the content (16 hex digits); may be left empty when the file is uploaded whatever its
+   * content: when the record does not list the key, or lists another size.
+   */
   hash: string;
+  /** Size of the content in bytes. */
+  size: number;
   /** Signature of the settings it would be uploaded with. */
   signature: string;
 }
@@ -40,7 +45,7 @@ export function reasonFor(
   recorded: RecordedObject | undefined,
 ): Exclude<UploadReason, 'not-recorded'> {
   if (!recorded) return 'new';
-  if (recorded.hash !== item.hash) return 'changed';
+  if (recorded.size !== item.size || recorded.hash !== item.hash) return 'changed';
   if (recorded.settings !== item.signature) return 'settings-changed';
   return 'unchanged';
 }

@@ -6,8 +6,8 @@
 // aborted; failures are reported together at the end.
 
 import { setMaxListeners } from 'node:events';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -54,6 +54,16 @@ import { factsOfFile, integrityOf } from './fingerprint.js';
 import { withFingerprintedKeys } from './fingerprint-upload.js';
 import { gzipBuffer, gzipStream } from './gzip.js';
 import { createHasher, type Hasher } from './hash.js';
+import {
+  type CachedHash,
+  type FileStamp,
+  hashCacheFile,
+  loadHashCache,
+  sameStamp,
+  saveHashCache,
+  settled,
+  stampOf,
+} from './hash-cache.js';
 import { checkHeaderSettings, createHeaderResolver, type ObjectSettings } from './headers.js';
 import { manifestFile } from './manifest.js';
 import { planUploads, type UploadReason } from './plan.js';
@@ -162,10 +172,18 @@ const OPTION_NAMES = new Set([
   'logger',
 ]);
 
+/** The hash of an item not read yet: the plan uploads it anyway, and it is hashed as it is sent. */
+const UNHASHED = '';
+
 interface Item {
   file: LocalFile;
+  /** xxh64 of the bytes, or {@link UNHASHED}. */
   hash: string;
   size: number;
+  /** The file's stat when createAll first looked at it (before reading it), for the hash cache. */
+  stamp: FileStamp;
+  /** xxh64 of the bytes uploaded from the file (own key only), for the hash cache. */
+  sentHash?: string | undefined;
   settings: ObjectSettings;
   signature: string;
   key: string;
@@ -362,12 +380,23 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
 
   const resolveHeaders = createHeaderResolver(config);
   const hasher = await createHasher();
+  // Every file is opened now (an unreadable one is an input error), but read only when its hash is
+  // needed: for fingerprinted names (now), or to compare with a record entry of the same size (after
+  // the record is read). Everything else is hashed as it is sent: a first deploy reads each file once.
+  const cacheFile = config.hashCache
+    ? hashCacheFile(
+        app.root ?? process.cwd(),
+        mounts.map((m) => m.folder),
+        (s) => hasher.hashBytes(Buffer.from(s, 'utf8')),
+      )
+    : undefined;
+  const cache = cacheFile !== undefined ? loadHashCache(cacheFile) : undefined;
+  const seenAt = Date.now();
+  const ownItems = statFiles(discovery.files, resolveHeaders, cache);
+  const withIntegrity = config.fingerprint !== false;
+  if (withIntegrity) await hashItems(ownItems, hasher, cache, signal, true);
   // With fingerprint 'filename', each file also goes up under its fingerprinted key (fingerprint-upload.ts).
-  const items = withFingerprintedKeys(
-    await hashFiles(discovery.files, hasher, resolveHeaders, signal, config.fingerprint !== false),
-    config.prefix,
-    config.fingerprint,
-  );
+  const items = withIntegrity ? withFingerprintedKeys(ownItems, config.prefix, config.fingerprint) : ownItems;
   if (signal?.aborted) throw abortedBeforeStart(bucket, config.prefix, dryRun, warnings, t0, signal);
 
   // 2. The network.
@@ -430,6 +459,14 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       );
     }
 
+    if (config.onlyModified && record) {
+      const objects = record.objects;
+      const toCompare = items.filter(
+        (i) => i.hash === UNHASHED && Object.hasOwn(objects, i.key) && objects[i.key]!.size === i.size,
+      );
+      await hashItems(toCompare, hasher, cache, signal, false);
+      if (signal?.aborted) throw abortedBeforeStart(bucket, config.prefix, dryRun, warnings, t0, signal);
+    }
     const plan = planUploads(items, record, config.onlyModified);
     for (const p of plan.skip) p.item.body = undefined;
     report.skipped = plan.skip.map((p) => entry(p.item, p.reason));
@@ -557,6 +594,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
             sent = await sendObject(ctx, item, undefined);
             refuseAcl(err); // AccessDenied with the ACL, fine without it: the ACL was the problem
           }
+          if (item.key === item.file.key) item.sentHash = sent.hash;
           recordKeeper.set(
             item.key,
             { hash: sent.hash, settings: item.signature, size: sent.size },
@@ -641,7 +679,52 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   } finally {
     keeper?.stop();
     if (!options.client) client.destroy();
+    if (cacheFile !== undefined && !dryRun) {
+      const entries = cacheEntries(ownItems, cache, seenAt, config.filepathFilterRegex !== undefined);
+      if (!sameEntries(entries, cache)) saveHashCache(cacheFile, entries);
+    }
   }
+}
+
+/**
+ * The hash cache to save: every file hashed by this run (read, sent, or found in the cache) whose
+ * timestamps had settled when it was first seen (hash-cache.ts says why). A filtered run keeps the
+ * entries of the files it did not look at.
+ */
+function cacheEntries(
+  items: readonly Item[],
+  previous: ReadonlyMap<string, CachedHash> | undefined,
+  seenAt: number,
+  filtered: boolean,
+): Map<string, CachedHash> {
+  const out = new Map<string, CachedHash>(filtered && previous ? previous : []);
+  for (const item of items) {
+    // What was sent is what was read last: it wins over a hash from before (or from the cache).
+    const hash = item.sentHash ?? item.hash;
+    if (hash === UNHASHED || !settled(item.stamp, seenAt)) {
+      out.delete(item.file.file);
+      continue;
+    }
+    out.set(item.file.file, {
+      stamp: item.stamp,
+      hash,
+      integrity: hash === item.hash ? item.integrity : undefined,
+    });
+  }
+  return out;
+}
+
+/** Whether the cache to save says what the loaded one says (an unchanged re-deploy writes nothing). */
+function sameEntries(
+  a: ReadonlyMap<string, CachedHash>,
+  b: ReadonlyMap<string, CachedHash> | undefined,
+): boolean {
+  if (b === undefined || a.size !== b.size) return false;
+  for (const [file, x] of a) {
+    const y = b.get(file);
+    if (!y || y.hash !== x.hash || y.integrity !== x.integrity || !sameStamp(x.stamp, y.stamp)) return false;
+  }
+  return true;
 }
 
 function entry(item: Item, reason: UploadReason): ReportEntry {
@@ -781,64 +864,116 @@ async function createBucket(client: S3Client, bucket: string, signal?: AbortSign
   }
 }
 
+/** All unreadable files at once, as one ConfigError (nothing was uploaded). */
+function unreadableFiles(problems: string[], causes: unknown[]): ConfigError {
+  problems.sort();
+  return new ConfigError(
+    'FILE_UNREADABLE',
+    `cannot read ${problems.length === 1 ? 'a file' : `${problems.length} files`} to upload (nothing was uploaded):\n  ${problems.join('\n  ')}`,
+    { cause: causes[0] },
+  );
+}
+
+function problemOf(file: LocalFile, err: unknown): string {
+  return `${file.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+}
+
 /**
- * Read every file and hash it, before any request. Small files are read synchronously into memory:
- * nothing else runs yet, and from the page cache that is 3-4 times faster than fs.promises (measured on
- * 2,000 files); the loop yields every 50 ms so an abort still gets through. Large files are hashed in
- * chunks. All unreadable files are reported at once, as one ConfigError.
+ * Take every file's stat (the size decides how it is sent; the stat is checked against the hash cache)
+ * and open it, so an unreadable one is an input error before any request. A file whose stat is the one
+ * cached is not opened: it has not changed (not even its permissions, which set ctime) since a deploy
+ * read it. Nothing is read yet.
  */
-async function hashFiles(
+function statFiles(
   files: readonly LocalFile[],
-  hasher: Hasher,
   resolveHeaders: ReturnType<typeof createHeaderResolver>,
-  signal: AbortSignal | undefined,
-  withIntegrity = false,
-): Promise<Item[]> {
-  const items: (Item | undefined)[] = new Array(files.length);
+  cache: ReadonlyMap<string, CachedHash> | undefined,
+): Item[] {
+  const items: Item[] = [];
   const problems: string[] = [];
   const causes: unknown[] = [];
-  const large: number[] = [];
-  const fail = (file: LocalFile, err: unknown) => {
-    problems.push(`${file.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    causes.push(err);
-  };
-  let kept = 0;
-  const scratch = Buffer.allocUnsafeSlow(BUFFER_LIMIT);
-  let lastYield = performance.now();
-  for (let i = 0; i < files.length; i++) {
-    if ((i & 31) === 0 && performance.now() - lastYield > 50) {
-      await new Promise((resolve) => setImmediate(resolve));
-      lastYield = performance.now();
-      if (signal?.aborted) return [];
-    }
-    const file = files[i]!;
-    let fd: number | undefined;
+  for (const file of files) {
     try {
-      fd = openSync(file.file, 'r');
-      const size = fstatSync(fd).size;
-      if (size >= BUFFER_LIMIT) {
-        large.push(i);
-        continue;
-      }
-      // Bytes kept for the upload get their own buffer; past the budget, one scratch buffer is reused
-      // (a fresh buffer per file would leave hundreds of MB of garbage on a big site).
-      const keep = kept + size <= KEEP_BUDGET;
-      const bytes = readWhole(fd, size, keep ? undefined : scratch);
+      const stamp = stampOf(statSync(file.file));
+      const cached = cache?.get(file.file);
+      if (!cached || !sameStamp(cached.stamp, stamp)) closeSync(openSync(file.file, 'r'));
       const settings = resolveHeaders(file.relPath);
-      const body = keep ? bytes : undefined;
-      if (body) kept += bytes.length;
-      items[i] = {
+      items.push({
         file,
-        hash: hasher.hashBytes(bytes),
-        integrity: withIntegrity ? integrityOf(bytes) : undefined,
-        size: bytes.length,
+        hash: UNHASHED,
+        size: stamp.size,
+        stamp,
         settings,
         signature: settings.signature,
         key: file.key,
-        body,
-      };
+      });
     } catch (err) {
-      fail(file, err);
+      problems.push(problemOf(file, err));
+      causes.push(err);
+    }
+  }
+  if (problems.length > 0) throw unreadableFiles(problems, causes);
+  return items;
+}
+
+/**
+ * Hash the items (in place): from the hash cache when the file's stat is the one cached, else by
+ * reading the file. Small files are read synchronously: nothing else runs yet, and from the page cache
+ * that is 3-4 times faster than fs.promises (measured on 2,000 files); the loop yields every 50 ms so
+ * an abort still gets through. Their bytes are kept for the upload while the memory budget allows.
+ * Large files are hashed in chunks. All unreadable files are reported at once, as one ConfigError.
+ */
+async function hashItems(
+  items: readonly Item[],
+  hasher: Hasher,
+  cache: ReadonlyMap<string, CachedHash> | undefined,
+  signal: AbortSignal | undefined,
+  withIntegrity: boolean,
+): Promise<void> {
+  const problems: string[] = [];
+  const causes: unknown[] = [];
+  const large: Item[] = [];
+  const fail = (item: Item, err: unknown) => {
+    problems.push(problemOf(item.file, err));
+    causes.push(err);
+  };
+  let kept = 0;
+  let scratch: Buffer | undefined;
+  let lastYield = performance.now();
+  for (let i = 0; i < items.length; i++) {
+    if ((i & 31) === 0 && performance.now() - lastYield > 50) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+      if (signal?.aborted) return;
+    }
+    const item = items[i]!;
+    const cached = cache?.get(item.file.file);
+    if (cached && sameStamp(cached.stamp, item.stamp) && (!withIntegrity || cached.integrity)) {
+      item.hash = cached.hash;
+      item.integrity = cached.integrity; // kept in the cache for the next fingerprinting run
+      continue;
+    }
+    if (item.size >= BUFFER_LIMIT) {
+      large.push(item);
+      continue;
+    }
+    let fd: number | undefined;
+    try {
+      fd = openSync(item.file.file, 'r');
+      // Bytes kept for the upload get their own buffer; past the budget, one scratch buffer is reused
+      // (a fresh buffer per file would leave hundreds of MB of garbage on a big site).
+      const keep = kept + item.size <= KEEP_BUDGET;
+      if (!keep) scratch ??= Buffer.allocUnsafeSlow(BUFFER_LIMIT);
+      const bytes = readWhole(fd, item.size, keep ? undefined : scratch);
+      if (keep) {
+        item.body = bytes;
+        kept += bytes.length;
+      }
+      item.hash = hasher.hashBytes(bytes);
+      item.integrity = withIntegrity ? integrityOf(bytes) : undefined;
+      item.size = bytes.length;
+    } catch (err) {
+      fail(item, err);
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
@@ -846,29 +981,21 @@ async function hashFiles(
   await pool(
     large,
     4,
-    async (i) => {
-      const file = files[i]!;
+    async (item) => {
       try {
         const { hash, size, integrity } = withIntegrity
-          ? await factsOfFile(file.file)
-          : { ...(await hasher.hashFile(file.file)), integrity: undefined };
-        const settings = resolveHeaders(file.relPath);
-        items[i] = { file, hash, size, settings, signature: settings.signature, key: file.key, integrity };
+          ? await factsOfFile(item.file.file)
+          : { ...(await hasher.hashFile(item.file.file)), integrity: undefined };
+        item.hash = hash;
+        item.size = size;
+        item.integrity = integrity;
       } catch (err) {
-        fail(file, err);
+        fail(item, err);
       }
     },
     () => signal?.aborted === true,
   );
-  if (problems.length > 0) {
-    problems.sort();
-    throw new ConfigError(
-      'FILE_UNREADABLE',
-      `cannot read ${problems.length === 1 ? 'a file' : `${problems.length} files`} to upload (nothing was uploaded):\n  ${problems.join('\n  ')}`,
-      { cause: causes[0] },
-    );
-  }
-  return items.filter((x): x is Item => x !== undefined);
+  if (problems.length > 0) throw unreadableFiles(problems, causes);
 }
 
 /**
@@ -915,7 +1042,8 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
     let bytes = item.body;
     let hash = item.hash;
     if (!bytes) {
-      bytes = await readFile(item.file.file);
+      // Synchronous: a small file from the page cache is read faster than fs.promises can schedule it.
+      bytes = readFileSync(item.file.file);
       hash = hasher.hashBytes(bytes);
     }
     const body = s.gzip ? await gzipBuffer(bytes) : bytes;

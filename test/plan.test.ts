@@ -19,7 +19,7 @@ describe('planUploads', () => {
   it.each<
     [
       string,
-      { hash: string; signature: string; key?: string },
+      { hash: string; signature: string; key?: string; size?: number },
       UploadRecord | undefined,
       boolean,
       UploadReason,
@@ -59,6 +59,15 @@ describe('planUploads', () => {
       'new',
       true,
     ],
+    [
+      'another size than recorded is changed, without a hash (the file is hashed while it is sent)',
+      { hash: '', signature: S1, size: 4 },
+      record,
+      true,
+      'changed',
+      true,
+    ],
+    ['a new key needs no hash', { hash: '', signature: S1, key: 'static/b.css' }, record, true, 'new', true],
     ['no record: everything is uploaded', { hash: H1, signature: S1 }, undefined, true, 'not-recorded', true],
     [
       'onlyModified off: the record is not consulted',
@@ -77,7 +86,7 @@ describe('planUploads', () => {
       true,
     ],
   ])('%s', (_name, item, rec, onlyModified, reason, uploaded) => {
-    const input = { key: 'static/a.css', ...item };
+    const input = { key: 'static/a.css', size: 3, ...item };
     const plan = planUploads([input], rec, onlyModified);
     const planned = uploaded ? plan.upload : plan.skip;
     expect(planned).toEqual([{ item: input, reason }]);
@@ -89,6 +98,7 @@ describe('planUploads', () => {
       key: `static/${k}`,
       hash: k === 'a' ? H1 : H2,
       signature: S1,
+      size: 1,
     }));
     const rec = recordWith({
       'static/a': { hash: H1, settings: S1, size: 1 },

@@ -1,0 +1,162 @@
+// The local hash cache: for every file hashed by a deploy, its size, mtime, ctime, inode and device at
+// the time, and its xxh64 (and sha384 integrity, when fingerprinting). An unchanged re-deploy then reads
+// no file: a file whose stat still matches its entry is taken to have the hashed bytes.
+//
+// It can never make a changed file look unchanged, because of ctime: every write to a file (and every
+// utimes, rename or chmod) sets its ctime to the current time, which no program can set back. An entry is
+// saved only when the file's ctime and mtime are older than the moment the deploy began looking at the
+// file, by more than the file system's timestamp granularity (git's "racy clean" problem: a file written
+// again within the same clock tick as its last write would keep its timestamps). So any change after the
+// file was hashed leaves a ctime the entry does not have, and the file is hashed again.
+//
+// Where: `node_modules/.cache/nunjucks-s3/` of the nearest folder at or above the app's root that has a
+// node_modules (as babel, eslint and webpack do), else the user's cache folder; NUNJUCKS_S3_CACHE_DIR, when
+// set, is used instead (the test suite sets it, so runs leave nothing in the project). One file per set of
+// static folders (apps do not collide); hashes depend on bytes only, so deploys of the same app to
+// different buckets share it. It is a cache: a missing, unreadable, corrupt or foreign file is ignored,
+// and a write that fails is ignored too. Never part of a deploy's correctness: the record in the bucket is.
+
+import type { Stats } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const FORMAT = 'nunjucks-s3/hash-cache';
+const VERSION = 1;
+
+/** What is kept of a file's stat: size, mtimeMs, ctimeMs, ino, dev. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  dev: number;
+}
+
+/** A cached hash: the stamp the file had, its xxh64, and its integrity when it was computed. */
+export interface CachedHash {
+  stamp: FileStamp;
+  hash: string;
+  integrity?: string | undefined;
+}
+
+const HEX16 = /^[0-9a-f]{16}$/;
+
+export function stampOf(st: Stats): FileStamp {
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev };
+}
+
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return (
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs &&
+    a.ino === b.ino &&
+    a.dev === b.dev
+  );
+}
+
+/**
+ * Whether a hash of the file, read after `seenAt` (ms since the epoch, taken before its stat), may be
+ * cached: its timestamps are older than `seenAt` by more than their granularity. Timestamps in whole
+ * seconds suggest a file system that keeps only seconds (or FAT's 2 s): then 2 s, else 100 ms (the
+ * kernel stamps files with a clock that may lag the one Date.now reads by a tick).
+ */
+export function settled(stamp: FileStamp, seenAt: number): boolean {
+  const coarse = stamp.mtimeMs % 1000 === 0 && stamp.ctimeMs % 1000 === 0;
+  const margin = coarse ? 2000 : 100;
+  return Math.max(stamp.mtimeMs, stamp.ctimeMs) < seenAt - margin;
+}
+
+/** The user's cache folder (XDG on Linux, Library/Caches on macOS, LOCALAPPDATA on Windows). */
+function userCacheDir(): string {
+  if (process.platform === 'win32')
+    return process.env.LOCALAPPDATA ?? path.join(os.homedir(), 'AppData', 'Local');
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches');
+  return process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+}
+
+/** The folder of the cache for an app whose root is `root`. */
+export function hashCacheDir(root: string): string {
+  if (process.env.NUNJUCKS_S3_CACHE_DIR) return path.resolve(process.env.NUNJUCKS_S3_CACHE_DIR);
+  let dir = path.resolve(root);
+  for (;;) {
+    try {
+      if (statSync(path.join(dir, 'node_modules')).isDirectory())
+        return path.join(dir, 'node_modules', '.cache', 'nunjucks-s3');
+    } catch {
+      // none here: look further up
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.join(userCacheDir(), 'nunjucks-s3');
+    dir = up;
+  }
+}
+
+/** The cache file for an app: named by a hash of its static folders, so two apps never share one. */
+export function hashCacheFile(
+  root: string,
+  folders: readonly string[],
+  hashString: (s: string) => string,
+): string {
+  const id = hashString(JSON.stringify([...folders].sort()));
+  return path.join(hashCacheDir(root), `hashes-${id}.json`);
+}
+
+/** The cache's entries by absolute file path; empty when there is none or it cannot be used. */
+export function loadHashCache(file: string): Map<string, CachedHash> {
+  const out = new Map<string, CachedHash>();
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return out;
+  }
+  if (typeof data !== 'object' || data === null) return out;
+  const d = data as { format?: unknown; version?: unknown; files?: unknown };
+  if (d.format !== FORMAT || d.version !== VERSION || typeof d.files !== 'object' || d.files === null)
+    return out;
+  for (const [p, e] of Object.entries(d.files as Record<string, unknown>)) {
+    if (!Array.isArray(e) || e.length < 6 || e.length > 7) continue;
+    const [size, mtimeMs, ctimeMs, ino, dev, hash, integrity] = e as unknown[];
+    if (
+      !isNum(size) ||
+      !isNum(mtimeMs) ||
+      !isNum(ctimeMs) ||
+      !isNum(ino) ||
+      !isNum(dev) ||
+      typeof hash !== 'string' ||
+      !HEX16.test(hash) ||
+      (integrity !== undefined && (typeof integrity !== 'string' || !integrity.startsWith('sha384-')))
+    )
+      continue;
+    out.set(p, { stamp: { size, mtimeMs, ctimeMs, ino, dev }, hash, integrity });
+  }
+  return out;
+}
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** Write the cache (atomically: a temporary file renamed over it). Returns false when it could not. */
+export function saveHashCache(file: string, entries: ReadonlyMap<string, CachedHash>): boolean {
+  const files: Record<string, unknown[]> = Object.create(null);
+  for (const [p, { stamp: s, hash, integrity }] of entries) {
+    files[p] = [s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev, hash, ...(integrity ? [integrity] : [])];
+  }
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(tmp, JSON.stringify({ format: FORMAT, version: VERSION, files }));
+    renameSync(tmp, file);
+    return true;
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing to clean
+    }
+    return false;
+  }
+}
