@@ -84,6 +84,11 @@ export async function runWorker(
   } finally {
     rmSync(jobDir, { recursive: true, force: true });
   }
+  return workerOutcome(timed);
+}
+
+/** A worker process's outcome: its BENCH_RESULT line, or why there is none. */
+export function workerOutcome(timed: Timed): Outcome {
   const line = timed.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
   const worker = line ? (JSON.parse(line.slice('BENCH_RESULT '.length)) as WorkerResult) : undefined;
   const error =

@@ -10,7 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, writ
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BenchOptions, PROJECT_DIR } from './args.js';
-import { distImportArgs, type Outcome, oursContender, runWorker } from './contenders.js';
+import { distImportArgs, type Outcome, oursContender, runWorker, workerOutcome } from './contenders.js';
 import { cleanEnv, runTimed } from './proc.js';
 import { Rng } from './rng.js';
 import { assertLoopback, createBucket, type S3Server, serverClient } from './servers.js';
@@ -18,7 +18,6 @@ import { ensureSite } from './site.js';
 import { seconds } from './stats.js';
 import { BUCKET, log } from './upload-part.js';
 import { getBytes, listPrefix, verifyDeploy } from './verify.js';
-import type { WorkerResult } from './worker.js';
 
 const MiB = 1024 * 1024;
 export const MEMORY_TARGET_MB = 150;
@@ -93,14 +92,7 @@ async function runDist(
     () => server.cpuSeconds(),
     PROJECT_DIR,
   );
-  const line = timed.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
-  const worker = line ? (JSON.parse(line.slice('BENCH_RESULT '.length)) as WorkerResult) : undefined;
-  const error =
-    worker?.error ??
-    (timed.code !== 0
-      ? `exit ${timed.code}: ${(timed.stderr || timed.stdout).trim().slice(-400)}`
-      : undefined);
-  return { ...timed, worker, innerMs: worker?.ms, error };
+  return workerOutcome(timed);
 }
 
 /** Block i of the big file: the base block with `i` stamped in its first 8 bytes. */
