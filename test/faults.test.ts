@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { UploadError } from '../src/errors.js';
 import { recordKey } from '../src/record.js';
 import { createAll } from '../src/upload.js';
 import {
@@ -21,6 +20,7 @@ import { freshBucket, s3Backend } from './helpers/s3.js';
 import {
   expectBucketMatches,
   expectedKeys,
+  rejection,
   removeTemps,
   runCli,
   s3Env,
@@ -83,15 +83,6 @@ function app(bucket: string, endpoint: string, more: Record<string, unknown> = {
 function collectingLogger() {
   const warnings: string[] = [];
   return { warnings, logger: { warn: (m: string) => void warnings.push(m) } };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<UploadError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UploadError);
-  return err as UploadError;
 }
 
 const listPrefixes = ['static/', 'admin/static/'];

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { UploadError } from '../src/errors.js';
 import { createHasher } from '../src/hash.js';
 import { createAll } from '../src/upload.js';
 import { type FaultProxy, type FaultRule, faults, startFaultProxy } from './helpers/fault-proxy.js';
@@ -17,6 +16,7 @@ import {
   inspectBucket,
   objectBytes,
   readRecordJson,
+  rejection,
   removeTemps,
   s3Settings,
   tempDir,
@@ -74,15 +74,6 @@ function aborts(proxy: FaultProxy): number {
   return proxy.log.filter(
     (e) => e.method === 'DELETE' && e.key === BIG && /[?&]uploadId=/.test(e.url) && e.outcome === 'forwarded',
   ).length;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<UploadError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UploadError);
-  return err as UploadError;
 }
 
 describe('multipart uploads', () => {

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { expect } from 'vitest';
+import { UploadError } from '../../src/errors.js';
 import { contentHash } from '../../src/hash.js';
 import { recordKey } from '../../src/record.js';
 import { s3Backend, testClient } from './s3.js';
@@ -20,6 +22,16 @@ import { s3Backend, testClient } from './s3.js';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(REPO, 'src/cli.ts');
 const TSX = path.join(REPO, 'node_modules/tsx/dist/loader.mjs');
+
+/** The UploadError a promise rejects with (the test fails when it resolves, or rejects with another error). */
+export async function rejection(promise: Promise<unknown>): Promise<UploadError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UploadError);
+  return err as UploadError;
+}
 
 /** A temp folder, removed by {@link removeTemps} (call it in afterAll). */
 const temps: string[] = [];
