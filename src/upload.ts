@@ -404,19 +404,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   const secrets = [config.accessKeyId, config.secretAccessKey, config.sessionToken].filter(
     (s): s is string => !!s,
   );
-  const report: UploadReport = {
-    bucket,
-    prefix: config.prefix,
-    dryRun,
-    uploaded: [],
-    skipped: [],
-    failed: [],
-    deleted: [],
-    warnings,
-    bytesSent: 0,
-    bytesSavedByGzip: 0,
-    durationMs: 0,
-  };
+  const report = emptyReport(bucket, config.prefix, dryRun, warnings);
   const keyPrefixes = mounts.map((m) => objectKey(config.prefix, m, ''));
   const finishInput = () => ({
     client,
@@ -762,15 +750,9 @@ function failedError(report: UploadReport): UploadError {
   );
 }
 
-function abortedBeforeStart(
-  bucket: string,
-  prefix: string,
-  dryRun: boolean,
-  warnings: string[],
-  t0: number,
-  signal: AbortSignal,
-) {
-  const report: UploadReport = {
+/** A report of nothing done yet: what createAll fills in, or returns when it stops before starting. */
+function emptyReport(bucket: string, prefix: string, dryRun: boolean, warnings: string[]): UploadReport {
+  return {
     bucket,
     prefix,
     dryRun,
@@ -783,6 +765,17 @@ function abortedBeforeStart(
     bytesSavedByGzip: 0,
     durationMs: 0,
   };
+}
+
+function abortedBeforeStart(
+  bucket: string,
+  prefix: string,
+  dryRun: boolean,
+  warnings: string[],
+  t0: number,
+  signal: AbortSignal,
+) {
+  const report = emptyReport(bucket, prefix, dryRun, warnings);
   finish(report, t0);
   return new UploadError('UPLOAD_ABORTED', 'upload aborted before it started: nothing was uploaded', {
     cause: signal.reason,
