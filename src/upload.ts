@@ -48,6 +48,7 @@ import {
   setting,
   settingLabel,
 } from './config.js';
+import { type DirectPut, directPutter, retryAfterMs } from './direct-put.js';
 import { type DiscoverOptions, discoverFiles, type LocalFile } from './discover.js';
 import { ConfigError, UploadError, type UploadFailure } from './errors.js';
 import { factsOfFile, integrityOf } from './fingerprint.js';
@@ -557,7 +558,8 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       }
     };
 
-    const ctx: SendContext = { client, bucket, hasher, config, signal };
+    const directPut = directPutter(client, config, bucket, options.client !== undefined);
+    const ctx: SendContext = { client, bucket, hasher, config, signal, directPut };
     let doneFiles = 0;
     let doneBytes = 0;
     let stopReason: string | undefined;
@@ -1012,6 +1014,8 @@ interface SendContext {
   hasher: Hasher;
   config: ResolvedConfig;
   signal: AbortSignal | undefined;
+  /** PUTs of bodies in memory without the SDK's middleware, where that is safe (src/direct-put.ts). */
+  directPut: DirectPut | undefined;
 }
 
 /**
@@ -1040,9 +1044,24 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
       hash = hasher.hashBytes(bytes);
     }
     const body = s.gzip ? await gzipBuffer(bytes) : bytes;
-    await client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }), {
-      abortSignal: signal,
-    });
+    if (ctx.directPut) {
+      // Retried here, as the SDK would: same policy, Retry-After honoured.
+      const input = { key: item.key, body, fields: s.fields, metadata: s.metadata, acl };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await ctx.directPut(input, signal);
+          break;
+        } catch (err) {
+          if (attempt >= config.maxAttempts || signal?.aborted || !isTransient(err)) throw err;
+          await sleep(Math.max(retryAfterMs(err), retryDelay(attempt, err)), signal);
+          if (signal?.aborted) throw abortError(signal);
+        }
+      }
+    } else {
+      await client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }), {
+        abortSignal: signal,
+      });
+    }
     return { hash, size: bytes.length, bytesSent: body.length };
   }
 

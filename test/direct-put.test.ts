@@ -1,0 +1,109 @@
+// src/direct-put.ts: small objects PUT by the SDK's signer and HTTP handler without its middleware. What
+// must hold: an object uploaded that way is the same object, with the same headers and metadata, as one
+// uploaded through client.send (an injected client, which always takes the SDK path), for every header
+// setting and for keys that need encoding; and an injected client's own middleware sees every PUT.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AppLike } from '../src/app.js';
+import { createAll } from '../src/upload.js';
+import { freshBucket, testClient } from './helpers/s3.js';
+import { removeTemps, s3Settings, tempDir, writeFiles } from './helpers/upload-check.js';
+
+afterAll(removeTemps);
+
+const FILES: Record<string, string | Buffer> = {
+  'static/css/site.css': 'body { color: #123 }\n',
+  'static/js/app.js': 'console.log("app");\n',
+  'static/odd/c++ (1) !\'*~.css': '.odd {}\n',
+  'static/odd/ünï cødé/100% sure #1?.txt': 'percent, hash, question mark\n',
+  'static/img/dot.png': Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'),
+  'static/data/empty.json': '',
+};
+
+const HEADER_SETTINGS = {
+  FLASKS3_HEADERS: {
+    'Content-Disposition': 'inline',
+    'Content-Language': 'en-GB',
+    Expires: 'Wed, 21 Oct 2026 07:28:00 GMT',
+    'X-Built-By': 'nunjucks-s3 tests',
+  },
+  FLASKS3_FILEPATH_HEADERS: { '\\.css$': { 'Cache-Control': 'public, max-age=600', 'X-Kind': 'style' } },
+  FLASKS3_GZIP: true,
+  FLASKS3_GZIP_ONLY_EXTS: ['js'],
+  FLASKS3_PUT_BUCKET_ACL: false,
+};
+
+/** What a user would compare of an object: its bytes and the headers S3 gives back. */
+async function objectState(client: S3Client, bucket: string, key: string) {
+  const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const get = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const bytes = Buffer.from(await get.Body!.transformToByteArray());
+  return {
+    bytes: bytes.toString('base64'),
+    contentType: head.ContentType,
+    contentLength: head.ContentLength,
+    cacheControl: head.CacheControl,
+    contentDisposition: head.ContentDisposition,
+    contentEncoding: head.ContentEncoding,
+    contentLanguage: head.ContentLanguage,
+    expires: head.ExpiresString ?? head.Expires?.toUTCString(),
+    metadata: head.Metadata,
+  };
+}
+
+describe('direct PUTs store what client.send stores', () => {
+  it('same bytes, headers and metadata for every file, with odd keys; an injected client sees every PUT', async () => {
+    const root = tempDir('direct-put');
+    writeFiles(root, FILES);
+    const client = testClient();
+    const bucket = await freshBucket('direct', client);
+    const app = (prefix: string): AppLike => ({
+      root,
+      config: { ...s3Settings(bucket), ...HEADER_SETTINGS, FLASKS3_PREFIX: prefix },
+    });
+    const quiet = { warn: () => {} };
+
+    const direct = await createAll(app('direct'), { logger: quiet });
+
+    // The SDK path: an injected client, which createAll never bypasses; its middleware counts PUTs.
+    const injected = testClient();
+    const puts: string[] = [];
+    injected.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutObjectCommand') puts.push((args.input as { Key: string }).Key);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countPuts' },
+    );
+    const viaSdk = await createAll(app('sdk'), { logger: quiet, client: injected });
+
+    const keys = (report: typeof direct, prefix: string) =>
+      report.uploaded.map((e) => e.key.slice(prefix.length + 1)).sort();
+    expect(keys(direct, 'direct')).toEqual(Object.keys(FILES).sort());
+    expect(keys(viaSdk, 'sdk')).toEqual(Object.keys(FILES).sort());
+    expect(puts.filter((k) => !k.includes('.nunjucks-s3/')).sort()).toEqual(
+      Object.keys(FILES)
+        .map((f) => `sdk/${f}`)
+        .sort(),
+    );
+
+    for (const file of Object.keys(FILES)) {
+      const a = await objectState(client, bucket, `direct/${file}`);
+      const b = await objectState(client, bucket, `sdk/${file}`);
+      expect(a, file).toEqual(b);
+      // And against the local file, not only against each other.
+      if (!file.endsWith('.js'))
+        expect(Buffer.from(a.bytes, 'base64').equals(readFileSync(path.join(root, file))), file).toBe(true);
+      expect(a.metadata, file).toMatchObject({ 'x-built-by': 'nunjucks-s3 tests' });
+    }
+    const css = await objectState(client, bucket, 'direct/static/css/site.css');
+    expect(css.cacheControl).toBe('public, max-age=600');
+    expect(css.contentType).toBe('text/css; charset=utf-8');
+    expect(css.contentLanguage).toBe('en-GB');
+    expect(css.contentDisposition).toBe('inline');
+    expect(css.expires).toBe('Wed, 21 Oct 2026 07:28:00 GMT');
+    expect((await objectState(client, bucket, 'direct/static/js/app.js')).contentEncoding).toBe('gzip');
+  });
+});
