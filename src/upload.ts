@@ -1019,11 +1019,11 @@ interface SendContext {
 }
 
 /**
- * Upload one object. Small files go as one Buffer (by directPut where it applies, else the SDK; both
- * retried); mid-size files as a file
- * stream (re-opened for each attempt, retried here); files at or above multipartThreshold that need
- * more than one part as a multipart upload of parts streamed from the file (sendParts); large gzipped
- * files (length unknown in advance) through lib-storage's Upload (parts retried by the SDK).
+ * Upload one object. Small files go as one Buffer (through directPut where it applies, retried here;
+ * else the SDK, which retries them); mid-size files as a file stream (re-opened for each attempt,
+ * retried here); files at or above multipartThreshold that need more than one part as a multipart
+ * upload of parts streamed from the file (sendParts); large gzipped files (length unknown in advance)
+ * through lib-storage's Upload (parts retried by the SDK).
  */
 async function sendObject(ctx: SendContext, item: Item, acl: string | undefined): Promise<Sent> {
   const { client, bucket, config, signal, hasher } = ctx;
