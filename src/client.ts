@@ -114,9 +114,14 @@ export function isThrottling(err: unknown): boolean {
  * which is permanent), timeouts, and dropped connections. Aborts never are.
  */
 export function isTransient(err: unknown): boolean {
-  const e = err as { name?: string; $retryable?: unknown; cause?: unknown } | undefined;
+  const e = err as
+    | { name?: string; $retryable?: unknown; cause?: unknown; $metadata?: { clockSkewCorrected?: unknown } }
+    | undefined;
   if (e?.name === 'AbortError') return false;
   if (isThrottling(err)) return true;
+  // The local clock was off and the client has just corrected its offset from the server's Date: the
+  // next attempt is signed with the right time (as the SDK's own retry strategies do).
+  if (e?.$metadata?.clockSkewCorrected === true) return true;
   const status = httpStatus(err);
   if (status === 501) return false;
   if (status !== undefined && status >= 500) return true;

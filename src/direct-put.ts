@@ -104,6 +104,7 @@ export function directPutter(
     uriEscapePath: false, // S3 signs the path as sent
     applyChecksum: true, // x-amz-content-sha256 of the body, as the SDK sends it
   });
+  const clock = client.config as { systemClockOffset?: number };
   const handler = client.config.requestHandler as unknown as {
     handle(
       request: unknown,
@@ -133,16 +134,36 @@ export function directPutter(
       headers,
       body: input.body,
     };
-    const signed = await signer.sign(request as never);
+    // Signed with the SDK's correction for a skewed local clock, which its own requests keep up to date.
+    const signingDate = new Date(Date.now() + (clock.systemClockOffset ?? 0));
+    const signed = await signer.sign(request as never, { signingDate });
     const { response } = await handler.handle(signed, { abortSignal: signal });
+    const corrected = sampleClock(clock, response.headers);
     const text = await readText(response.body, response.statusCode < 300 ? 0 : 64 * 1024);
     if (response.statusCode >= 200 && response.statusCode < 300) return;
-    throw s3Error(response.statusCode, response.headers, text);
+    throw s3Error(response.statusCode, response.headers, text, corrected);
   };
+}
+
+/**
+ * As the SDK does after each response: when the server's Date says the local clock is off by 4 minutes
+ * or more (S3 refuses signatures more than 15 minutes off), correct the client's offset. Returns whether
+ * it changed, which makes a RequestTimeTooSkewed error worth another attempt.
+ */
+function sampleClock(clock: { systemClockOffset?: number }, headers: Record<string, string>): boolean {
+  const date = headers['date'];
+  if (date === undefined || headers['age'] !== undefined) return false;
+  const server = Date.parse(date);
+  if (Number.isNaN(server)) return false;
+  const offset = server - Date.now();
+  if (Math.abs(offset - (clock.systemClockOffset ?? 0)) < 240_000) return false;
+  clock.systemClockOffset = offset;
+  return true;
 }
 
 /** The response body as text, up to `limit` characters (the rest is read and dropped: the socket is reused). */
 async function readText(body: Readable, limit: number): Promise<string> {
+  body.setEncoding('utf8');
   let text = '';
   for await (const chunk of body) if (text.length < limit) text += String(chunk);
   return text.slice(0, limit);
@@ -174,7 +195,12 @@ const STATUS_NAMES: Readonly<Record<number, string>> = {
 };
 
 /** An error shaped as the SDK's service errors: name and Code, message, $fault, $metadata, Retry-After. */
-function s3Error(status: number, headers: Record<string, string>, text: string): Error {
+function s3Error(
+  status: number,
+  headers: Record<string, string>,
+  text: string,
+  clockSkewCorrected: boolean,
+): Error {
   const code = xmlField(text, 'Code') ?? STATUS_NAMES[status] ?? `Http${status}`;
   const err = new Error(xmlField(text, 'Message') ?? code) as Error & Record<string, unknown>;
   err.name = code;
@@ -183,12 +209,16 @@ function s3Error(status: number, headers: Record<string, string>, text: string):
   err['$metadata'] = {
     httpStatusCode: status,
     requestId: headers['x-amz-request-id'] ?? xmlField(text, 'RequestId'),
+    ...(clockSkewCorrected ? { clockSkewCorrected: true } : {}),
   };
   const region = headers['x-amz-bucket-region'] ?? xmlField(text, 'Region');
   if (region) err['Region'] = region;
-  const retryAfter = Number(headers['retry-after']);
-  if (Number.isFinite(retryAfter) && retryAfter > 0)
-    err['$retryAfterMs'] = Math.min(20_000, retryAfter * 1000);
+  const retryAfter = headers['retry-after']?.trim();
+  if (retryAfter) {
+    // Seconds, or an HTTP date.
+    const ms = /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : Date.parse(retryAfter) - Date.now();
+    if (Number.isFinite(ms) && ms > 0) err['$retryAfterMs'] = Math.min(20_000, ms);
+  }
   return err;
 }
 

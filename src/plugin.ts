@@ -253,9 +253,14 @@ export class NunjucksS3 {
     if (had || on) (env as unknown as { invalidateCache?: () => void }).invalidateCache?.();
   }
 
-  /** A literal call's output at compile time; undefined (left to render time) for non-static endpoints. */
+  /**
+   * A literal call's output at compile time; undefined (left to render time) for non-static endpoints,
+   * and for static_integrity while inactive: then files are re-hashed when they change (an edited
+   * stylesheet must not be blocked by the integrity value of its previous version), and a compiled
+   * template would keep the old value.
+   */
   #fold(name: 'url_for' | 'static_integrity', args: unknown[]): string | undefined {
-    if (name === 'static_integrity') return this.#staticIntegrity(args);
+    if (name === 'static_integrity') return this.#state?.active ? this.#staticIntegrity(args) : undefined;
     const [endpoint, ...values] = args;
     // Only static URLs: other endpoints go to the host's router, which may depend on more than its input.
     if (typeof endpoint !== 'string' || !this.#state?.statics.has(endpoint)) return undefined;

@@ -2,15 +2,29 @@
 // must hold: an object uploaded that way is the same object, with the same headers and metadata, as one
 // uploaded through client.send (an injected client, which always takes the SDK path), for every header
 // setting and for keys that need encoding; and an injected client's own middleware sees every PUT.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
 import { createAll } from '../src/upload.js';
-import { freshBucket, testClient } from './helpers/s3.js';
-import { removeTemps, s3Settings, tempDir, writeFiles } from './helpers/upload-check.js';
+import { type FaultProxy, faults, startFaultProxy } from './helpers/fault-proxy.js';
+import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
+import {
+  expectBucketMatches,
+  expectedKeys,
+  removeTemps,
+  runCli,
+  s3Env,
+  s3Settings,
+  tempDir,
+  writeFiles,
+} from './helpers/upload-check.js';
 
+const proxies: FaultProxy[] = [];
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+});
 afterAll(removeTemps);
 
 const FILES: Record<string, string | Buffer> = {
@@ -59,13 +73,33 @@ describe('direct PUTs store what client.send stores', () => {
     writeFiles(root, FILES);
     const client = testClient();
     const bucket = await freshBucket('direct', client);
-    const app = (prefix: string): AppLike => ({
+    // Through a proxy that notes who sent each object PUT, and answers the first one 503 SlowDown.
+    const agents = new Map<string, string>();
+    const proxy = await startFaultProxy({
+      target: s3Backend().endpoint,
+      decide: (req) => {
+        if (req.method === 'PUT' && req.key && !req.key.includes('.nunjucks-s3/'))
+          agents.set(req.key, String(req.headers['user-agent']));
+        return undefined;
+      },
+      rules: [{ method: 'PUT', key: /site\.css$/, fault: faults.slowDown(), times: 1 }],
+    });
+    proxies.push(proxy);
+    const app = (prefix: string, endpoint?: string): AppLike => ({
       root,
-      config: { ...s3Settings(bucket), ...HEADER_SETTINGS, FLASKS3_PREFIX: prefix },
+      config: { ...s3Settings(bucket, endpoint), ...HEADER_SETTINGS, FLASKS3_PREFIX: prefix },
     });
     const quiet = { warn: () => {} };
 
-    const direct = await createAll(app('direct'), { logger: quiet });
+    const direct = await createAll(app('direct', proxy.url), { logger: quiet });
+    // Every small object went the direct way (its user agent), one after a retried 503.
+    expect([...agents.keys()].sort()).toEqual(
+      Object.keys(FILES)
+        .map((f) => `direct/${f}`)
+        .sort(),
+    );
+    expect(new Set(agents.values())).toEqual(new Set(['nunjucks-s3']));
+    expect(proxy.faulted().map((e) => [e.key, e.status])).toEqual([['direct/static/css/site.css', 503]]);
 
     // The SDK path: an injected client, which createAll never bypasses; its middleware counts PUTs.
     const injected = testClient();
@@ -105,5 +139,37 @@ describe('direct PUTs store what client.send stores', () => {
     expect(css.contentDisposition).toBe('inline');
     expect(css.expires).toBe('Wed, 21 Oct 2026 07:28:00 GMT');
     expect((await objectState(client, bucket, 'direct/static/js/app.js')).contentEncoding).toBe('gzip');
+  });
+});
+
+describe('direct PUTs and a wrong local clock', () => {
+  it('a clock an hour fast: the first answer corrects the offset, every object is uploaded', async () => {
+    const root = tempDir('direct-skew');
+    const bucket = await freshBucket('skew');
+    writeFiles(root, {
+      'static/css/a.css': 'a {}\n',
+      'static/js/b.js': 'b();\n',
+      'static/img/c.svg': '<svg xmlns="http://www.w3.org/2000/svg"/>\n',
+      'nunjucks-s3.config.json': JSON.stringify({
+        config: s3Settings(bucket, undefined, { putBucketAcl: false }),
+      }),
+    });
+    // Loaded before the CLI: Date.now() and new Date() run an hour ahead of the servers' clocks.
+    const skew = path.join(root, 'skew.mjs');
+    writeFileSync(
+      skew,
+      [
+        'const Real = Date;',
+        'const ahead = 3600 * 1000;',
+        'globalThis.Date = class extends Real {',
+        '  constructor(...a) { if (a.length === 0) super(Real.now() + ahead); else super(...a); }',
+        '  static now() { return Real.now() + ahead; }',
+        '};',
+      ].join('\n'),
+    );
+    const run = await runCli(['upload'], { cwd: root, env: s3Env(), nodeArgs: ['--import', skew] });
+    expect(run.stderr).not.toMatch(/RequestTimeTooSkewed|failed/);
+    expect(run.code).toBe(0);
+    await expectBucketMatches({ bucket, expected: expectedKeys(path.join(root, 'static'), 'static') });
   });
 });

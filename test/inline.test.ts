@@ -219,7 +219,7 @@ describe('what is inlined, and what is left to render time', () => {
     expect(errors[1]!.name).toBe(errors[0]!.name);
   });
 
-  it('error line and column numbers after inlined calls do not move', () => {
+  it('error line numbers after inlined calls do not move', () => {
     const source =
       "{{ url_for('static', filename='a.css') }}\n{{ url_for('static', filename='b.css') }}\n{{ nope( }}";
     const messages = [false, true].map((inlineUrls) => {
@@ -234,6 +234,26 @@ describe('what is inlined, and what is left to render time', () => {
     });
     expect(messages[0]).toMatch(/Line 3/);
     expect(messages[1]).toBe(messages[0]);
+  });
+});
+
+describe('static_integrity while inactive (development)', () => {
+  it('is left to render time, so an edited file gets its new integrity value, not the compiled one', () => {
+    const env = environment();
+    new NunjucksS3(makeApp(env, { active: false, inlineUrls: true }));
+    const page = "{{ static_integrity('css/app.css') }} {{ url_for('static', filename='css/app.css') }}";
+    const file = path.join(ROOT, 'static/css/app.css');
+    const before = env.renderString(page, {});
+    const template = new nunjucks.Template(page, env, 'cached.njk', true);
+    expect(template.render({})).toBe(before);
+    writeFileSync(file, 'body { color: blue }\n');
+    try {
+      const after = template.render({});
+      expect(after).not.toBe(before);
+      expect(after).toMatch(/^sha384-\S+ \/static\/css\/app\.css$/);
+    } finally {
+      writeFileSync(file, 'body { color: red }\n');
+    }
   });
 });
 
