@@ -6,7 +6,15 @@
 // aborted; failures are reported together at the end.
 
 import { setMaxListeners } from 'node:events';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants as fsConstants,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import {
@@ -891,7 +899,10 @@ function statFiles(
     try {
       const stamp = stampOf(statSync(file.file));
       const cached = cache?.get(file.file);
+      // A file the cache vouches for is not opened, but must still be readable by whoever runs this
+      // deploy (the cache may have been written by another user): access() is one syscall, no open.
       if (!cached || !sameStamp(cached.stamp, stamp)) closeSync(openSync(file.file, 'r'));
+      else accessSync(file.file, fsConstants.R_OK);
       const settings = resolveHeaders(file.relPath);
       items.push({
         file,

@@ -382,6 +382,32 @@ describe('files and folders', () => {
     expect(proxy.requests).toBe(0);
   });
 
+  it('a file the hash cache vouches for but this user cannot read: still a ConfigError, no request (CLI)', async (ctx) => {
+    // Only root can write a cache entry for a file another user cannot read.
+    if (process.getuid?.() !== 0) ctx.skip();
+    const root = site({ ...SITE });
+    writeFiles(root, { 'static/css/root-only.css': '.r {}' });
+    execFileSync('chmod', ['-R', 'a+rX', root]);
+    chmodSync(path.join(root, 'static/css/root-only.css'), 0o600); // before the deploy: its ctime stays
+    const config = (endpoint: string) =>
+      JSON.stringify({
+        blueprints: BLUEPRINTS,
+        config: { FLASKS3_BUCKET_NAME: bucket, FLASKS3_ENDPOINT_URL: endpoint },
+      });
+    // Files are cached once their timestamps are older than the deploy's start by 100 ms (racy-clean rule).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    writeFiles(root, { 'nunjucks-s3.config.json': config(s3Backend().endpoint) });
+    const first = await runCli(['upload'], { cwd: root, env: s3Env() });
+    expect(first.code).toBe(0);
+    const proxy = await watched();
+    writeFiles(root, { 'nunjucks-s3.config.json': config(proxy.url) });
+    const run = await runCli(['upload'], { cwd: root, env: s3Env(), uid: 65534 });
+    expect(run.stderr).toContain('nunjucks-s3: cannot read a file to upload (nothing was uploaded):');
+    expect(run.stderr).toContain(`${path.join(root, 'static/css/root-only.css')}: EACCES`);
+    expect(run.code).toBe(2);
+    expect(proxy.requests).toBe(0);
+  });
+
   it('an unreadable folder: ConfigError naming it, exit code 2, no request (CLI)', async () => {
     const root = site({ ...SITE, 'static/private/a.css': 'x' });
     const proxy = await watched();
