@@ -592,6 +592,13 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
             sent = await sendObject(ctx, item, undefined);
             refuseAcl(err); // AccessDenied with the ACL, fine without it: the ACL was the problem
           }
+          // With fingerprinting the key and the manifest were named by the hash taken before sending:
+          // bytes that differ were written meanwhile. Fail the file (the next run uploads it) rather
+          // than publish one hash's name with another's bytes. (Without, the record simply gets the
+          // hash of what was sent.)
+          if (config.fingerprint !== false && item.hash !== UNHASHED && sent.hash !== item.hash) {
+            throw new Error(`${item.file.file} changed while it was being uploaded; run the deploy again`);
+          }
           if (item.key === item.file.key) item.sentHash = sent.hash;
           recordKeeper.set(
             item.key,

@@ -7,12 +7,14 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
+import { UploadError } from '../src/errors.js';
 import { hashCacheDir, loadHashCache, saveHashCache, settled, stampOf } from '../src/hash-cache.js';
 import { createAll } from '../src/upload.js';
 import { freshBucket } from './helpers/s3.js';
 import {
   expectBucketMatches,
   objectBytes,
+  readRecordJson,
   removeTemps,
   s3Settings,
   tempDir,
@@ -207,6 +209,35 @@ describe('createAll: the hash cache', () => {
     const off = await createAll(app({ ...settings, FLASKS3_HASH_CACHE: false }), { logger });
     expect(off.uploaded).toEqual([]);
     expect(assets(readFileSync(manifestPath, 'utf8'))).toEqual(assets(fresh));
+  });
+
+  it('with fingerprinting, bytes sent that do not have the hash their name was made from fail the file', async () => {
+    const { root, app, bucket } = await site();
+    const manifestPath = path.join(root, 'manifest.json');
+    const settings = { FLASKS3_FINGERPRINT: 'filename', FLASKS3_MANIFEST: manifestPath };
+    await createAll(app(settings), { logger });
+    const first = readFileSync(manifestPath, 'utf8');
+    // The cache claims another hash for app.css (as a file written mid-deploy would look): its
+    // fingerprinted name would be made from that hash, and the bytes sent would not have it.
+    const cached = loadHashCache(cacheFile());
+    const css = path.join(root, 'static/css/app.css');
+    cached.set(css, { ...cached.get(css)!, hash: '0123456789abcdef' });
+    expect(saveHashCache(cacheFile(), cached)).toBe(true);
+    const err = await createAll(app(settings), { logger }).then(
+      () => undefined,
+      (e: unknown) => e as UploadError,
+    );
+    expect(err).toBeInstanceOf(UploadError);
+    // Both copies of the file (its plain and its fingerprinted key) were sent with bytes that are not
+    // what the cache claimed.
+    expect(err!.failures.map((f) => f.key).sort()).toEqual([
+      'static/css/app.0123456789ab.css',
+      'static/css/app.css',
+    ]);
+    expect(err!.failures[0]!.message).toContain(`${css} changed while it was being uploaded`);
+    // Nothing names the false hash: not the record, not the manifest (kept from the first deploy).
+    expect(readFileSync(manifestPath, 'utf8')).toBe(first);
+    expect((await readRecordJson(bucket, ''))?.objects['static/css/app.0123456789ab.css']).toBeUndefined();
   });
 });
 
