@@ -299,7 +299,15 @@ async function pool<T>(
 }
 
 /** A pass-through stream that hashes what flows through it (so the record holds what was sent). */
-function hashingStream(hasher: Hasher, onDone: (hash: string, size: number) => void): Transform {
+/**
+ * A pass-through that hashes what flows through it; `onDone` gets the hash and size at the end. With
+ * `expected` (a byte count), a shorter stream fails instead: the file shrank while it was being sent.
+ */
+function hashingStream(
+  hasher: Hasher,
+  onDone: (hash: string, size: number) => void,
+  expected?: { length: number; file: string },
+): Transform {
   const state = hasher.createState();
   let size = 0;
   return new Transform({
@@ -309,6 +317,10 @@ function hashingStream(hasher: Hasher, onDone: (hash: string, size: number) => v
       done(null, chunk);
     },
     flush(done: TransformCallback) {
+      if (expected && size !== expected.length) {
+        done(new Error(`${expected.file} changed while it was being uploaded (it is shorter)`));
+        return;
+      }
       onDone(state.digest(), size);
       done();
     },
@@ -1066,16 +1078,8 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
     if (ctx.directPut) {
       // Retried here, as the SDK would: same policy, Retry-After honoured.
       const input = { key: item.key, body, fields: s.fields, metadata: s.metadata, acl };
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await ctx.directPut(input, signal);
-          break;
-        } catch (err) {
-          if (attempt >= config.maxAttempts || signal?.aborted || !isTransient(err)) throw err;
-          await sleep(Math.max(retryAfterMs(err), retryDelay(attempt, err)), signal);
-          if (signal?.aborted) throw abortError(signal);
-        }
-      }
+      const put = ctx.directPut;
+      await withRetries(config.maxAttempts, signal, () => put(input, signal));
     } else {
       await client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }), {
         abortSignal: signal,
@@ -1098,7 +1102,7 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
         done(null, chunk);
       },
     });
-    const body = pipeline(s.gzip ? gzipStream(source.stream) : source.stream, counter, () => {});
+    const body = pipeline(gzipStream(source.stream), counter, () => {});
     await guardedSend(body, signal, (controller) =>
       new Upload({
         client,
@@ -1112,18 +1116,34 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
   }
 
   // Mid-size: a stream per attempt, so a retry sends the file from its start.
-  for (let attempt = 1; ; attempt++) {
+  return await withRetries(config.maxAttempts, signal, async () => {
+    const source = await hashedFileStream(item.file.file, hasher, 256 * 1024);
+    await guardedSend(source.stream, signal, (controller) =>
+      client.send(new PutObjectCommand({ ...params, Body: source.stream, ContentLength: item.size }), {
+        abortSignal: controller.signal,
+      }),
+    );
+    return { ...source.result(), bytesSent: item.size };
+  });
+}
+
+/**
+ * `attempt()` until it succeeds, up to `maxAttempts` times while it fails with a transient error
+ * ({@link isTransient}), waiting {@link retryDelay} (or a server's Retry-After, when longer) between
+ * attempts; an abort of `signal` ends the waiting. For requests the SDK does not retry itself (streamed
+ * bodies, parts, direct PUTs): the same policy as the SDK's retry strategy of our clients.
+ */
+async function withRetries<T>(
+  maxAttempts: number,
+  signal: AbortSignal | undefined,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  for (let n = 1; ; n++) {
     try {
-      const source = await hashedFileStream(item.file.file, hasher, 256 * 1024);
-      await guardedSend(source.stream, signal, (controller) =>
-        client.send(new PutObjectCommand({ ...params, Body: source.stream, ContentLength: item.size }), {
-          abortSignal: controller.signal,
-        }),
-      );
-      return { ...source.result(), bytesSent: item.size };
+      return await attempt();
     } catch (err) {
-      if (attempt >= config.maxAttempts || signal?.aborted || !isTransient(err)) throw err;
-      await sleep(retryDelay(attempt, err), signal);
+      if (n >= maxAttempts || signal?.aborted || !isTransient(err)) throw err;
+      await sleep(Math.max(retryAfterMs(err), retryDelay(n, err)), signal);
       if (signal?.aborted) throw abortError(signal);
     }
   }
@@ -1175,38 +1195,32 @@ async function sendParts(
   const sendPart = async (n: number) => {
     const start = n * partSize;
     const length = Math.min(partSize, size - start);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const source = await partStream(file, hasher, start, length);
-        const result = await guardedSend(source.stream, stop.signal, (controller) =>
-          client.send(
-            new UploadPartCommand({
-              ...target,
-              PartNumber: n + 1,
-              Body: source.stream,
-              ContentLength: length,
-            }),
-            { abortSignal: controller.signal },
-          ),
-        );
-        if (!result.ETag) throw new Error(`UploadPart ${n + 1} of ${item.key} returned no ETag`);
-        sentHashes[n] = source.hash();
-        parts[n] = {
-          PartNumber: n + 1,
-          ETag: result.ETag,
-          ...(result.ChecksumCRC32 ? { ChecksumCRC32: result.ChecksumCRC32 } : {}),
-          ...(result.ChecksumCRC32C ? { ChecksumCRC32C: result.ChecksumCRC32C } : {}),
-          ...(result.ChecksumCRC64NVME ? { ChecksumCRC64NVME: result.ChecksumCRC64NVME } : {}),
-          ...(result.ChecksumSHA1 ? { ChecksumSHA1: result.ChecksumSHA1 } : {}),
-          ...(result.ChecksumSHA256 ? { ChecksumSHA256: result.ChecksumSHA256 } : {}),
-        };
-        return;
-      } catch (err) {
-        if (attempt >= config.maxAttempts || stop.signal.aborted || !isTransient(err)) throw err;
-        await sleep(retryDelay(attempt, err), stop.signal);
-        if (stop.signal.aborted) throw abortError(stop.signal);
-      }
-    }
+    await withRetries(config.maxAttempts, stop.signal, async () => {
+      const source = await partStream(file, hasher, start, length);
+      const result = await guardedSend(source.stream, stop.signal, (controller) =>
+        client.send(
+          new UploadPartCommand({
+            ...target,
+            PartNumber: n + 1,
+            Body: source.stream,
+            ContentLength: length,
+            ...(checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
+          }),
+          { abortSignal: controller.signal },
+        ),
+      );
+      if (!result.ETag) throw new Error(`UploadPart ${n + 1} of ${item.key} returned no ETag`);
+      sentHashes[n] = source.hash();
+      parts[n] = {
+        PartNumber: n + 1,
+        ETag: result.ETag,
+        ...(result.ChecksumCRC32 ? { ChecksumCRC32: result.ChecksumCRC32 } : {}),
+        ...(result.ChecksumCRC32C ? { ChecksumCRC32C: result.ChecksumCRC32C } : {}),
+        ...(result.ChecksumCRC64NVME ? { ChecksumCRC64NVME: result.ChecksumCRC64NVME } : {}),
+        ...(result.ChecksumSHA1 ? { ChecksumSHA1: result.ChecksumSHA1 } : {}),
+        ...(result.ChecksumSHA256 ? { ChecksumSHA256: result.ChecksumSHA256 } : {}),
+      };
+    });
   };
 
   try {
@@ -1230,9 +1244,9 @@ async function sendParts(
     const whole = await read;
     const changed = whole.size !== size || whole.parts.some((h, i) => h !== sentHashes[i]);
     if (changed) throw new Error(`${file} changed while it was being uploaded; run again to upload it`);
-    await client.send(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }), {
-      abortSignal: signal,
-    });
+    // Not under the caller's signal: an abort while Complete is in flight could commit the object on the
+    // server yet report it aborted. Every part is sent; finishing is the short, consistent way out.
+    await client.send(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }));
     completed = true;
     return { hash: whole.hash, size: whole.size, bytesSent: size };
   } finally {
@@ -1255,24 +1269,14 @@ async function partStream(
   length: number,
 ): Promise<{ stream: Readable; hash(): string }> {
   const fh = await open(file, 'r');
-  const state = hasher.createState();
-  let seen = 0;
   let hash: string | undefined;
-  const counted = new Transform({
-    transform(chunk: Buffer, _enc, done: TransformCallback) {
-      state.update(chunk);
-      seen += chunk.length;
-      done(null, chunk);
+  const counted = hashingStream(
+    hasher,
+    (digest) => {
+      hash = digest;
     },
-    flush(done: TransformCallback) {
-      if (seen !== length) {
-        done(new Error(`${file} changed while it was being uploaded (it is shorter)`));
-        return;
-      }
-      hash = state.digest();
-      done();
-    },
-  });
+    { length, file },
+  );
   const stream = pipeline(
     fh.createReadStream({ start, end: start + length - 1, highWaterMark: 256 * 1024 }),
     counted,
