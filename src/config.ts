@@ -45,8 +45,8 @@ export interface NunjucksS3Config {
   /**
    * Replace `url_for`/`static_integrity` calls whose arguments are all literals with their output when a
    * template is compiled, so they cost nothing per render. Off by default: an inlined call no longer sees
-   * a render-context `url_for` variable, or a top-level `{% set url_for %}` in a template that
-   * includes or extends this one.
+   * a render-context `url_for` variable, or one defined by a template that includes or extends
+   * this one.
    * `FLASKS3_INLINE_URLS`. @default false
    */
   inlineUrls?: boolean;

@@ -9,10 +9,10 @@
 // - the call fails (the render then fails as before, with the same error), or its text would read as
 //   a tag;
 // - it is inside `{% raw %}` / `{% verbatim %}`.
-// What it cannot see: a render-context variable named url_for, or a top-level `{% set url_for %}` in a
-// template that includes or extends this one (those share their top-level variables with it). Both
-// shadow the global at render time, and inlined calls ignore them: that is why inlining is a setting,
-// off by default.
+// What it cannot see: a render-context variable named url_for, a url_for defined by a template that
+// includes or extends this one (a top-level set; with include also a loop variable or macro argument in
+// scope there), or a url_for global replaced after initApp. Each shadows our global at render time, and
+// inlined calls ignore them: that is why inlining is a setting, off by default.
 
 import nunjucks from 'nunjucks';
 
@@ -110,9 +110,12 @@ export function inlineStaticCalls(source: string, options: InlineOptions, fold: 
     }
     if (typeof text !== 'string') continue;
     if (options.autoescape) text = escapeHtml(text);
-    // The text becomes template data: it must not open or close a tag (URLs never do; be sure).
-    if (delimiters.some((d) => text.includes(d))) continue;
-    out += source.slice(last, span.start) + text;
+    // The text becomes template data: it must not open or close a tag, alone or with the characters
+    // around it (a URL ending in '#' before a '}' would read as the end of a comment).
+    const before = out + source.slice(last, span.start);
+    const joined = before.slice(-1) + text + source.charAt(span.end);
+    if (delimiters.some((d) => joined.includes(d))) continue;
+    out = before + text;
     last = span.end;
   }
   return last === 0 ? source : out + source.slice(last);

@@ -174,6 +174,10 @@ describe('what is inlined, and what is left to render time', () => {
   it('never inlines text that would read as a tag, or a call whose fold fails', () => {
     expect(inlineStaticCalls("{{ url_for('x') }}", {}, () => 'a{{b')).toBe("{{ url_for('x') }}");
     expect(inlineStaticCalls("{{ url_for('x') }}", {}, () => 'a#}b')).toBe("{{ url_for('x') }}");
+    // With what stands around the call: '#' + '}' closes a comment, '{' + '{' opens a variable.
+    expect(inlineStaticCalls("{{ url_for('x') }}}", {}, () => 'a#')).toBe("{{ url_for('x') }}}");
+    expect(inlineStaticCalls("{{{ url_for('x') }}", {}, () => '{a')).toBe("{{{ url_for('x') }}");
+    expect(inlineStaticCalls("{{ url_for('x') }})", {}, () => 'a#')).toBe('a#)');
     const fails = () => {
       throw new Error('no');
     };
