@@ -248,16 +248,21 @@ export function renderSection(r: RenderResult): string {
 }
 
 export function renderTargets(r: RenderResult): Target[] {
-  const ratio = r.us.inlined / r.us.literal;
+  const inlined = r.us.inlined / r.us.literal;
   const plain = r.us.urlFor / r.us.literal;
+  const constant = (r.us.constant / r.us.literal).toFixed(2);
   return [
     {
-      name: `render: url_for page within ${RENDER_TARGET}x of the literal page (with inlineUrls)`,
-      met: ratio <= RENDER_TARGET,
+      name: `render: url_for page within ${RENDER_TARGET}x of the literal page (default settings)`,
+      met: plain <= RENDER_TARGET,
       detail:
-        `${ratio.toFixed(2)}x (${num(r.us.inlined, 1)} vs ${num(r.us.literal, 1)} µs). Without inlineUrls (the default, ` +
-        `every call at render time) ${plain.toFixed(2)}x; a global returning a constant is already ` +
-        `${(r.us.constant / r.us.literal).toFixed(2)}x, the floor for any render-time call`,
+        `${plain.toFixed(2)}x (${num(r.us.urlFor, 1)} vs ${num(r.us.literal, 1)} µs): every call runs at render time, ` +
+        `and a Nunjucks global that returns a constant is already ${constant}x, the floor for any render-time call`,
+    },
+    {
+      name: `render: url_for page within ${RENDER_TARGET}x of the literal page (inlineUrls: true)`,
+      met: inlined <= RENDER_TARGET,
+      detail: `${inlined.toFixed(2)}x (${num(r.us.inlined, 1)} vs ${num(r.us.literal, 1)} µs): literal calls compiled into the template`,
     },
   ];
 }
