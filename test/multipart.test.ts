@@ -4,6 +4,7 @@
 // that fails transiently is sent again, a part that always fails or an abort aborts the multipart upload
 // and leaves no object and no record entry, and the record holds the xxh64 of the whole file.
 import { randomBytes } from 'node:crypto';
+import { truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHasher } from '../src/hash.js';
@@ -154,6 +155,35 @@ describe('multipart uploads', () => {
     expect(state.keys).toEqual([SMALL]);
     expect(state.recorded).toEqual([SMALL]);
     expect(state.falseClaims).toEqual([]);
+  });
+
+  it('a file cut short during its multipart upload fails: the upload is aborted, no object, not recorded', async () => {
+    const bucket = await freshBucket('mp-shrunk');
+    const file = path.join(root, BIG);
+    // The file is truncated the moment the multipart upload is created, before any part is read.
+    const proxy = await proxied({
+      decide: (r) => {
+        if (r.method === 'POST' && r.key === BIG && r.query.has('uploads')) truncateSync(file, 3 * MiB);
+        return undefined;
+      },
+    });
+    try {
+      const err = await rejection(createAll(app(bucket, proxy.url), { logger: quiet, putBucketAcl: false }));
+      expect(err.failures.map((f) => f.key)).toEqual([BIG]);
+      expect(err.failures[0]!.message).toContain(`${file} changed while it was being uploaded`);
+      expect(aborts(proxy)).toBe(1);
+      // Never completed: no CompleteMultipartUpload (POST ?uploadId) went out.
+      expect(proxy.log.filter((e) => e.method === 'POST' && /[?&]uploadId=/.test(e.url))).toEqual([]);
+      expect(await objectBytes(bucket, BIG)).toBeUndefined();
+      const state = await inspectBucket({
+        bucket,
+        expected: expectedKeys(path.join(root, 'static'), 'static'),
+      });
+      expect(state.recorded).toEqual([SMALL]);
+      expect(state.falseClaims).toEqual([]);
+    } finally {
+      writeFileSync(file, big);
+    }
   });
 
   it('an abort while parts are in flight aborts the multipart upload: no object, the record does not list it', async () => {
