@@ -1112,7 +1112,7 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
         abortController: controller,
       }).done(),
     );
-    return { ...source.result(), bytesSent: sentBytes };
+    return { ...(await source.result()), bytesSent: sentBytes };
   }
 
   // Mid-size: a stream per attempt, so a retry sends the file from its start.
@@ -1123,7 +1123,7 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
         abortSignal: controller.signal,
       }),
     );
-    return { ...source.result(), bytesSent: item.size };
+    return { ...(await source.result()), bytesSent: item.size };
   });
 }
 
@@ -1196,7 +1196,7 @@ async function sendParts(
     const start = n * partSize;
     const length = Math.min(partSize, size - start);
     await withRetries(config.maxAttempts, stop.signal, async () => {
-      const source = await partStream(file, hasher, start, length);
+      const source = await hashedFileStream(file, hasher, 256 * 1024, { start, length });
       const result = await guardedSend(source.stream, stop.signal, (controller) =>
         client.send(
           new UploadPartCommand({
@@ -1210,7 +1210,7 @@ async function sendParts(
         ),
       );
       if (!result.ETag) throw new Error(`UploadPart ${n + 1} of ${item.key} returned no ETag`);
-      sentHashes[n] = source.hash();
+      sentHashes[n] = (await source.result()).hash;
       parts[n] = {
         PartNumber: n + 1,
         ETag: result.ETag,
@@ -1259,39 +1259,6 @@ async function sendParts(
 }
 
 /**
- * One part of a file, `length` bytes from `start`, as a stream that hashes what it sends and fails
- * (aborting the request) if the file ends early, instead of leaving the server waiting for bytes.
- */
-async function partStream(
-  file: string,
-  hasher: Hasher,
-  start: number,
-  length: number,
-): Promise<{ stream: Readable; hash(): string }> {
-  const fh = await open(file, 'r');
-  let hash: string | undefined;
-  const counted = hashingStream(
-    hasher,
-    (digest) => {
-      hash = digest;
-    },
-    { length, file },
-  );
-  const stream = pipeline(
-    fh.createReadStream({ start, end: start + length - 1, highWaterMark: 256 * 1024 }),
-    counted,
-    () => {},
-  );
-  return {
-    stream,
-    hash() {
-      if (hash === undefined) throw new Error(`${file} was not read to the end of the part`);
-      return hash;
-    },
-  };
-}
-
-/**
  * The file read once in order: its xxh64 and size (what the record holds) and the xxh64 of each
  * `partSize` range, to compare with the parts sent. One reused buffer: no garbage, whatever the size.
  */
@@ -1336,27 +1303,40 @@ async function hashParts(
 }
 
 /**
- * A file as a stream that hashes the bytes it reads (so the record holds what was sent). The file is
- * opened first: a missing file is a plain error here, not an error event in the middle of a request.
+ * A file (or `range` of it: one part) as a stream that hashes the bytes it reads, so the record holds
+ * what was sent; a range that the file no longer fills fails the stream (the file shrank meanwhile). The
+ * file is opened first: a missing file is a plain error here, not an error event in mid-request.
  */
 async function hashedFileStream(
   file: string,
   hasher: Hasher,
   highWaterMark: number,
-): Promise<{ stream: Readable; result(): { hash: string; size: number } }> {
+  range?: { start: number; length: number },
+): Promise<{ stream: Readable; result(): Promise<{ hash: string; size: number }> }> {
   const fh = await open(file, 'r');
-  let result: { hash: string; size: number } | undefined;
-  const hashed = hashingStream(hasher, (hash, size) => {
-    result = { hash, size };
+  let settle: { resolve(r: { hash: string; size: number }): void; reject(e: unknown): void } | undefined;
+  const done = new Promise<{ hash: string; size: number }>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  done.catch(() => {}); // awaited by result() after a successful request; a failed one never asks
+  const hashed = hashingStream(
+    hasher,
+    (hash, size) => settle!.resolve({ hash, size }),
+    range ? { length: range.length, file } : undefined,
+  );
+  const source = fh.createReadStream({
+    highWaterMark,
+    ...(range ? { start: range.start, end: range.start + range.length - 1 } : {}),
   });
   // pipeline passes a read error on to `hashed` (destroying it), where guardedSend sees it.
-  const stream = pipeline(fh.createReadStream({ highWaterMark }), hashed, () => {});
+  const stream = pipeline(source, hashed, (err) => {
+    if (err) settle!.reject(err);
+  });
   return {
     stream,
-    result() {
-      if (!result) throw new Error(`${file} was not read to the end`);
-      return result;
-    },
+    // The server may answer as soon as it has every byte, before the stream has seen the file's end
+    // (and run the hash's flush): wait for it. guardedSend drains the stream after a success.
+    result: () => done,
   };
 }
 
@@ -1379,12 +1359,17 @@ async function guardedSend<T>(
     bodyError ??= err;
     controller.abort(err);
   });
+  let sent = false;
   try {
-    return await run(controller);
+    const result = await run(controller);
+    sent = true;
+    return result;
   } catch (err) {
     throw bodyError ?? err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    body.destroy();
+    // After a success the body runs to its end (its hash is taken there); after a failure it goes.
+    if (sent) body.resume();
+    else body.destroy();
   }
 }
