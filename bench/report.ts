@@ -128,7 +128,7 @@ export function uploadSection(u: UploadResult): string {
   const setups =
     ours?.runs.first.map((r) => r.outcome.worker?.setupMs).filter((x): x is number => x !== undefined) ?? [];
   const setupNote = setups.length
-    ? `\ncreateAll's set-up before its first upload (walk, read and hash every file, GET the record, bucket checks): ${seconds(median(setups))} s of its ${seconds(own(ours!.runs.first))} s first deploy.\n`
+    ? `\ncreateAll's set-up before its first upload (walk, stat every file, hash those the record or fingerprinting needs, GET the record, bucket checks): ${seconds(median(setups))} s of its ${seconds(own(ours!.runs.first))} s first deploy.\n`
     : '';
   const extra = u.oursExtraKeys.length
     ? `\ncreateAll also kept under its prefix: ${u.oursExtraKeys.map((k) => `\`${k}\``).join(', ')} (its record).\n`
