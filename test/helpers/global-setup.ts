@@ -13,6 +13,10 @@ declare module 'vitest' {
   }
 }
 
+/** Where vitest.config.ts points createAll's hash cache; emptied when the run ends. */
+const HASH_CACHE = path.join(tmpdir(), 'nunjucks-s3-test-hash-cache');
+const removeHashCache = () => rmSync(HASH_CACHE, { recursive: true, force: true });
+
 export default async function setup(project: TestProject) {
   const backend = process.env.S3_BACKEND ?? 's3rver';
   if (backend === 'rgw') {
@@ -34,7 +38,7 @@ export default async function setup(project: TestProject) {
       secretAccessKey,
       region: process.env.AWS_REGION ?? 'us-east-1',
     });
-    return;
+    return removeHashCache;
   }
   if (backend !== 's3rver') throw new Error(`S3_BACKEND must be s3rver or rgw, got ${backend}`);
   const directory = mkdtempSync(path.join(tmpdir(), 'nunjucks-s3-test-'));
@@ -50,5 +54,6 @@ export default async function setup(project: TestProject) {
   return async () => {
     await server.close();
     rmSync(directory, { recursive: true, force: true });
+    removeHashCache();
   };
 }
