@@ -14,7 +14,7 @@ export interface BenchOptions {
   backends: BackendName[];
   /** Sizes s3rver runs; default the smallest of `sizes`, at most 1,000 (its ListObjectsV2 fails past 1,000 keys). */
   s3rverSizes: number[] | undefined;
-  /** Rounds per site size; undefined: RGW 2 up to 2,000 files, else 1 (a 10,000-file round takes minutes); s3rver 1. */
+  /** Rounds per site size; undefined: RGW 2 up to 2,000 files, else 1 (a 10,000-file round takes minutes); s3rver 3 (its speed swings between rounds). */
   rounds: number | undefined;
   /** Concurrency settings createAll runs with in the upload part; undefined = the library default. */
   oursConcurrency: (number | undefined)[];
@@ -52,7 +52,7 @@ const USAGE = `npm run bench -- [options]
   --backends rgw,s3rver        S3 servers (rgw: scripts/rgw.sh; s3rver: embedded, in a child process)
   --s3rver-sizes 1000          sizes s3rver runs (default: the smallest of --sizes, at most 1,000: s3rver's
                                ListObjectsV2 fails past 1,000 keys, which breaks aws s3 sync)
-  --rounds N                   rounds per size (default: RGW 2 up to 2,000 files, else 1; s3rver 1)
+  --rounds N                   rounds per size (default: RGW 2 up to 2,000 files, else 1; s3rver 3)
   --ours-concurrency d,32      createAll concurrency values in the upload table (d = library default)
   --sdk-concurrency 8,16,32,64 plain-SDK ceiling concurrencies
   --sweep-concurrency 4,8,16,32,64  issue-3 sweep (2,000 small files, createAll)
