@@ -298,7 +298,6 @@ async function pool<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** A pass-through stream that hashes what flows through it (so the record holds what was sent). */
 /**
  * A pass-through that hashes what flows through it; `onDone` gets the hash and size at the end. With
  * `expected` (a byte count), a shorter stream fails instead: the file shrank while it was being sent.
@@ -608,9 +607,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
           // bytes that differ were written meanwhile. Fail the file (the next run uploads it) rather
           // than publish one hash's name with another's bytes. (Without, the record simply gets the
           // hash of what was sent.)
-          if (config.fingerprint !== false && item.hash !== UNHASHED && sent.hash !== item.hash) {
-            throw new Error(`${item.file.file} changed while it was being uploaded; run the deploy again`);
-          }
+          if (namedByHash(config, item) && sent.hash !== item.hash) throw changedError(item);
           if (item.key === item.file.key) item.sentHash = sent.hash;
           recordKeeper.set(
             item.key,
@@ -1073,6 +1070,7 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
       // Synchronous: a small file from the page cache is read faster than fs.promises can schedule it.
       bytes = readFileSync(item.file.file);
       hash = hasher.hashBytes(bytes);
+      if (namedByHash(config, item) && hash !== item.hash) throw changedError(item);
     }
     const body = s.gzip ? await gzipBuffer(bytes) : bytes;
     if (ctx.directPut) {
@@ -1117,7 +1115,11 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
 
   // Mid-size: a stream per attempt, so a retry sends the file from its start.
   return await withRetries(config.maxAttempts, signal, async () => {
-    const source = await hashedFileStream(item.file.file, hasher, 256 * 1024);
+    // Bounded to the size announced: a file grown meanwhile sends (and records) what fits, a shrunk one fails.
+    const source = await hashedFileStream(item.file.file, hasher, 256 * 1024, {
+      start: 0,
+      length: item.size,
+    });
     await guardedSend(source.stream, signal, (controller) =>
       client.send(new PutObjectCommand({ ...params, Body: source.stream, ContentLength: item.size }), {
         abortSignal: controller.signal,
@@ -1125,6 +1127,18 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
     );
     return { ...(await source.result()), bytesSent: item.size };
   });
+}
+
+/**
+ * Whether the item's key and manifest entry were made from the hash taken before sending (fingerprinting
+ * on): its bytes must then have that hash, or the name would publish other bytes.
+ */
+function namedByHash(config: ResolvedConfig, item: Item): boolean {
+  return config.fingerprint !== false && item.hash !== UNHASHED;
+}
+
+function changedError(item: Item): Error {
+  return new Error(`${item.file.file} changed while it was being uploaded; run the deploy again`);
 }
 
 /**
@@ -1242,8 +1256,11 @@ async function sendParts(
     if (signal?.aborted) throw abortError(signal);
     if (failure !== undefined) throw failure;
     const whole = await read;
-    const changed = whole.size !== size || whole.parts.some((h, i) => h !== sentHashes[i]);
-    if (changed) throw new Error(`${file} changed while it was being uploaded; run again to upload it`);
+    const changed =
+      whole.size !== size ||
+      whole.parts.some((h, i) => h !== sentHashes[i]) ||
+      (namedByHash(config, item) && whole.hash !== item.hash);
+    if (changed) throw changedError(item);
     // Not under the caller's signal: an abort while Complete is in flight could commit the object on the
     // server yet report it aborted. Every part is sent; finishing is the short, consistent way out.
     await client.send(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }));

@@ -4,13 +4,14 @@
 // credentials, an endpoint nothing answers at and a bucket in another region are found by the first
 // request and end the run at once, with one error naming the setting to check.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
 import { ConfigError, UploadError, UrlBuildError } from '../src/errors.js';
+import { loadHashCache, sameStamp, stampOf } from '../src/hash-cache.js';
 import { NunjucksS3 } from '../src/plugin.js';
 import { recordKey } from '../src/record.js';
 import { type CreateAllOptions, createAll } from '../src/upload.js';
@@ -399,6 +400,15 @@ describe('files and folders', () => {
     writeFiles(root, { 'nunjucks-s3.config.json': config(s3Backend().endpoint) });
     const first = await runCli(['upload'], { cwd: root, env: s3Env() });
     expect(first.code).toBe(0);
+    // The cache (where vitest.config.ts points it) now vouches for the file: an entry with its current stat.
+    const locked = path.join(root, 'static/css/root-only.css');
+    const cacheDir = process.env.NUNJUCKS_S3_CACHE_DIR!;
+    const entries = readdirSync(cacheDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => loadHashCache(path.join(cacheDir, f)).get(locked))
+      .filter((e) => e !== undefined);
+    expect(entries).toHaveLength(1);
+    expect(sameStamp(entries[0]!.stamp, stampOf(statSync(locked)))).toBe(true);
     const proxy = await watched();
     writeFiles(root, { 'nunjucks-s3.config.json': config(proxy.url) });
     const run = await runCli(['upload'], { cwd: root, env: s3Env(), uid: 65534 });

@@ -238,6 +238,8 @@ describe('createAll: the hash cache', () => {
     // Nothing names the false hash: not the record, not the manifest (kept from the first deploy).
     expect(readFileSync(manifestPath, 'utf8')).toBe(first);
     expect((await readRecordJson(bucket, ''))?.objects['static/css/app.0123456789ab.css']).toBeUndefined();
+    // Caught before sending: no object under the false name either.
+    expect(await objectBytes(bucket, 'static/css/app.0123456789ab.css')).toBeUndefined();
   });
 });
 

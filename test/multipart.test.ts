@@ -4,7 +4,7 @@
 // that fails transiently is sent again, a part that always fails or an abort aborts the multipart upload
 // and leaves no object and no record entry, and the record holds the xxh64 of the whole file.
 import { randomBytes } from 'node:crypto';
-import { truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHasher } from '../src/hash.js';
@@ -210,5 +210,37 @@ describe('multipart uploads', () => {
     expect(state.keys).not.toContain(BIG);
     expect(state.recorded).not.toContain(BIG);
     expect(state.falseClaims).toEqual([]);
+  });
+});
+
+describe('a mid-size (streamed) file that changes during its upload', () => {
+  it('grown: the bytes announced are sent and recorded as such; the next run uploads the whole file', async () => {
+    const site = tempDir('mid-grow');
+    const MID = 'static/mid.bin';
+    const mid = randomBytes(3 * MiB);
+    writeFiles(site, { [MID]: mid });
+    const file = path.join(site, MID);
+    const bucket = await freshBucket('mid-grow');
+    // The file grows the moment its PUT reaches the proxy (the client has announced 3 MiB).
+    const proxy = await proxied({
+      decide: (r) => {
+        if (r.method === 'PUT' && r.key === MID) appendFileSync(file, 'grown\n');
+        return undefined;
+      },
+    });
+    const settings = (endpoint: string) => ({
+      root: site,
+      config: s3Settings(bucket, endpoint, { FLASKS3_ONLY_MODIFIED: true, FLASKS3_PUT_BUCKET_ACL: false }),
+    });
+    await createAll(settings(proxy.url), { logger: quiet });
+    // What was sent: exactly the 3 MiB announced, and the record says so (its size and hash).
+    expect((await objectBytes(bucket, MID))!.equals(mid)).toBe(true);
+    const recorded = (await readRecordJson(bucket))!.objects[MID]!;
+    expect(recorded.size).toBe(mid.length);
+    expect(recorded.hash).toBe((await createHasher()).hashBytes(mid));
+    // The next run sees the file differs from the record and uploads all of it.
+    const again = await createAll(settings(s3Backend().endpoint), { logger: quiet });
+    expect(again.uploaded.map((e) => [e.key, e.reason])).toEqual([[MID, 'changed']]);
+    expect((await objectBytes(bucket, MID))!.equals(readFileSync(file))).toBe(true);
   });
 });
