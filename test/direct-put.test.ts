@@ -146,12 +146,23 @@ describe('direct PUTs and a wrong local clock', () => {
   it('a clock an hour fast: the first answer corrects the offset, every object is uploaded', async () => {
     const root = tempDir('direct-skew');
     const bucket = await freshBucket('skew');
+    // Through a proxy that notes each object PUT's user agent and status: the direct path must have run.
+    const puts: string[] = [];
+    const proxy = await startFaultProxy({
+      target: s3Backend().endpoint,
+      decide: (req) => {
+        if (req.method === 'PUT' && req.key?.startsWith('static/'))
+          puts.push(String(req.headers['user-agent']));
+        return undefined;
+      },
+    });
+    proxies.push(proxy);
     writeFiles(root, {
       'static/css/a.css': 'a {}\n',
       'static/js/b.js': 'b();\n',
       'static/img/c.svg': '<svg xmlns="http://www.w3.org/2000/svg"/>\n',
       'nunjucks-s3.config.json': JSON.stringify({
-        config: s3Settings(bucket, undefined, { putBucketAcl: false }),
+        config: s3Settings(bucket, proxy.url, { putBucketAcl: false }),
       }),
     });
     // Loaded before the CLI: Date.now() and new Date() run an hour ahead of the servers' clocks.
@@ -170,6 +181,8 @@ describe('direct PUTs and a wrong local clock', () => {
     const run = await runCli(['upload'], { cwd: root, env: s3Env(), nodeArgs: ['--import', skew] });
     expect(run.stderr).not.toMatch(/RequestTimeTooSkewed|failed/);
     expect(run.code).toBe(0);
+    expect(puts.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(puts)).toEqual(new Set(['nunjucks-s3']));
     await expectBucketMatches({ bucket, expected: expectedKeys(path.join(root, 'static'), 'static') });
   });
 });
