@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { ResolvedConfig } from './config.js';
-import type { ObjectFields } from './headers.js';
+import { HEADER_OF_FIELD, type ObjectFields } from './headers.js';
 
 /** What one PUT sends. */
 export interface DirectPutInput {
@@ -50,17 +50,6 @@ class Sha256 {
     return this.#hash.digest();
   }
 }
-
-/** Header of each PutObject field. */
-const HEADER_OF: Readonly<Record<keyof ObjectFields, string>> = {
-  ContentType: 'content-type',
-  CacheControl: 'cache-control',
-  ContentDisposition: 'content-disposition',
-  ContentEncoding: 'content-encoding',
-  ContentLanguage: 'content-language',
-  ContentMD5: 'content-md5',
-  Expires: 'expires',
-};
 
 /** A key as a URI path: each segment percent-encoded as S3 signs it (RFC 3986 unreserved kept). */
 function encodeKey(key: string): string {
@@ -120,7 +109,7 @@ export function directPutter(
     };
     for (const [field, value] of Object.entries(input.fields) as [keyof ObjectFields, unknown][]) {
       if (value === undefined) continue;
-      headers[HEADER_OF[field]] = value instanceof Date ? value.toUTCString() : String(value);
+      headers[HEADER_OF_FIELD[field]] = value instanceof Date ? value.toUTCString() : String(value);
     }
     for (const [name, value] of Object.entries(input.metadata)) headers[`x-amz-meta-${name}`] = value;
     if (input.acl) headers['x-amz-acl'] = input.acl;

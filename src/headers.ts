@@ -105,6 +105,15 @@ const FIELD_OF: Readonly<Record<string, keyof ObjectFields | 'ContentLength'>> =
   expires: 'Expires',
 };
 
+/** The request header of each PutObject field, lower-case (FIELD_OF the other way round). */
+export const HEADER_OF_FIELD = Object.freeze(
+  Object.fromEntries(
+    Object.entries(FIELD_OF)
+      .filter(([, field]) => field !== 'ContentLength')
+      .map(([header, field]) => [field, header]),
+  ),
+) as Readonly<Record<keyof ObjectFields, string>>;
+
 /** Printable ASCII and tab: what an HTTP header value can carry without encoding. */
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 

@@ -1240,19 +1240,20 @@ async function sendParts(
   try {
     const read = hashParts(file, hasher, partSize, stop.signal);
     read.catch(() => {}); // awaited below; a failed part may stop it first
-    let next = 0;
-    const worker = async () => {
-      while (next < count && !stop.signal.aborted) {
-        const n = next++;
+    const numbers = Array.from({ length: count }, (_, n) => n);
+    await pool(
+      numbers,
+      queueSize,
+      async (n) => {
         try {
           await sendPart(n);
         } catch (err) {
           failure ??= err;
           stop.abort(err);
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(queueSize, count) }, worker));
+      },
+      () => stop.signal.aborted,
+    );
     if (signal?.aborted) throw abortError(signal);
     if (failure !== undefined) throw failure;
     const whole = await read;
