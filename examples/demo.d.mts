@@ -1,6 +1,6 @@
 // Types of demo.mjs, for TypeScript callers (the browser test).
 // From the sources, so type-checking needs no build; at run time demo.mjs uses the built package.
-import type { UploadReport } from '../src/upload.js';
+import type { UploadReport } from '../src/deploy/upload.js';
 
 export interface StartDemoOptions {
   /** Site port; 0 for any free port. @default env PORT, else 3000 (any free port if busy) */

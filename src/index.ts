@@ -1,26 +1,53 @@
-// Public API: re-exports only.
+// Public API: re-exports only, plus two thin doors into the deploy half. Everything re-exported
+// statically here belongs to the template half or is pure, so `import { NunjucksS3 } from 'nunjucks-s3'`
+// never loads the AWS SDK, globby or the CLI's progress bar; `createAll` and `discoverFiles` load the
+// deploy half on their first call.
+
+import type { AppLike, StaticMount } from './app.js';
+import type { DiscoverOptions, Discovery } from './deploy/discover.js';
+import type { CreateAllOptions, UploadReport } from './deploy/upload.js';
 
 export type { AppLike, Blueprint, Router, StaticMount, UrlValues } from './app.js';
 export { objectKey, staticMounts } from './app.js';
-export { createS3Client } from './client.js';
 export type { FingerprintMode, NunjucksS3Config, ObjectAcl, ResolvedConfig, SettingSpec } from './config.js';
 export { parseSettingString, resolveConfig, SETTINGS, settingLabel } from './config.js';
-export type { DiscoverOptions, Discovery, LocalFile } from './discover.js';
-export { discoverFiles } from './discover.js';
+export { FINGERPRINT_LENGTH, fingerprintedPath } from './content/fingerprint.js';
+export type { Hasher } from './content/hash.js';
+export { contentHash, createHasher } from './content/hash.js';
+export type { ObjectFields, ObjectSettings } from './content/headers.js';
+export { COMPRESSED_EXTS, contentTypeFor, createHeaderResolver, shouldGzip } from './content/headers.js';
+export type { Manifest, ManifestEntry } from './content/manifest.js';
+export { MANIFEST_FORMAT } from './content/manifest.js';
+export type { DiscoverOptions, Discovery, LocalFile } from './deploy/discover.js';
+export type { UploadPlan, UploadReason } from './deploy/plan.js';
+export { planUploads } from './deploy/plan.js';
+export type { RecordedDeploy, RecordedObject, UploadRecord } from './deploy/record.js';
+export { recordKey } from './deploy/record.js';
+export type { CreateAllOptions, ProgressEvent, ReportEntry, UploadReport } from './deploy/upload.js';
 export * from './errors.js';
-export { FINGERPRINT_LENGTH, fingerprintedPath } from './fingerprint.js';
-export type { Hasher } from './hash.js';
-export { contentHash, createHasher } from './hash.js';
-export type { ObjectFields, ObjectSettings } from './headers.js';
-export { COMPRESSED_EXTS, contentTypeFor, createHeaderResolver, shouldGzip } from './headers.js';
-export type { Manifest, ManifestEntry } from './manifest.js';
-export { MANIFEST_FORMAT } from './manifest.js';
-export type { UploadPlan, UploadReason } from './plan.js';
-export { planUploads } from './plan.js';
-export type { StaticIntegrity, UrlFor, UrlForValues } from './plugin.js';
-export { NunjucksS3 } from './plugin.js';
-export type { RecordedDeploy, RecordedObject, UploadRecord } from './record.js';
-export { recordKey } from './record.js';
-export type { CreateAllOptions, ProgressEvent, ReportEntry, UploadReport } from './upload.js';
-export { createAll, publicReadPolicy } from './upload.js';
-export { encodeQueryComponent, encodeUrlPath, formatQuery } from './url.js';
+export { publicReadPolicy } from './s3/bucket-policy.js';
+export { createS3Client } from './s3/client.js';
+export type { StaticIntegrity, UrlFor, UrlForValues } from './template/plugin.js';
+export { NunjucksS3 } from './template/plugin.js';
+export { encodeQueryComponent, encodeUrlPath, formatQuery } from './template/url.js';
+
+/**
+ * Upload every static asset of `app` to its bucket, under the keys url_for renders. Resolves to a
+ * report; rejects with a ConfigError on bad input (before any request; or after the first one, when it
+ * shows the credentials, region or endpoint are wrong: nothing is uploaded), and with an UploadError
+ * (`failures`, `report`) when any file failed or the run was aborted, after uploading and recording
+ * everything it could.
+ */
+export async function createAll(app: AppLike, options?: CreateAllOptions): Promise<UploadReport> {
+  const deploy = await import('./deploy/upload.js');
+  return deploy.createAll(app, options);
+}
+
+/** Lists the files of the given static mounts that `createAll` would upload, with the key each one gets. */
+export async function discoverFiles(
+  mounts: readonly StaticMount[],
+  options: DiscoverOptions,
+): Promise<Discovery> {
+  const discover = await import('./deploy/discover.js');
+  return discover.discoverFiles(mounts, options);
+}

@@ -20,14 +20,14 @@ import {
   settingsFromEnv,
   UsageError,
   urlArguments,
-} from '../src/cli-config.js';
+} from '../src/cli/cli-config.js';
+import { createProgress, formatBytes, formatDuration } from '../src/cli/progress.js';
 import { SETTINGS } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
-import { createProgress, formatBytes, formatDuration } from '../src/progress.js';
 import { freshBucket, s3Backend, testClient, uniqueBucket } from './helpers/s3.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(REPO, 'src/cli.ts');
+const CLI = path.join(REPO, 'src/cli/main.ts');
 const TSX = path.join(REPO, 'node_modules/tsx/dist/loader.mjs');
 const FIXTURES = path.join(REPO, 'test/fixtures/cli');
 const BASIC = path.join(FIXTURES, 'basic');

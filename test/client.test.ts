@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
 import {
   clientRegion,
   createS3Client,
@@ -9,8 +10,7 @@ import {
   retryDelay,
   scrubError,
   uploaderRetryStrategy,
-} from '../src/client.js';
-import { resolveConfig } from '../src/config.js';
+} from '../src/s3/client.js';
 
 /** An error shaped like the SDK's: name/Code and $metadata.httpStatusCode. */
 function sdkError(name: string, status?: number, message = name): Error {

@@ -2,7 +2,7 @@ import { format, inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseSettingString, requireBucketName, resolveConfig, SETTINGS, setting } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
-import { NunjucksS3 } from '../src/plugin.js';
+import { NunjucksS3 } from '../src/template/plugin.js';
 
 function thrown(fn: () => unknown): ConfigError {
   try {

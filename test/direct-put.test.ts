@@ -7,7 +7,7 @@ import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { createAll } from '../src/upload.js';
+import { createAll } from '../src/deploy/upload.js';
 import { type FaultProxy, faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
 import {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AppLike, staticMounts } from '../src/app.js';
-import { discoverFiles } from '../src/discover.js';
+import { discoverFiles } from '../src/deploy/discover.js';
 import { ConfigError } from '../src/errors.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures/site');

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { recordKey } from '../src/record.js';
-import { createAll } from '../src/upload.js';
+import { recordKey } from '../src/deploy/record.js';
+import { createAll } from '../src/deploy/upload.js';
 import {
   type FaultProxy,
   type FaultRule,

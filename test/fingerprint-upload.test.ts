@@ -22,11 +22,11 @@ import nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
 import xxhash from 'xxhash-wasm';
 import type { AppLike } from '../src/app.js';
+import { IMMUTABLE_CACHE_CONTROL } from '../src/deploy/fingerprint-upload.js';
+import { recordKey } from '../src/deploy/record.js';
+import { createAll, type UploadReport } from '../src/deploy/upload.js';
 import { UploadError } from '../src/errors.js';
-import { IMMUTABLE_CACHE_CONTROL } from '../src/fingerprint-upload.js';
-import { NunjucksS3 } from '../src/plugin.js';
-import { recordKey } from '../src/record.js';
-import { createAll, type UploadReport } from '../src/upload.js';
+import { NunjucksS3 } from '../src/template/plugin.js';
 import { type FaultProxy, faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
 

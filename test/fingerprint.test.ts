@@ -11,7 +11,6 @@ import nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
 import xxhash from 'xxhash-wasm';
 import type { AppLike } from '../src/app.js';
-import { ConfigError, UrlBuildError } from '../src/errors.js';
 import {
   FINGERPRINT_LENGTH,
   factsOfBytes,
@@ -20,8 +19,8 @@ import {
   fingerprintedPath,
   integrityOf,
   shortHash,
-} from '../src/fingerprint.js';
-import { createHasher } from '../src/hash.js';
+} from '../src/content/fingerprint.js';
+import { createHasher } from '../src/content/hash.js';
 import {
   MANIFEST_FORMAT,
   type Manifest,
@@ -29,8 +28,9 @@ import {
   readManifestSync,
   serializeManifest,
   writeManifest,
-} from '../src/manifest.js';
-import { NunjucksS3 } from '../src/plugin.js';
+} from '../src/content/manifest.js';
+import { ConfigError, UrlBuildError } from '../src/errors.js';
+import { NunjucksS3 } from '../src/template/plugin.js';
 
 const TEMPLATES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'templates-test');
 const S3 = 'https://mybucket.s3.amazonaws.com';

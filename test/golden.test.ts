@@ -8,8 +8,8 @@ import { gunzipSync } from 'node:zlib';
 import nunjucks from 'nunjucks';
 import { describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { NunjucksS3 } from '../src/plugin.js';
-import { createAll } from '../src/upload.js';
+import { createAll } from '../src/deploy/upload.js';
+import { NunjucksS3 } from '../src/template/plugin.js';
 import { freshBucket, s3Backend } from './helpers/s3.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures/site');

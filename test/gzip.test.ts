@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { gzipBuffer, gzipStream } from '../src/gzip.js';
+import { gzipBuffer, gzipStream } from '../src/content/gzip.js';
 
 describe('gzip', () => {
   it.each([

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
+import {
+  checkHeaderSettings,
+  contentTypeFor,
+  createHeaderResolver,
+  shouldGzip,
+} from '../src/content/headers.js';
 import { ConfigError } from '../src/errors.js';
-import { checkHeaderSettings, contentTypeFor, createHeaderResolver, shouldGzip } from '../src/headers.js';
 
 describe('contentTypeFor', () => {
   it.each([

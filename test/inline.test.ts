@@ -9,8 +9,8 @@ import path from 'node:path';
 import nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { inlineStaticCalls } from '../src/inline.js';
-import { NunjucksS3 } from '../src/plugin.js';
+import { inlineStaticCalls } from '../src/template/inline.js';
+import { NunjucksS3 } from '../src/template/plugin.js';
 
 const TEMPLATES = path.resolve(import.meta.dirname, '..', 'templates-test');
 

@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { recordKey } from '../src/deploy/record.js';
+import { createAll, type UploadReport } from '../src/deploy/upload.js';
 import { UploadError } from '../src/errors.js';
-import { recordKey } from '../src/record.js';
-import { createAll, type UploadReport } from '../src/upload.js';
 import { type FaultProxy, faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend } from './helpers/s3.js';
 import {

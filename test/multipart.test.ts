@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHasher } from '../src/hash.js';
-import { createAll } from '../src/upload.js';
+import { createHasher } from '../src/content/hash.js';
+import { createAll } from '../src/deploy/upload.js';
 import { type FaultProxy, type FaultRule, faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend } from './helpers/s3.js';
 import {

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { NunjucksS3 } from '../src/plugin.js';
-import { createAll, type UploadReport } from '../src/upload.js';
+import { createAll, type UploadReport } from '../src/deploy/upload.js';
+import { NunjucksS3 } from '../src/template/plugin.js';
 import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
 import {
   expectBucketMatches,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planUploads, type UploadReason } from '../src/plan.js';
-import { emptyRecord, type UploadRecord } from '../src/record.js';
+import { planUploads, type UploadReason } from '../src/deploy/plan.js';
+import { emptyRecord, type UploadRecord } from '../src/deploy/record.js';
 
 const H1 = '1111111111111111';
 const H2 = '2222222222222222';

@@ -8,8 +8,8 @@ import nunjucks from 'nunjucks';
 import { describe, expect, it } from 'vitest';
 import { type AppLike, objectKey, staticMounts } from '../src/app.js';
 import { ConfigError, UrlBuildError } from '../src/errors.js';
-import { NunjucksS3, type UrlForValues } from '../src/plugin.js';
-import { normaliseFilename } from '../src/url.js';
+import { NunjucksS3, type UrlForValues } from '../src/template/plugin.js';
+import { normaliseFilename } from '../src/template/url.js';
 import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
 
 const TEMPLATES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'templates-test');

@@ -9,7 +9,7 @@ import {
   recordKey,
   serializeRecord,
   writeRecord,
-} from '../src/record.js';
+} from '../src/deploy/record.js';
 import { freshBucket, testClient, uniqueBucket } from './helpers/s3.js';
 
 const H = '0123456789abcdef';

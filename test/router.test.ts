@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UrlValues } from '../src/app.js';
 import { ConfigError, UrlBuildError } from '../src/errors.js';
-import { compileRouter } from '../src/router.js';
+import { compileRouter } from '../src/template/router.js';
 
 const table = {
   index: '/',

@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { type CreateAllOptions, createAll } from '../src/upload.js';
+import { type CreateAllOptions, createAll } from '../src/deploy/upload.js';
 import { type FaultProxy, type FaultRequest, faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
 import {

@@ -2,7 +2,7 @@
 // server, and cleanStale's guard. createAll's use of it (deploy generations) is in fingerprint-upload.test.ts.
 import { ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import type { RecordedDeploy } from '../src/record.js';
+import type { RecordedDeploy } from '../src/deploy/record.js';
 import {
   cleanStale,
   deleteKeys,
@@ -12,7 +12,7 @@ import {
   recordFolder,
   type StaleRules,
   selectStale,
-} from '../src/stale.js';
+} from '../src/deploy/stale.js';
 import { freshBucket, testClient } from './helpers/s3.js';
 
 describe('listPrefixes', () => {

@@ -25,10 +25,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
+import { contentHash } from '../src/content/hash.js';
+import { recordKey } from '../src/deploy/record.js';
+import { createAll, type ProgressEvent, type UploadReport } from '../src/deploy/upload.js';
 import { ConfigError, UploadError } from '../src/errors.js';
-import { contentHash } from '../src/hash.js';
-import { recordKey } from '../src/record.js';
-import { createAll, type ProgressEvent, type UploadReport } from '../src/upload.js';
 import {
   type FaultProxy,
   type FaultRule,

@@ -17,7 +17,7 @@ import {
   normaliseFilename,
   printValue,
   staticUrlBase,
-} from '../src/url.js';
+} from '../src/template/url.js';
 
 /** Every printable ASCII character but letters and digits. */
 const PUNCTUATION = ' !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';

@@ -14,13 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
+import { contentHash } from '../../src/content/hash.js';
+import { recordKey } from '../../src/deploy/record.js';
 import { UploadError } from '../../src/errors.js';
-import { contentHash } from '../../src/hash.js';
-import { recordKey } from '../../src/record.js';
 import { s3Backend, testClient } from './s3.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(REPO, 'src/cli.ts');
+const CLI = path.join(REPO, 'src/cli/main.ts');
 const TSX = path.join(REPO, 'node_modules/tsx/dist/loader.mjs');
 
 /** The UploadError a promise rejects with (the test fails when it resolves, or rejects with another error). */

@@ -4,8 +4,9 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { type ResolvedConfig, setting, settingLabel } from './config.js';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { type ResolvedConfig, setting, settingLabel } from '../config.js';
+import { s3Sdk } from './sdk.js';
 
 type RetryStrategyV2 = Extract<
   NonNullable<S3ClientConfig['retryStrategy']>,
@@ -224,7 +225,7 @@ export function createS3Client(
     const message = args.join(' ');
     if (!QUIET.some((q) => message.includes(q))) logger.warn(message);
   };
-  return new S3Client({
+  return new (s3Sdk().S3Client)({
     region: clientRegion(config),
     endpoint: config.endpointUrl,
     forcePathStyle: config.forcePathStyle,

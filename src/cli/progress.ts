@@ -4,7 +4,7 @@
 
 import { createRequire } from 'node:module';
 import type CliProgress from 'cli-progress';
-import type { ProgressEvent, ReportEntry, UploadReport } from './upload.js';
+import type { ProgressEvent, ReportEntry, UploadReport } from '../deploy/upload.js';
 
 /** Where progress goes. `isTTY` decides between the bar and plain lines. */
 export interface ProgressStream {

@@ -3,9 +3,9 @@
 // so a url_for call is: check the filename, encode it, concatenate. The key part of every URL comes
 // from objectKey() (app.ts), the function the uploader uses, so a URL always names the uploaded key.
 
-import { objectKey, type StaticMount } from './app.js';
-import { type ResolvedConfig, setting, settingLabel } from './config.js';
-import { ConfigError, UrlBuildError } from './errors.js';
+import { objectKey, type StaticMount } from '../app.js';
+import { type ResolvedConfig, setting, settingLabel } from '../config.js';
+import { ConfigError, UrlBuildError } from '../errors.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Encoders. Each is a fast path (a regex test: most inputs need no work) and a slow path built on

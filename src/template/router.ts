@@ -4,8 +4,8 @@
 // file knows path-to-regexp.
 
 import { compile, type PathFunction, parse, type Token } from 'path-to-regexp';
-import type { Router, UrlValues } from './app.js';
-import { ConfigError, UrlBuildError } from './errors.js';
+import type { Router, UrlValues } from '../app.js';
+import { ConfigError, UrlBuildError } from '../errors.js';
 import { appendQuery, callName, encodeFragment, encodeUrlSegment, printValue } from './url.js';
 
 /** Builds the URL of a non-static endpoint. */

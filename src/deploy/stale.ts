@@ -8,15 +8,11 @@
 // truncated page). Deletion uses DeleteObjects in batches of 1,000, falling back to DeleteObject per key
 // on servers that do not implement it.
 
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  ListObjectsCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { describeError, errorCode, httpStatus, scrubError } from './client.js';
-import { setting, settingLabel } from './config.js';
-import type { UploadFailure } from './errors.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { setting, settingLabel } from '../config.js';
+import type { UploadFailure } from '../errors.js';
+import { describeError, errorCode, httpStatus, scrubError } from '../s3/client.js';
+import { s3Sdk } from '../s3/sdk.js';
 import type { RecordedDeploy } from './record.js';
 
 /** S3's limit of keys per DeleteObjects request. */
@@ -99,7 +95,7 @@ export async function listKeys(
   let marker: string | undefined;
   for (;;) {
     const page = await client.send(
-      new ListObjectsCommand({
+      new (s3Sdk().ListObjectsCommand)({
         Bucket: bucket,
         Prefix: prefix || undefined,
         Marker: marker,
@@ -144,7 +140,7 @@ export async function deleteKeys(
     if (!single) {
       try {
         const out = await client.send(
-          new DeleteObjectsCommand({
+          new (s3Sdk().DeleteObjectsCommand)({
             Bucket: bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
           }),
@@ -174,7 +170,9 @@ export async function deleteKeys(
       while (next < batch.length && !signal?.aborted) {
         const key = batch[next++]!;
         try {
-          await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+          await client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: bucket, Key: key }), {
+            abortSignal: signal,
+          });
           deleted.push(key);
         } catch (err) {
           fail(key, err);

@@ -17,24 +17,30 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  type BucketLocationConstraint,
-  type CompletedPart,
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  type CreateMultipartUploadCommandInput,
-  HeadBucketCommand,
-  PutBucketAclCommand,
-  PutObjectCommand,
-  type PutObjectCommandInput,
-  type S3Client,
-  UploadPartCommand,
+import type {
+  BucketLocationConstraint,
+  CompletedPart,
+  CreateMultipartUploadCommandInput,
+  PutObjectCommandInput,
+  S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { finishDeploy, recordDeploy } from './after-upload.js';
-import { type AppLike, objectKey, staticMounts } from './app.js';
+import { type AppLike, objectKey, staticMounts } from '../app.js';
+import {
+  findSetting,
+  type NunjucksS3Config,
+  type ResolvedConfig,
+  requireBucketName,
+  resolveConfig,
+  setting,
+  settingLabel,
+} from '../config.js';
+import { factsOfFile, integrityOf } from '../content/fingerprint.js';
+import { gzipBuffer, gzipStream } from '../content/gzip.js';
+import { createHasher, type Hasher } from '../content/hash.js';
+import { checkHeaderSettings, createHeaderResolver, type ObjectSettings } from '../content/headers.js';
+import { manifestFile } from '../content/manifest.js';
+import { ConfigError, UploadError, type UploadFailure } from '../errors.js';
+import { publicReadPolicy } from '../s3/bucket-policy.js';
 import {
   clientSecrets,
   createS3Client,
@@ -46,23 +52,12 @@ import {
   retryDelay,
   scrubError,
   type WarnLogger,
-} from './client.js';
-import {
-  findSetting,
-  type NunjucksS3Config,
-  type ResolvedConfig,
-  requireBucketName,
-  resolveConfig,
-  setting,
-  settingLabel,
-} from './config.js';
-import { type DirectPut, directPutter, retryAfterMs } from './direct-put.js';
+} from '../s3/client.js';
+import { type DirectPut, directPutter, retryAfterMs } from '../s3/direct-put.js';
+import { s3Sdk, storageSdk } from '../s3/sdk.js';
+import { finishDeploy, recordDeploy } from './after-upload.js';
 import { type DiscoverOptions, discoverFiles, type LocalFile } from './discover.js';
-import { ConfigError, UploadError, type UploadFailure } from './errors.js';
-import { factsOfFile, integrityOf } from './fingerprint.js';
 import { withFingerprintedKeys } from './fingerprint-upload.js';
-import { gzipBuffer, gzipStream } from './gzip.js';
-import { createHasher, type Hasher } from './hash.js';
 import {
   type CachedHash,
   type FileStamp,
@@ -73,8 +68,6 @@ import {
   settled,
   stampOf,
 } from './hash-cache.js';
-import { checkHeaderSettings, createHeaderResolver, type ObjectSettings } from './headers.js';
-import { manifestFile } from './manifest.js';
 import { planUploads, type UploadReason } from './plan.js';
 import { emptyRecord, RecordKeeper, readRecord, recordKey, type UploadRecord } from './record.js';
 
@@ -243,27 +236,6 @@ function settingsOverrides(options: CreateAllOptions): Record<string, unknown> {
   alias('password', 'secretAccessKey');
   alias('location', 'region');
   return overrides;
-}
-
-/** A bucket policy that makes the static folders public, for servers that refuse ACLs. */
-export function publicReadPolicy(bucket: string, keyPrefixes: readonly string[]): string {
-  const resources = [...new Set(keyPrefixes.map((p) => `arn:aws:s3:::${bucket}/${p ? `${p}/` : ''}*`))];
-  return JSON.stringify(
-    {
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'PublicReadStaticAssets',
-          Effect: 'Allow',
-          Principal: '*',
-          Action: 's3:GetObject',
-          Resource: resources.length === 1 ? resources[0] : resources,
-        },
-      ],
-    },
-    null,
-    2,
-  );
 }
 
 /** Whether an error may be a refusal of the ACL we sent (not of the object itself). */
@@ -509,7 +481,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     const aclWarnings = { policyShown: false, objectAclOff: false };
     if (config.putBucketAcl && plan.upload.length > 0) {
       try {
-        await client.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' }), {
+        await client.send(new (s3Sdk().PutBucketAclCommand)({ Bucket: bucket, ACL: 'public-read' }), {
           abortSignal: signal,
         });
       } catch (err) {
@@ -857,7 +829,7 @@ function preflightFailure(
 /** HeadBucket: false when the bucket does not exist; true when it does or we cannot tell (403). */
 async function headBucket(client: S3Client, bucket: string, signal?: AbortSignal): Promise<boolean> {
   try {
-    await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+    await client.send(new (s3Sdk().HeadBucketCommand)({ Bucket: bucket }), { abortSignal: signal });
     return true;
   } catch (err) {
     if (httpStatus(err) === 404 || errorCode(err) === 'NotFound' || errorCode(err) === 'NoSuchBucket')
@@ -873,9 +845,12 @@ async function createBucket(client: S3Client, bucket: string, signal?: AbortSign
   const constraint =
     region && region !== 'us-east-1' ? { LocationConstraint: region as BucketLocationConstraint } : undefined;
   try {
-    await client.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: constraint }), {
-      abortSignal: signal,
-    });
+    await client.send(
+      new (s3Sdk().CreateBucketCommand)({ Bucket: bucket, CreateBucketConfiguration: constraint }),
+      {
+        abortSignal: signal,
+      },
+    );
   } catch (err) {
     // Created meanwhile by us (a retry after a lost response, or a concurrent deploy): fine.
     if (errorCode(err) === 'BucketAlreadyOwnedByYou') return;
@@ -1079,9 +1054,12 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
       const put = ctx.directPut;
       await withRetries(config.maxAttempts, signal, () => put(input, signal));
     } else {
-      await client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }), {
-        abortSignal: signal,
-      });
+      await client.send(
+        new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length }),
+        {
+          abortSignal: signal,
+        },
+      );
     }
     return { hash, size: bytes.length, bytesSent: body.length };
   }
@@ -1102,7 +1080,7 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
     });
     const body = pipeline(gzipStream(source.stream), counter, () => {});
     await guardedSend(body, signal, (controller) =>
-      new Upload({
+      new (storageSdk().Upload)({
         client,
         params: { ...params, Body: body },
         partSize,
@@ -1121,9 +1099,12 @@ async function sendObject(ctx: SendContext, item: Item, acl: string | undefined)
       length: item.size,
     });
     await guardedSend(source.stream, signal, (controller) =>
-      client.send(new PutObjectCommand({ ...params, Body: source.stream, ContentLength: item.size }), {
-        abortSignal: controller.signal,
-      }),
+      client.send(
+        new (s3Sdk().PutObjectCommand)({ ...params, Body: source.stream, ContentLength: item.size }),
+        {
+          abortSignal: controller.signal,
+        },
+      ),
     );
     return { ...(await source.result()), bytesSent: item.size };
   });
@@ -1188,7 +1169,7 @@ async function sendParts(
   // Complete lists each part's checksum.
   const checksums = (await client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
   const { UploadId } = await client.send(
-    new CreateMultipartUploadCommand({
+    new (s3Sdk().CreateMultipartUploadCommand)({
       ...(params as CreateMultipartUploadCommandInput),
       ...(checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
     }),
@@ -1213,7 +1194,7 @@ async function sendParts(
       const source = await hashedFileStream(file, hasher, 256 * 1024, { start, length });
       const result = await guardedSend(source.stream, stop.signal, (controller) =>
         client.send(
-          new UploadPartCommand({
+          new (s3Sdk().UploadPartCommand)({
             ...target,
             PartNumber: n + 1,
             Body: source.stream,
@@ -1264,7 +1245,9 @@ async function sendParts(
     if (changed) throw changedError(item);
     // Not under the caller's signal: an abort while Complete is in flight could commit the object on the
     // server yet report it aborted. Every part is sent; finishing is the short, consistent way out.
-    await client.send(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }));
+    await client.send(
+      new (s3Sdk().CompleteMultipartUploadCommand)({ ...target, MultipartUpload: { Parts: parts } }),
+    );
     completed = true;
     return { hash: whole.hash, size: whole.size, bytesSent: size };
   } finally {
@@ -1272,7 +1255,7 @@ async function sendParts(
     signal?.removeEventListener('abort', onAbort);
     // Not under the caller's signal: an abort must still reach the server. Best effort (the SDK retries
     // it): a bucket lifecycle rule can clean up what a lost abort leaves.
-    if (!completed) await client.send(new AbortMultipartUploadCommand(target)).catch(() => {});
+    if (!completed) await client.send(new (s3Sdk().AbortMultipartUploadCommand)(target)).catch(() => {});
   }
 }
 

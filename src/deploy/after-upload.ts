@@ -4,9 +4,9 @@
 // so the uploader calls it in two places and knows nothing else of issue 5.
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { describeError, scrubError } from './client.js';
-import { type ResolvedConfig, setting, settingLabel } from './config.js';
-import { UploadError, type UploadFailure } from './errors.js';
+import { type ResolvedConfig, setting, settingLabel } from '../config.js';
+import { UploadError, type UploadFailure } from '../errors.js';
+import { describeError, scrubError } from '../s3/client.js';
 import {
   deployEntry,
   fingerprintedKeys,

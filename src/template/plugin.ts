@@ -5,14 +5,14 @@
 // fingerprinting on, a static call also looks the file up (a Map lookup once the file is known: from the
 // manifest read at init, or hashed on first use). `static_integrity` gives a file's SRI value.
 
-import type { AppLike, StaticMount, UrlValues } from './app.js';
-import { staticMounts } from './app.js';
+import type { AppLike, StaticMount, UrlValues } from '../app.js';
+import { staticMounts } from '../app.js';
+import { type ResolvedConfig, requireBucketName, resolveConfig, setting, settingLabel } from '../config.js';
+import { shortHash } from '../content/fingerprint.js';
+import { type Manifest, manifestFile, readManifestSync } from '../content/manifest.js';
+import { ConfigError, UrlBuildError } from '../errors.js';
 import { type AssetInfo, MountAssets } from './assets.js';
-import { type ResolvedConfig, requireBucketName, resolveConfig, setting, settingLabel } from './config.js';
-import { ConfigError, UrlBuildError } from './errors.js';
-import { shortHash } from './fingerprint.js';
 import { type InlineOptions, inlineStaticCalls } from './inline.js';
-import { type Manifest, manifestFile, readManifestSync } from './manifest.js';
 import { compileRouter, type RouteBuilder } from './router.js';
 import {
   appendQuery,

@@ -6,11 +6,11 @@
 
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { StaticMount } from './app.js';
-import type { FingerprintMode } from './config.js';
-import { UrlBuildError } from './errors.js';
-import { factsOfFileSync, fingerprintedPath } from './fingerprint.js';
-import type { ManifestEntry } from './manifest.js';
+import type { StaticMount } from '../app.js';
+import type { FingerprintMode } from '../config.js';
+import { factsOfFileSync, fingerprintedPath } from '../content/fingerprint.js';
+import type { ManifestEntry } from '../content/manifest.js';
+import { UrlBuildError } from '../errors.js';
 
 /** One static file as templates see it. */
 export interface AssetInfo {

@@ -5,6 +5,8 @@
 // unexpected error, 2 usage or configuration errors (the message says how to fix it), 130 interrupted.
 
 import { readFileSync } from 'node:fs';
+import type { UploadReport } from '../deploy/upload.js';
+import { ConfigError, NunjucksS3Error, UploadError, UrlBuildError } from '../errors.js';
 import {
   type CliArgs,
   describeSettings,
@@ -19,9 +21,7 @@ import {
   UsageError,
   urlArguments,
 } from './cli-config.js';
-import { ConfigError, NunjucksS3Error, UploadError, UrlBuildError } from './errors.js';
 import { createProgress, planLines, summaryLines } from './progress.js';
-import type { UploadReport } from './upload.js';
 
 const USAGE = `nunjucks-s3: serve a Nunjucks app's static files from S3 or any S3-compatible store
 
@@ -90,8 +90,8 @@ const out = (text: string) => process.stdout.write(redact(text));
 const err = (text: string) => process.stderr.write(redact(text));
 
 function version(): string {
-  // src/cli.ts and dist/cli.js both sit one folder below package.json.
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  // src/cli/main.ts and dist/cli/main.js both sit two folders below package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version: string;
   };
   return pkg.version;
@@ -162,7 +162,7 @@ async function upload(args: CliArgs): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   // Loaded here, not at the top: --help, url and configuration errors need no AWS SDK (faster start).
-  const { createAll } = await import('./upload.js');
+  const { createAll } = await import('../deploy/upload.js');
   let report: UploadReport;
   try {
     report = await createAll(app, {
@@ -210,7 +210,7 @@ async function url(args: CliArgs): Promise<number> {
   if (args.dryRun) throw new UsageError('--dry-run is for upload; url never touches the bucket');
   const { endpoint, values } = urlArguments(args.positionals);
   const { app, file } = await loadContext(args);
-  const { NunjucksS3 } = await import('./plugin.js');
+  const { NunjucksS3 } = await import('../template/plugin.js');
   let s3: InstanceType<typeof NunjucksS3>;
   try {
     s3 = new NunjucksS3(app);

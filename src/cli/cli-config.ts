@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { AppLike } from './app.js';
+import type { AppLike } from '../app.js';
 import {
   closestName,
   findSetting,
@@ -20,8 +20,8 @@ import {
   type SettingSpec,
   setting,
   settingLabel,
-} from './config.js';
-import { ConfigError, NunjucksS3Error } from './errors.js';
+} from '../config.js';
+import { ConfigError, NunjucksS3Error } from '../errors.js';
 
 /** The command line is wrong (unknown flag, missing value, bad argument). The CLI exits with 2. */
 export class UsageError extends NunjucksS3Error {

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import mime from 'mime';
-import { type ResolvedConfig, setting, settingLabel } from './config.js';
-import { ConfigError } from './errors.js';
+import { type ResolvedConfig, setting, settingLabel } from '../config.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * Extensions of formats that are already compressed: gzip makes them bigger or barely smaller and costs

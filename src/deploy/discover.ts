@@ -7,9 +7,9 @@
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type GlobEntry, globby } from 'globby';
-import { objectKey, type StaticMount } from './app.js';
-import { setting, settingLabel } from './config.js';
-import { ConfigError } from './errors.js';
+import { objectKey, type StaticMount } from '../app.js';
+import { setting, settingLabel } from '../config.js';
+import { ConfigError } from '../errors.js';
 
 /** One file to upload. */
 export interface LocalFile {

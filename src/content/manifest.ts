@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setting, settingLabel } from './config.js';
-import { ConfigError } from './errors.js';
+import { setting, settingLabel } from '../config.js';
+import { ConfigError } from '../errors.js';
 
 /** Format marker of the manifest JSON. */
 export const MANIFEST_FORMAT = 'nunjucks-s3/manifest';

@@ -6,11 +6,10 @@
 // keys go into the record's deploy history, which stale cleanup keeps for keepDeploys deploys.
 
 import { randomBytes } from 'node:crypto';
-import { objectKey, type StaticMount } from './app.js';
-import type { FingerprintMode } from './config.js';
-import { ConfigError } from './errors.js';
-import { fingerprintedPath } from './fingerprint.js';
-import { type ObjectSettings, settingsSignature } from './headers.js';
+import { objectKey, type StaticMount } from '../app.js';
+import type { FingerprintMode } from '../config.js';
+import { fingerprintedPath } from '../content/fingerprint.js';
+import { type ObjectSettings, settingsSignature } from '../content/headers.js';
 import {
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
@@ -18,7 +17,8 @@ import {
   type ManifestEntry,
   readManifestSync,
   writeManifest,
-} from './manifest.js';
+} from '../content/manifest.js';
+import { ConfigError } from '../errors.js';
 import type { RecordedDeploy } from './record.js';
 
 /** Cache-Control of fingerprinted objects: a year, and browsers need not revalidate (RFC 8246). */

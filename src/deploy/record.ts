@@ -4,8 +4,9 @@
 // other keys) and consults it when onlyModified is on. It only ever lists objects whose upload
 // succeeded; it is checkpointed during long uploads, so an interrupted deploy resumes where it stopped.
 
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { errorCode, httpStatus } from './client.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { errorCode, httpStatus } from '../s3/client.js';
+import { s3Sdk } from '../s3/sdk.js';
 
 /** Format marker and version of the record JSON. */
 export const RECORD_FORMAT = 'nunjucks-s3/upload-record';
@@ -168,9 +169,12 @@ export async function readRecord(
 ): Promise<RecordRead> {
   let text: string;
   try {
-    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: recordKey(prefix) }), {
-      abortSignal: signal,
-    });
+    const out = await client.send(
+      new (s3Sdk().GetObjectCommand)({ Bucket: bucket, Key: recordKey(prefix) }),
+      {
+        abortSignal: signal,
+      },
+    );
     text = (await out.Body?.transformToString('utf8')) ?? '';
   } catch (err) {
     const code = errorCode(err);
@@ -194,7 +198,7 @@ export async function writeRecord(
   signal?: AbortSignal,
 ): Promise<void> {
   await client.send(
-    new PutObjectCommand({
+    new (s3Sdk().PutObjectCommand)({
       Bucket: record.bucket,
       Key: recordKey(record.prefix),
       Body: serializeRecord(record),

@@ -14,9 +14,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { ResolvedConfig } from './config.js';
-import { HEADER_OF_FIELD, type ObjectFields } from './headers.js';
+import type { ResolvedConfig } from '../config.js';
+import { HEADER_OF_FIELD, type ObjectFields } from '../content/headers.js';
+import { signerSdk } from './sdk.js';
 
 /** What one PUT sends. */
 export interface DirectPutInput {
@@ -85,7 +85,7 @@ export function directPutter(
   if (endpoint.search !== '' || endpoint.username !== '' || endpoint.password !== '') return undefined;
   const base = `${endpoint.pathname.replace(/\/+$/, '')}/${encodeKey(bucket)}/`;
   const port = endpoint.port === '' ? undefined : Number(endpoint.port);
-  const signer = new SignatureV4({
+  const signer = new (signerSdk().SignatureV4)({
     credentials: client.config.credentials,
     region: client.config.region,
     service: 's3',
