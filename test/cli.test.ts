@@ -1,4 +1,4 @@
-// The `nunjucks-s3` command, run as a real process (node --import tsx src/cli.ts) in fixture projects:
+// The `nunjucks-s3` command, run as a real process (node --import tsx src/cli/main.ts) in fixture projects:
 // each subcommand, flag > env > file precedence, dry run, JSON output, exit codes, one clear message per
 // configuration mistake, and real uploads to the test S3 server. The argument/config helpers and the
 // progress output are also tested in-process, table-driven.
@@ -12,16 +12,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  applyOverrides,
-  findConfigFile,
-  mergeLayers,
-  parseCliArgs,
-  settingsFromEnv,
-  UsageError,
-  urlArguments,
-} from '../src/cli/cli-config.js';
+import { parseCliArgs, urlArguments } from '../src/cli/args.js';
+import { findConfigFile } from '../src/cli/config-file.js';
+import { applyOverrides, mergeLayers, settingsFromEnv } from '../src/cli/layers.js';
 import { createProgress, formatBytes, formatDuration } from '../src/cli/progress.js';
+import { UsageError } from '../src/cli/usage-error.js';
 import { SETTINGS } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { freshBucket, s3Backend, testClient, uniqueBucket } from './helpers/s3.js';

@@ -1,81 +1,25 @@
 #!/usr/bin/env node
 // The `nunjucks-s3` command: the only file that touches process.argv, stdout/stderr, signals and exit
-// codes. A thin layer over the library: cli-config.ts finds and merges the configuration, createAll
-// uploads, NunjucksS3.urlFor builds URLs, progress.ts draws. Exit codes: 0 ok, 1 upload failures or an
-// unexpected error, 2 usage or configuration errors (the message says how to fix it), 130 interrupted.
+// codes. A thin layer over the library: args.ts reads the command line, config-file.ts and layers.ts
+// find and merge the configuration, createAll uploads, NunjucksS3.urlFor builds URLs, progress.ts draws.
+// Exit codes: 0 ok, 1 upload failures or an unexpected error, 2 usage or configuration errors (the
+// message says how to fix it), 130 interrupted.
 
 import { readFileSync } from 'node:fs';
 import type { UploadReport } from '../deploy/upload.js';
 import { ConfigError, NunjucksS3Error, UploadError, UrlBuildError } from '../errors.js';
+import { type CliArgs, parseCliArgs, urlArguments } from './args.js';
+import { loadConfigFile, locateConfigFile } from './config-file.js';
+import { USAGE } from './help.js';
 import {
-  type CliArgs,
   describeSettings,
-  loadConfigFile,
-  locateConfigFile,
   type MergedConfig,
   mergeLayers,
   missingBucketError,
-  parseCliArgs,
-  SETTINGS_HELP,
   settingsFromEnv,
-  UsageError,
-  urlArguments,
-} from './cli-config.js';
+} from './layers.js';
 import { createProgress, planLines, summaryLines } from './progress.js';
-
-const USAGE = `nunjucks-s3: serve a Nunjucks app's static files from S3 or any S3-compatible store
-
-Usage:
-  nunjucks-s3 upload [options]          upload the static files of the app and its blueprints
-  nunjucks-s3 upload --dry-run          print what would be uploaded, skipped and deleted, and why
-  nunjucks-s3 url <endpoint> [filename] [key=value...] [options]
-                                        print the URL url_for renders in templates, e.g.
-                                          nunjucks-s3 url static css/app.css v=3
-                                          nunjucks-s3 url admin.static logo.png _anchor=top
-  nunjucks-s3 help                      this text
-  nunjucks-s3 --version
-
-The app (root, staticFolder, staticUrlPath, blueprints, config) comes from nunjucks-s3.config.js, .mjs or
-.json in the current folder or the nearest parent, or from --config. A JS config default-exports the app
-object or a (possibly async) function returning it; root defaults to the config file's folder.
-
-Settings, highest first: flags > environment variables (every setting's documented name: FLASKS3_*,
-AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) > the config file > AWS_REGION (region only)
-> defaults. Empty environment variables count as unset.
-
-Options:
-  -c, --config <path>       the config file (instead of searching from the current folder up)
-      --bucket <name>       bucketName / FLASKS3_BUCKET_NAME
-      --prefix <path>       prefix / FLASKS3_PREFIX: path prefix of every key and URL
-      --endpoint-url <url>  endpointUrl / FLASKS3_ENDPOINT_URL: S3 API of MinIO, Ceph RGW, R2...
-      --region <region>     region / FLASKS3_REGION
-      --concurrency <n>     concurrency / FLASKS3_CONCURRENCY: uploads in flight (1-256, default 32)
-      --filter <regex>      filepathFilterRegex / FLASKS3_FILEPATH_FILTER_REGEX: only matching paths
-      --include-hidden      includeHidden / FLASKS3_INCLUDE_HIDDEN: upload dotfiles and dot-folders too
-      --gzip, --no-gzip     gzip / FLASKS3_GZIP
-      --only-modified       onlyModified / FLASKS3_ONLY_MODIFIED: skip files unchanged since the last upload
-      --no-hash-cache       hashCache / FLASKS3_HASH_CACHE false: hash every file, keep no local hash cache
-      --object-acl <acl>    objectAcl / FLASKS3_OBJECT_ACL: public-read, private, ..., none
-      --no-bucket-acl       putBucketAcl / FLASKS3_PUT_BUCKET_ACL false: leave the bucket ACL alone
-      --cdn-domain <host>   cdnDomain / FLASKS3_CDN_DOMAIN
-      --delete-stale        deleteStale / FLASKS3_DELETE_STALE: delete objects no longer in a static folder
-      --max-deletes <n>     maxDeletes / FLASKS3_MAX_DELETES: refuse to delete more than this
-      --set NAME=VALUE      any setting, in either spelling (--set useCacheControl=true); repeatable
-      --dry-run             plan only: nothing in the bucket changes
-      --json                print the report, plan or URL as JSON on stdout (messages go to stderr)
-  -q, --quiet               no progress and no summary (warnings and errors still go to stderr)
-  -h, --help                this text
-  -V, --version             the version
-Boolean flags also take a --no- form (--no-only-modified, --no-include-hidden, --no-delete-stale).
-
-Progress goes to stderr: a live bar on a terminal, a plain line every 2 s or 10% otherwise.
-
-Exit codes: 0 success; 1 some files failed to upload (each listed on stderr) or an unexpected error;
-2 usage or configuration error (the message says what to fix); 130 interrupted.
-Set DEBUG=nunjucks-s3 to print stack traces of unexpected errors.
-
-${SETTINGS_HELP}
-`;
+import { UsageError } from './usage-error.js';
 
 /** Secret values seen in the environment or the config; scrubbed from everything printed. */
 const secrets = new Set<string>();
@@ -121,6 +65,24 @@ async function loadContext(args: CliArgs): Promise<MergedConfig & { file: string
 function reportJson(report: UploadReport): string {
   const failed = report.failed.map(({ key, file, message }) => ({ key, file, message }));
   return `${JSON.stringify({ ...report, failed }, null, 2)}\n`;
+}
+
+/** Every failed key with its reason (one reason shared by many keys said once), then the report; exit 1. */
+function reportFailedUpload(e: UploadError, args: CliArgs): number {
+  const failedReport = e.report as UploadReport;
+  const failures = e.failures.length ? e.failures : failedReport.failed;
+  err(`${failures.length} file${failures.length === 1 ? '' : 's'} failed to upload:\n`);
+  // One cause behind many failures (endpoint down, access denied) is said once, above its keys.
+  const byMessage = new Map<string, string[]>();
+  for (const f of failures) byMessage.set(f.message, [...(byMessage.get(f.message) ?? []), f.key]);
+  for (const [message, keys] of byMessage) {
+    if (keys.length === 1) err(`  ${keys[0]}: ${message}\n`);
+    else err(`  ${keys.length} files: ${message}\n${keys.map((k) => `    ${k}\n`).join('')}`);
+  }
+  if (args.json) out(reportJson(failedReport));
+  else if (!args.quiet) for (const line of summaryLines(failedReport)) out(`${line}\n`);
+  err('what succeeded is recorded; fix the cause and run the same command again to upload the rest\n');
+  return 1;
 }
 
 async function upload(args: CliArgs): Promise<number> {
@@ -177,22 +139,7 @@ async function upload(args: CliArgs): Promise<number> {
       err('interrupted: what was uploaded is recorded; run the same command again to finish\n');
       return 130;
     }
-    if (e instanceof UploadError && e.report) {
-      const failedReport = e.report as UploadReport;
-      const failures = e.failures.length ? e.failures : failedReport.failed;
-      err(`${failures.length} file${failures.length === 1 ? '' : 's'} failed to upload:\n`);
-      // One cause behind many failures (endpoint down, access denied) is said once, above its keys.
-      const byMessage = new Map<string, string[]>();
-      for (const f of failures) byMessage.set(f.message, [...(byMessage.get(f.message) ?? []), f.key]);
-      for (const [message, keys] of byMessage) {
-        if (keys.length === 1) err(`  ${keys[0]}: ${message}\n`);
-        else err(`  ${keys.length} files: ${message}\n${keys.map((k) => `    ${k}\n`).join('')}`);
-      }
-      if (args.json) out(reportJson(failedReport));
-      else if (!args.quiet) for (const line of summaryLines(failedReport)) out(`${line}\n`);
-      err('what succeeded is recorded; fix the cause and run the same command again to upload the rest\n');
-      return 1;
-    }
+    if (e instanceof UploadError && e.report) return reportFailedUpload(e, args);
     throw e;
   } finally {
     progress?.stop();
