@@ -1,5 +1,5 @@
-// The host app's description (SPEC.md) and the one place that decides where each static folder lives
-// in URLs and in the bucket. url_for and createAll both call staticMounts() and objectKey(), so a key
+// The host app's description (the README's "The app description" table) and the one place that
+// decides where each static folder lives in URLs and in the bucket. url_for and createAll both call staticMounts() and objectKey(), so a key
 // and the URL that points at it cannot disagree (the original's blueprint-prefix bug).
 
 import path from 'node:path';
@@ -29,7 +29,7 @@ export interface Blueprint {
   blueprints?: Blueprint[];
 }
 
-/** The app nunjucks-s3 serves, as in SPEC.md. */
+/** The app nunjucks-s3 serves: its Nunjucks environment, static folders, router and settings. */
 export interface AppLike {
   /** The Nunjucks Environment to install `url_for` into. */
   env?: Environment;
