@@ -61,6 +61,14 @@ async function runEleventyConfig(dir: string, configFile: string, entry: string)
   }
 }
 
+/** An error's message and those of the errors it wraps (Eleventy keeps them as originalError). */
+function messages(error: unknown): string {
+  const out: string[] = [];
+  for (let e = error; e instanceof Error; e = e.cause ?? (e as { originalError?: unknown }).originalError)
+    out.push(e.message);
+  return out.join(': ') || String(error);
+}
+
 /**
  * The app description an Eleventy site gives the nunjucks-s3 plugin, read from its Eleventy config in
  * `dir` (`eleventy.config.js` and the other names Eleventy accepts), with `root` set: what the CLI
@@ -78,7 +86,13 @@ export async function appFromEleventyConfig(dir: string = process.cwd()): Promis
       { setting: 'eleventy config' },
     );
   }
-  const apps = await recordWhile(() => runEleventyConfig(dir, configFile, entry));
+  const apps = await recordWhile(() => runEleventyConfig(dir, configFile, entry)).catch((err: unknown) => {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError('CONFIG_ELEVENTY', `could not load ${configFile}: ${messages(err)}`, {
+      setting: 'eleventy config',
+      cause: err,
+    });
+  });
   if (apps.length !== 1) {
     throw new ConfigError(
       'CONFIG_ELEVENTY',
