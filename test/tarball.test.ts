@@ -1,11 +1,11 @@
-// From the packed tarball, as a new user gets the package: `npm pack` (after `npm run build`), then per
+// From the packed tarball, as a new user gets the package: `npm pack` (of the built dist/), then per
 // framework one fresh folder with `npm install <tarball> ...` of the framework, the README's snippet for
 // it, and one command (the server, or Eleventy's build). Every asset URL the page contains must return 200
 // from the suite's S3 server with the right Content-Type and Content-Encoding (README programs upload
 // with FLASKS3_GZIP). Installs use one npm cache folder under the temp dir, kept between runs, and
 // --prefer-offline, so only the first run downloads; they need the npm registry (as CI has).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,11 @@ describe('the packed tarball, installed fresh', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'nunjucks-s3-tarball-'));
-    await run('npm', ['run', 'build'], { cwd: repo });
+    // `npm test` builds first (pretest); building here would rewrite dist/ under the other test files
+    // that import it while they run.
+    if (!existsSync(path.join(repo, 'dist', 'eleventy', 'index.js'))) {
+      throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    }
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: repo });
     tarball = path.join(work, (JSON.parse(stdout) as { filename: string }[])[0]?.filename as string);
   }, 120_000);
