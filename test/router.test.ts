@@ -152,3 +152,94 @@ describe('compileRouter without a router', () => {
     );
   });
 });
+
+describe('compileRouter with Flask rules', () => {
+  const route = compileRouter({
+    update: '/<int:id>/update',
+    user: '/users/<username>',
+    named: '/tags/<string:tag>',
+    price: '/price/<float:amount>',
+    order: '/orders/<uuid:order>',
+    docs: '/docs/<path:page>',
+    json: '/items/<int:id>.json',
+    glued: '/a/<id>b',
+    literal: '/shop(old)/<id>*',
+  });
+
+  it.each<[string, UrlValues, string]>([
+    ['update', { id: 7 }, '/7/update'],
+    ['update', { id: '42', next: 'home' }, '/42/update?next=home'],
+    ['user', { username: 'ada lovelace' }, '/users/ada%20lovelace'],
+    ['named', { tag: 'a/b' }, '/tags/a%2Fb'],
+    ['price', { amount: 2.5 }, '/price/2.5'],
+    ['price', { amount: 3 }, '/price/3'],
+    [
+      'order',
+      { order: '123e4567-e89b-12d3-a456-426614174000' },
+      '/orders/123e4567-e89b-12d3-a456-426614174000',
+    ],
+    ['docs', { page: 'guide/read me.md' }, '/docs/guide/read%20me.md'],
+    ['json', { id: 5 }, '/items/5.json'],
+    ['glued', { id: 'x' }, '/a/xb'],
+    ['literal', { id: 'x' }, '/shop(old)/x*'],
+  ])('%s %o -> %s', (endpoint, values, expected) => {
+    expect(route(endpoint, values)).toBe(expected);
+  });
+
+  it.each<[string, UrlValues, RegExp]>([
+    ['update', { id: 'seven' }, /<int:id> in "\/<int:id>\/update" takes a non-negative integer, got "seven"/],
+    ['update', { id: -1 }, /takes a non-negative integer, got "-1"/],
+    ['update', { id: 1.5 }, /takes a non-negative integer/],
+    ['price', { amount: 'cheap' }, /<float:amount> .* takes a non-negative number/],
+    ['order', { order: '123' }, /<uuid:order> .* takes a UUID/],
+  ])('%s %o is refused like Flask would', (endpoint, values, message) => {
+    expect(() => route(endpoint, values)).toThrow(UrlBuildError);
+    expect(() => route(endpoint, values)).toThrow(message);
+  });
+
+  it('names the missing variable and shows the rule as written', () => {
+    expect(() => route('update', {})).toThrow(/missing value for :id \(route "\/<int:id>\/update"\)/);
+  });
+
+  it.each<[string, string, RegExp]>([
+    [
+      'an unknown converter',
+      '/<any:x>',
+      /unknown converter "any" in <any:x> \(known: string, int, float, path, uuid\)/,
+    ],
+    [
+      'converter arguments',
+      '/<int(min=1):x>',
+      /converter arguments are not supported: <int\(min=1\):x>; write <int:x>/,
+    ],
+    ['an unclosed variable', '/<int:id/update', /unbalanced '<' or '>'/],
+    ['an empty variable', '/<>/x', /"<>" does not name a variable/],
+    ['a repeated variable', '/<a>/<int:a>', /variable a appears twice/],
+  ])('%s is a ConfigError that shows the pattern syntax', (_name, pattern, message) => {
+    let error: unknown;
+    try {
+      compileRouter({ e: pattern });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).setting).toBe('app.router');
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toContain("Flask rules ('<id>', '<int:id>'");
+  });
+});
+
+describe('a Flask rule in a template', () => {
+  it("renders url_for('update', id=1) as the Flask app routes it", async () => {
+    const nunjucks = (await import('nunjucks')).default;
+    const { NunjucksS3 } = await import('../src/template/plugin.js');
+    const env = new nunjucks.Environment();
+    new NunjucksS3({
+      env,
+      staticFolder: null,
+      router: { update: '/<int:id>/update' },
+      config: { active: false },
+    });
+    expect(env.renderString("{{ url_for('update', id=1) }}", {})).toBe('/1/update');
+  });
+});

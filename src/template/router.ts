@@ -1,11 +1,20 @@
 // The host router for non-static endpoints: app.router as a function (called as it is) or a table of
 // endpoint names to path-to-regexp patterns, compiled once at init. Values a pattern does not use become
-// the query string (url.ts's encoder, as for static URLs); `_anchor` becomes the fragment. Only this
-// file knows path-to-regexp.
+// the query string (url.ts's encoder, as for static URLs); `_anchor` becomes the fragment. A pattern
+// written as a Flask rule (`/<int:id>/update`) is translated first (flask-rule.ts). Only this file knows
+// path-to-regexp.
 
 import { compile, type PathFunction, parse, type Token } from 'path-to-regexp';
 import type { Router, UrlValues } from '../app.js';
 import { ConfigError, UrlBuildError } from '../errors.js';
+import {
+  converterMismatch,
+  type FlaskConverter,
+  FlaskRuleError,
+  isFlaskRule,
+  PATTERN_SYNTAX,
+  translateFlaskRule,
+} from './flask-rule.js';
 import { appendQuery, callName, encodeFragment, encodeUrlSegment, printValue } from './url.js';
 
 /** Builds the URL of a non-static endpoint. */
@@ -19,6 +28,8 @@ interface Param {
   readonly wildcard: boolean;
   /** Outside every `{...}` group: the pattern cannot be built without it. */
   readonly required: boolean;
+  /** A Flask rule's converter (`int`, `uuid`...): values it would not route are refused. */
+  readonly converter: FlaskConverter | undefined;
 }
 
 interface CompiledRoute {
@@ -32,9 +43,32 @@ function collectParams(tokens: readonly Token[], required: boolean, out: Param[]
   for (const token of tokens) {
     if (token.type === 'group') collectParams(token.tokens, false, out);
     else if (token.type !== 'text')
-      out.push({ name: token.name, wildcard: token.type === 'wildcard', required });
+      out.push({ name: token.name, wildcard: token.type === 'wildcard', required, converter: undefined });
   }
   return out;
+}
+
+function routerPatternError(where: string, pattern: string, reason: string, cause: unknown): ConfigError {
+  return new ConfigError(
+    'CONFIG_ROUTER',
+    `${where}: ${JSON.stringify(pattern)} is not a valid path pattern (${reason}); the syntax is ${PATTERN_SYNTAX}`,
+    { setting: 'app.router', cause },
+  );
+}
+
+/** The path-to-regexp pattern of a table entry, and the converters of a Flask rule's variables. */
+function translate(
+  where: string,
+  pattern: string,
+): { source: string; converters: Map<string, FlaskConverter> } {
+  if (!isFlaskRule(pattern)) return { source: pattern, converters: new Map() };
+  try {
+    const rule = translateFlaskRule(pattern);
+    return { source: rule.pattern, converters: new Map(rule.converters) };
+  } catch (err) {
+    if (err instanceof FlaskRuleError) throw routerPatternError(where, pattern, err.message, err);
+    throw err;
+  }
 }
 
 function compileRoute(endpoint: string, pattern: unknown): CompiledRoute {
@@ -46,18 +80,18 @@ function compileRoute(endpoint: string, pattern: unknown): CompiledRoute {
       { setting: 'app.router' },
     );
   }
+  const { source, converters } = translate(where, pattern);
   try {
-    const data = parse(pattern);
-    const params = collectParams(data.tokens, true, []);
+    const data = parse(source);
+    const params = collectParams(data.tokens, true, []).map((p) => ({
+      ...p,
+      converter: converters.get(p.name),
+    }));
     // Values are encoded here (encodeUrlSegment), so path-to-regexp must not encode them again.
     const build = compile<Record<string, string>>(data, { encode: false });
     return { pattern, params, names: new Set(params.map((p) => p.name)), build };
   } catch (err) {
-    throw new ConfigError(
-      'CONFIG_ROUTER',
-      `${where}: ${JSON.stringify(pattern)} is not a valid path pattern (${(err as Error).message})`,
-      { setting: 'app.router', cause: err },
-    );
+    throw routerPatternError(where, pattern, (err as Error).message, err);
   }
 }
 
@@ -89,6 +123,14 @@ function segmentValue(
   }
   const printed = printValue(value, param.name, endpoint);
   if (printed === undefined || printed === '') return undefined;
+  const mismatch = param.converter && converterMismatch(param.converter, printed);
+  if (mismatch) {
+    throw routeError(
+      'URL_BAD_VALUE',
+      endpoint,
+      `<${param.converter}:${param.name}> in ${JSON.stringify(route.pattern)} takes ${mismatch}, got ${JSON.stringify(printed)}`,
+    );
+  }
   // A wildcard given as a string keeps its slashes: it spans segments by design.
   return param.wildcard
     ? printed
