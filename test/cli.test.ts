@@ -594,6 +594,24 @@ describe('nunjucks-s3 (process)', () => {
     });
   });
 
+  it("finds an Eleventy site's settings in its eleventy.config.mjs when there is no nunjucks-s3.config file", async () => {
+    const site = path.join(REPO, 'examples/eleventy-site');
+    const env = { DEMO_S3_ENDPOINT: 'http://127.0.0.1:4568', DEMO_S3_BUCKET: 'from-eleventy' };
+    const url = await run(['url', 'static', 'img/logo.svg'], { cwd: site, env });
+    expect(url.stderr).toBe('');
+    // The example fingerprints its assets: the URL names the file's hash.
+    expect(url.code).toBe(0);
+    expect(url.stdout).toMatch(
+      /^http:\/\/127\.0\.0\.1:4568\/from-eleventy\/static\/img\/logo\.[0-9a-f]{12}\.svg\n$/,
+    );
+    // The dry run names where its settings came from before it talks to S3 (nothing listens there).
+    const dry = await run(['upload', '--dry-run'], {
+      cwd: site,
+      env: { ...env, DEMO_S3_ENDPOINT: 'http://127.0.0.1:9' },
+    });
+    expect(dry.stdout).toContain(`config: ${path.join(site, 'eleventy.config.mjs')}`);
+  });
+
   describe('configuration mistakes exit 2 with the fix', () => {
     const cases: {
       label: string;

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AppLike } from '../app.js';
+import { findEleventyConfig } from '../eleventy/load-config.js';
 import { ConfigError } from '../errors.js';
 
 /** Config file names, in the order they are looked for in each directory. */
@@ -166,4 +167,27 @@ export async function loadConfigFile(file: string): Promise<AppLike> {
   const exported = file.endsWith('.json') ? await readJsonConfig(file) : await importJsConfig(file);
   const app = checkApp(exported, file);
   return { ...app, root: path.resolve(path.dirname(file), app.root ?? '.') };
+}
+
+/**
+ * The app the CLI works on, and the file it came from: the `--config` file, else a nunjucks-s3.config file
+ * found from `cwd` upward, else an Eleventy site's config in `cwd` whose nunjucks-s3 plugin holds the
+ * settings (so an Eleventy site needs no second file). Without any of them, the error of
+ * `locateConfigFile` says what to create.
+ */
+export async function loadApp(
+  cwd: string,
+  explicit: string | undefined,
+): Promise<{ app: AppLike; file: string }> {
+  const eleventyFile = explicit || findConfigFile(cwd) ? undefined : findEleventyConfig(cwd);
+  if (eleventyFile) {
+    const { appFromEleventyConfig } = await import('../eleventy/load-config.js');
+    const exported = await appFromEleventyConfig(cwd);
+    if (exported) {
+      const app = checkApp(exported, eleventyFile);
+      return { app: { ...app, root: path.resolve(cwd, app.root ?? '.') }, file: eleventyFile };
+    }
+  }
+  const file = locateConfigFile(cwd, explicit);
+  return { app: await loadConfigFile(file), file };
 }

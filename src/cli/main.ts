@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { UploadReport } from '../deploy/upload.js';
 import { ConfigError, NunjucksS3Error, UploadError, UrlBuildError } from '../errors.js';
 import { type CliArgs, parseCliArgs, urlArguments } from './args.js';
-import { loadConfigFile, locateConfigFile } from './config-file.js';
+import { loadApp } from './config-file.js';
 import { USAGE } from './help.js';
 import {
   describeSettings,
@@ -48,8 +48,7 @@ function rememberSecrets(values: Iterable<unknown>): void {
 /** The merged configuration, from the config file, the environment and the flags. */
 async function loadContext(args: CliArgs): Promise<MergedConfig & { file: string }> {
   const env = process.env;
-  const file = locateConfigFile(process.cwd(), args.configPath);
-  const app = await loadConfigFile(file);
+  const { app, file } = await loadApp(process.cwd(), args.configPath);
   const fromEnv = settingsFromEnv(env);
   for (const w of fromEnv.warnings) err(`warning: ${w}\n`);
   const merged = mergeLayers(app, file, fromEnv, args);
