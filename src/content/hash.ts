@@ -1,5 +1,5 @@
 // Content hashes: xxh64 (xxhash-wasm) over a file's bytes, as 16 hex digits. The upload record and
-// fingerprinted URLs (issue 5) use the same function, so a hash in one means the same in the other.
+// fingerprinted URLs use the same function, so a hash in one means the same in the other.
 // xxh64 is not cryptographic: it detects change, it does not defend against someone who controls the
 // files (they control what is uploaded anyway). The wasm module is instantiated once per process.
 

@@ -22,7 +22,7 @@ import { ConfigError } from '../errors.js';
 import type { RecordedDeploy } from './record.js';
 import type { DeployItem } from './types.js';
 
-/** Cache-Control of fingerprinted objects: a year, and browsers need not revalidate (RFC 8246). */
+/** Cache-Control of fingerprinted objects: a year, and `immutable`: browsers need not revalidate. */
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 const immutable = new WeakMap<ObjectSettings, ObjectSettings>();

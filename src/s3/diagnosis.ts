@@ -69,12 +69,23 @@ function causeCodes(err: unknown): string[] {
  * bucket in another region, an endpoint nothing answers at) or is a server that accepted the connection
  * and never answered. Undefined for anything else (a 500, a denied read...).
  */
-export function diagnoseFailure(
-  err: unknown,
-  config: Pick<ResolvedConfig, 'endpointUrl' | 'region' | 'requestTimeout' | 'accessKeyId'>,
-): FailureDiagnosis | undefined {
-  const label = (camel: Parameters<typeof setting>[0]) => settingLabel(setting(camel));
+export function diagnoseFailure(err: unknown, config: DiagnosisSettings): FailureDiagnosis | undefined {
   const codes = causeCodes(err);
+  return credentialsDiagnosis(codes, config) ?? placeDiagnosis(err, codes, config);
+}
+
+/** The settings a diagnosis names. */
+type DiagnosisSettings = Pick<ResolvedConfig, 'endpointUrl' | 'region' | 'requestTimeout' | 'accessKeyId'>;
+
+function label(camel: Parameters<typeof setting>[0]): string {
+  return settingLabel(setting(camel));
+}
+
+/** The server refused who we are: which credential to check. */
+function credentialsDiagnosis(
+  codes: readonly string[],
+  config: DiagnosisSettings,
+): FailureDiagnosis | undefined {
   const has = (...names: string[]) => codes.some((c) => names.includes(c));
   const fromChain = config.accessKeyId
     ? ''
@@ -111,6 +122,16 @@ export function diagnoseFailure(
       hint: `no credentials were found: set ${s}, or configure the AWS SDK's default credential chain`,
     };
   }
+  return undefined;
+}
+
+/** The bucket is elsewhere, nothing answers, or nothing answers in time: which setting to check. */
+function placeDiagnosis(
+  err: unknown,
+  codes: readonly string[],
+  config: DiagnosisSettings,
+): FailureDiagnosis | undefined {
+  const has = (...names: string[]) => codes.some((c) => names.includes(c));
   if (
     has('PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException') ||
     httpStatus(err) === 301

@@ -52,7 +52,7 @@ class Sha256 {
   }
 }
 
-/** A key as a URI path: each segment percent-encoded as S3 signs it (RFC 3986 unreserved kept). */
+/** A key as a URI path: each segment percent-encoded as S3 signs it (the unreserved characters A-Z a-z 0-9 - . _ ~ kept). */
 function encodeKey(key: string): string {
   return key
     .split('/')
