@@ -64,7 +64,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     const progress = progressEmitter(options.onProgress);
     const planned = await transferFiles(deploy, {
       uploads: plan.upload,
-      acl: new ObjectAclPolicy(run.config, bucketAcl, { ...deploy, warn: run.warn }),
+      acl: new ObjectAclPolicy(run.config, bucketAcl, deploy),
       keeper,
       hasher: local.hasher,
       injectedClient: options.client !== undefined,
