@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   CONFIG_CREDENTIALS: 'the credentials are incomplete, or the store refused them',
   CONFIG_DOMAIN: 'the bucket or CDN domain is not a host name',
   CONFIG_DUPLICATE_KEY: 'two files would be uploaded under the same key',
-  CONFIG_ELEVENTY: 'the Eleventy plugin\'s options or the site\'s Eleventy config cannot be used',
+  CONFIG_ELEVENTY: "the Eleventy plugin's options or the site's Eleventy config cannot be used",
   CONFIG_ENDPOINT: 'the endpoint URL is not an http(s) URL, or nothing answers there',
   CONFIG_FILE: 'the CLI config file is missing, unreadable or exports no app',
   CONFIG_HEADER: 'a header value cannot be sent over HTTP',

@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
-import {
-  clientRegion,
-  createS3Client,
-  describeError,
-  isTransient,
-  normaliseRegion,
-  redact,
-  retryDelay,
-  scrubError,
-  uploaderRetryStrategy,
-} from '../src/s3/client.js';
+import { createS3Client } from '../src/s3/client.js';
+import { describeError, isTransient } from '../src/s3/errors.js';
+import { redact, scrubError } from '../src/s3/redact.js';
+import { clientRegion, normaliseRegion } from '../src/s3/region.js';
+import { retryDelay, uploaderRetryStrategy } from '../src/s3/retry.js';
 
 /** An error shaped like the SDK's: name/Code and $metadata.httpStatusCode. */
 function sdkError(name: string, status?: number, message = name): Error {

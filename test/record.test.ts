@@ -1,15 +1,8 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import {
-  emptyRecord,
-  parseRecord,
-  RECORD_FORMAT,
-  RecordKeeper,
-  readRecord,
-  recordKey,
-  serializeRecord,
-  writeRecord,
-} from '../src/deploy/record.js';
+import { emptyRecord, parseRecord, RECORD_FORMAT, recordKey, serializeRecord } from '../src/deploy/record.js';
+import { RecordKeeper } from '../src/deploy/record-keeper.js';
+import { readRecord, writeRecord } from '../src/deploy/record-store.js';
 import { freshBucket, testClient, uniqueBucket } from './helpers/s3.js';
 
 const H = '0123456789abcdef';

@@ -5,14 +5,13 @@ import { describe, expect, it } from 'vitest';
 import type { RecordedDeploy } from '../src/deploy/record.js';
 import {
   cleanStale,
-  deleteKeys,
   keptKeys,
-  listKeys,
   listPrefixes,
   recordFolder,
   type StaleRules,
   selectStale,
 } from '../src/deploy/stale.js';
+import { deleteKeys, listKeys } from '../src/s3/objects.js';
 import { freshBucket, testClient } from './helpers/s3.js';
 
 describe('listPrefixes', () => {

@@ -7,8 +7,7 @@
 // keep equal to the uploader's, and far slower.
 
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { readFileInChunks, readFileInChunksSync } from '../util/chunked-read.js';
 import { createHasher, type Hasher } from './hash.js';
 
 /**
@@ -41,53 +40,34 @@ export function factsOfBytes(bytes: Uint8Array): ContentFacts {
   return { hash: hasher.hashBytes(bytes), integrity: integrityOf(bytes), size: bytes.byteLength };
 }
 
-const CHUNK = 1024 * 1024;
+/** A content hash and a SHA-384 fed together, chunk by chunk. */
+function factsCollector(): { update(chunk: Buffer): void; facts(size: number): ContentFacts } {
+  const xx = hasher.createState();
+  const sha = createHash('sha384');
+  return {
+    update(chunk) {
+      xx.update(chunk);
+      sha.update(chunk);
+    },
+    facts: (size) => ({ hash: xx.digest(), integrity: `sha384-${sha.digest('base64')}`, size }),
+  };
+}
 
 /**
  * Hash and integrity of a file, read synchronously in 1 MiB chunks (memory stays flat for large files).
  * For the template side, which hashes a file once, lazily, inside a render; throws the fs error as it is.
  */
 export function factsOfFileSync(file: string): ContentFacts {
-  const xx = hasher.createState();
-  const sha = createHash('sha384');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  let size = 0;
-  const fd = openSync(file, 'r');
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      const chunk = buf.subarray(0, n);
-      xx.update(chunk);
-      sha.update(chunk);
-      size += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return { hash: xx.digest(), integrity: `sha384-${sha.digest('base64')}`, size };
+  const collector = factsCollector();
+  const size = readFileInChunksSync(file, (chunk) => collector.update(chunk));
+  return collector.facts(size);
 }
 
 /** Like {@link factsOfFileSync}, without blocking: for the uploader, which reads many files at once. */
 export async function factsOfFile(file: string): Promise<ContentFacts> {
-  const xx = hasher.createState();
-  const sha = createHash('sha384');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  let size = 0;
-  const fh = await open(file, 'r');
-  try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      xx.update(chunk);
-      sha.update(chunk);
-      size += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return { hash: xx.digest(), integrity: `sha384-${sha.digest('base64')}`, size };
+  const collector = factsCollector();
+  const size = await readFileInChunks(file, (chunk) => collector.update(chunk));
+  return collector.facts(size);
 }
 
 /** The hash as it appears in names and `?v=`: its first {@link FINGERPRINT_LENGTH} hex digits. */

@@ -8,7 +8,7 @@ import zlib from 'node:zlib';
 
 const gzipAsync = promisify(zlib.gzip);
 
-/** Offset of the OS byte in a gzip header (RFC 1952: ID1 ID2 CM FLG MTIME(4) XFL OS). */
+/** Offset of the OS byte in a gzip header (the header is ID1 ID2 CM FLG MTIME(4) XFL OS). */
 const OS_BYTE = 9;
 const OS_UNIX = 3;
 

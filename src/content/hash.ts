@@ -1,10 +1,10 @@
 // Content hashes: xxh64 (xxhash-wasm) over a file's bytes, as 16 hex digits. The upload record and
-// fingerprinted URLs (issue 5) use the same function, so a hash in one means the same in the other.
+// fingerprinted URLs use the same function, so a hash in one means the same in the other.
 // xxh64 is not cryptographic: it detects change, it does not defend against someone who controls the
 // files (they control what is uploaded anyway). The wasm module is instantiated once per process.
 
-import { open } from 'node:fs/promises';
 import xxhash from 'xxhash-wasm';
+import { readFileInChunks } from '../util/chunked-read.js';
 
 type XXHashApi = Awaited<ReturnType<typeof xxhash>>;
 
@@ -49,21 +49,9 @@ export async function createHasher(): Promise<Hasher> {
   return {
     hashBytes: (bytes) => hex(h.h64Raw(bytes)),
     createState,
-    async hashFile(file, chunkSize = 1024 * 1024) {
+    async hashFile(file, chunkSize) {
       const state = createState();
-      let size = 0;
-      const fh = await open(file, 'r');
-      try {
-        const buf = Buffer.allocUnsafe(chunkSize);
-        for (;;) {
-          const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
-          if (bytesRead === 0) break;
-          state.update(buf.subarray(0, bytesRead));
-          size += bytesRead;
-        }
-      } finally {
-        await fh.close();
-      }
+      const size = await readFileInChunks(file, (chunk) => state.update(chunk), { chunkSize });
       return { hash: state.digest(), size };
     },
   };

@@ -2,14 +2,13 @@
 // createAll writes after a successful upload with fingerprinting on, and the plugin reads once, at
 // initApp, so the running app knows every asset's fingerprinted name and integrity without hashing
 // files or talking to S3. Its format, parsing (a bad manifest is a ConfigError at startup, never a
-// surprise at render time), and the atomic write (temp file + rename: a reader never sees half a file).
+// surprise at render time), and its write (atomic, through src/util/atomic-write.ts).
 
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setting, settingLabel } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
 
 /** Format marker of the manifest JSON. */
 export const MANIFEST_FORMAT = 'nunjucks-s3/manifest';
@@ -187,13 +186,5 @@ export function serializeManifest(manifest: Manifest): string {
  * so an app starting meanwhile reads the old manifest or the new one, never a part of either.
  */
 export async function writeManifest(file: string, manifest: Manifest): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, serializeManifest(manifest), 'utf8');
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true }).catch(() => {});
-    throw err;
-  }
+  await writeFileAtomically(file, serializeManifest(manifest));
 }

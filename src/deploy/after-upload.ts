@@ -1,76 +1,23 @@
-// What createAll does once every upload of a deploy succeeded (and only then): add the deploy to the
-// record's history, write the fingerprint manifest, clean stale objects (deleteStale). In a dry run,
-// only the cleanup is planned: report.deleted lists what a real run would delete. Kept out of upload.ts
-// so the uploader calls it in two places and knows nothing else of issue 5.
+// What createAll does once every upload of a deploy succeeded (and only then): write the fingerprint
+// manifest and clean stale objects (deleteStale). In a dry run, only the cleanup is planned:
+// report.deleted lists what a real run would delete. The finish stage (finish.ts) and the dry run
+// (upload.ts) both call it.
 
-import type { S3Client } from '@aws-sdk/client-s3';
-import { type ResolvedConfig, setting, settingLabel } from '../config.js';
-import { UploadError, type UploadFailure } from '../errors.js';
-import { describeError, scrubError } from '../s3/client.js';
-import {
-  deployEntry,
-  fingerprintedKeys,
-  type ManifestItem,
-  writeDeployManifest,
-} from './fingerprint-upload.js';
-import type { RecordedDeploy, RecordKeeper } from './record.js';
+import { setting, settingLabel } from '../config.js';
+import { UploadError } from '../errors.js';
+import { describeError } from '../s3/errors.js';
+import { scrubError } from '../s3/redact.js';
+import { type ManifestItem, writeDeployManifest } from './fingerprint-upload.js';
+import { previousGenerations } from './history.js';
+import type { RecordedDeploy } from './record.js';
+import type { RecordKeeper } from './record-keeper.js';
 import { cleanStale } from './stale.js';
-
-/** The part of createAll's report these steps fill in. */
-interface ReportPart {
-  bucket: string;
-  prefix: string;
-  deleted: string[];
-  failed: UploadFailure[];
-  warnings: string[];
-}
-
-/**
- * Add this deploy to the record's history (before the record's final write). Returns the deploys
- * before it, which stale cleanup keeps. A filtered run saw only some files: its entry also keeps the
- * previous deploy's keys, which are still live for the files it did not look at. A deploy whose
- * fingerprinted keys are those of the last one is the same generation and is not added: rerunning an
- * unchanged deploy keeps the history (and stays one GET, no record write).
- */
-export function recordDeploy(
-  keeper: RecordKeeper,
-  items: readonly (ManifestItem & { file: { key: string } })[],
-  config: ResolvedConfig,
-): RecordedDeploy[] {
-  const previous = [...keeper.record.deploys];
-  const last = previous.at(-1)?.keys ?? [];
-  const set = new Set(fingerprintedKeys(items));
-  if (config.filepathFilterRegex !== undefined) for (const k of last) set.add(k);
-  const keys = [...set].sort();
-  if (!sameKeys(keys, last)) keeper.addDeploy(deployEntry(keys), config.keepDeploys + 1);
-  return previous;
-}
-
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((k, i) => k === b[i]);
-}
-
-/**
- * The generations before this deploy: the recorded deploys, less the last one when it is this deploy's
- * generation (an unchanged rerun is not added to the history, and a dry run adds nothing), so rerunning
- * a deploy keeps as many older generations as the first run did.
- */
-function previousGenerations(
-  deploys: readonly RecordedDeploy[],
-  items: readonly (ManifestItem & { file: { key: string } })[],
-): readonly RecordedDeploy[] {
-  const last = deploys.at(-1);
-  return last !== undefined && sameKeys(last.keys, fingerprintedKeys(items)) ? deploys.slice(0, -1) : deploys;
-}
+import type { DeployContext } from './types.js';
 
 /** What {@link finishDeploy} needs. */
 export interface FinishDeployInput {
-  client: S3Client;
-  config: ResolvedConfig;
   /** The manifest file (manifestPath resolved against app.root). */
   manifestFile: string;
-  /** Each static folder's key prefix: `objectKey(prefix, mount, '')`. */
-  folderKeys: readonly string[];
   /** Every item of the deploy (fingerprinted copies included), uploaded or unchanged. */
   items: readonly ManifestItem[];
   /**
@@ -80,11 +27,6 @@ export interface FinishDeployInput {
   previousDeploys: readonly RecordedDeploy[];
   /** The record, to drop deleted keys from (absent in a dry run). */
   keeper?: RecordKeeper | undefined;
-  dryRun: boolean;
-  report: ReportPart;
-  warn: (message: string) => void;
-  secrets: readonly string[];
-  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -92,13 +34,16 @@ export interface FinishDeployInput {
  * an UploadError to reject with when either failed (the failures are in report.failed), else undefined.
  * A refused cleanup (maxDeletes) is a warning, not a failure: nothing was deleted, and the site is whole.
  */
-export async function finishDeploy(input: FinishDeployInput): Promise<UploadError | undefined> {
-  const { config, report, warn } = input;
+export async function finishDeploy(
+  run: DeployContext,
+  input: FinishDeployInput,
+): Promise<UploadError | undefined> {
+  const { config, report, warn } = run;
   const failedBefore = report.failed.length;
   const filtered = config.filepathFilterRegex !== undefined;
   const where = `s3://${report.bucket}/${report.prefix}`;
 
-  if (config.fingerprint !== false && !input.dryRun) {
+  if (config.fingerprint !== false && !run.dryRun) {
     try {
       await writeDeployManifest(input.manifestFile, input.items, config.fingerprint, report, filtered);
     } catch (err) {
@@ -121,7 +66,7 @@ export async function finishDeploy(input: FinishDeployInput): Promise<UploadErro
           'limits this run to some files and every other file would look stale; run without the filter to clean up',
       );
     } else {
-      await cleanup(input, where);
+      await cleanup(run, input, where);
     }
   }
 
@@ -136,35 +81,35 @@ export async function finishDeploy(input: FinishDeployInput): Promise<UploadErro
   );
 }
 
-async function cleanup(input: FinishDeployInput, where: string): Promise<void> {
-  const { config, report, warn, secrets } = input;
+async function cleanup(run: DeployContext, input: FinishDeployInput, where: string): Promise<void> {
+  const { config, report, warn, secrets } = run;
   let result: Awaited<ReturnType<typeof cleanStale>>;
   try {
     result = await cleanStale({
-      client: input.client,
+      client: run.client,
       bucket: report.bucket,
       prefix: config.prefix,
-      folderKeys: input.folderKeys,
+      folderKeys: run.folderKeys,
       current: new Set(input.items.map((i) => i.key)),
       previousDeploys: previousGenerations(input.previousDeploys, input.items),
       keepDeploys: config.keepDeploys,
       maxDeletes: config.maxDeletes,
       includeHidden: config.includeHidden,
-      dryRun: input.dryRun,
+      dryRun: run.dryRun,
       secrets,
-      signal: input.signal,
+      signal: run.signal,
     });
   } catch (err) {
     scrubError(err, secrets);
     const message = `could not list ${where} to find stale objects: ${describeError(err, secrets)}; nothing was deleted`;
-    if (input.dryRun) warn(`${settingLabel(setting('deleteStale'))}: ${message}`);
+    if (run.dryRun) warn(`${settingLabel(setting('deleteStale'))}: ${message}`);
     else report.failed.push({ key: where, message, cause: err });
     return;
   }
   for (const w of result.warnings) warn(w);
   report.deleted.push(...result.deleted);
   report.failed.push(...result.failed);
-  if (input.dryRun || input.keeper === undefined || result.deleted.length === 0) return;
+  if (run.dryRun || input.keeper === undefined || result.deleted.length === 0) return;
   // Deleted objects leave the record, or an onlyModified run would skip a file that comes back unchanged.
   for (const key of result.deleted) input.keeper.forget(key);
   try {

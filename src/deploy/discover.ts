@@ -58,6 +58,23 @@ function unreadable(file: string, err: unknown): ConfigError {
   );
 }
 
+/** One discovery: what it collects, and how it decides what to keep. */
+interface DiscoveryState {
+  options: DiscoverOptions;
+  files: LocalFile[];
+  warnings: string[];
+  /** Files the filter left out (for the warning when it matches none). */
+  filteredOut: number;
+}
+
+/** Whether a file passes filepathFilterRegex (counted when it does not). */
+function passesFilter(state: DiscoveryState, relPath: string): boolean {
+  const filter = state.options.filepathFilterRegex;
+  if (!filter || filter.test(relPath)) return true;
+  state.filteredOut++;
+  return false;
+}
+
 /**
  * Walk every static folder and return the files to upload with their keys. A missing folder is a
  * warning (every folder missing is a ConfigError); a folder that is a file, an unreadable folder, two
@@ -67,102 +84,13 @@ export async function discoverFiles(
   mounts: readonly StaticMount[],
   options: DiscoverOptions,
 ): Promise<Discovery> {
-  const warnings: string[] = [];
-  const files: LocalFile[] = [];
-  const includeHidden = options.includeHidden ?? false;
-  const filter = options.filepathFilterRegex;
+  const state: DiscoveryState = { options, files: [], warnings: [], filteredOut: 0 };
   const missing: StaticMount[] = [];
-  let filteredOut = 0;
-  const keep = (relPath: string): boolean => {
-    if (!filter || filter.test(relPath)) return true;
-    filteredOut++;
-    return false;
-  };
-
   for (const mount of mounts) {
-    let folderStat: Awaited<ReturnType<typeof stat>>;
-    try {
-      folderStat = await stat(mount.folder);
-    } catch (err) {
-      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') {
-        missing.push(mount);
-        warnings.push(
-          `static folder of ${mount.endpoint} does not exist, nothing uploaded from it: ${mount.folder}`,
-        );
-        continue;
-      }
-      throw unreadable(mount.folder, err);
-    }
-    if (!folderStat.isDirectory()) {
-      throw new ConfigError(
-        'CONFIG_STATIC_FOLDER',
-        `static folder of ${mount.endpoint} is not a folder: ${mount.folder}`,
-        {
-          setting: mount.blueprint
-            ? `blueprint ${JSON.stringify(mount.blueprint)}.staticFolder`
-            : 'app.staticFolder',
-        },
-      );
-    }
-    const root = await realpath(mount.folder);
-
-    // Walks `dir` (the static folder, or a symlinked folder inside it), whose files have relative paths
-    // `relBase + <path in dir>`. `chain` holds the real paths of the symlinked folders we are inside,
-    // so a link back to one of them is a loop, not an endless walk.
-    const walk = async (dir: string, relBase: string, chain: readonly string[]): Promise<void> => {
-      let entries: GlobEntry[];
-      try {
-        entries = await globby('**', {
-          cwd: dir,
-          dot: includeHidden,
-          onlyFiles: false,
-          followSymbolicLinks: false,
-          objectMode: true,
-          // No stats: an lstat per file triples the walk's time; sizes come from reading the files.
-          expandDirectories: false,
-          suppressErrors: false,
-        });
-      } catch (err) {
-        const where = (err as NodeJS.ErrnoException).path ?? dir;
-        throw unreadable(where, err);
-      }
-      for (const entry of entries) {
-        const relPath = relBase + entry.path;
-        const abs = path.join(dir, entry.path);
-        const dirent = entry.dirent;
-        if (dirent.isFile()) {
-          if (keep(relPath)) files.push(makeFile(mount, options.prefix, relPath, abs));
-          continue;
-        }
-        if (!dirent.isSymbolicLink()) continue; // folders are walked by globby itself; sockets, fifos: skipped
-        let real: string;
-        try {
-          real = await realpath(abs);
-        } catch (err) {
-          warnings.push(`skipped ${abs}: symlink target cannot be resolved (${errCode(err) ?? 'error'})`);
-          continue;
-        }
-        if (!isInside(real, root)) {
-          warnings.push(`skipped ${abs}: symlink points outside its static folder (to ${real})`);
-          continue;
-        }
-        const target = await stat(real).catch((err: unknown) => {
-          throw unreadable(abs, err);
-        });
-        if (target.isFile()) {
-          if (keep(relPath)) files.push(makeFile(mount, options.prefix, relPath, abs));
-        } else if (target.isDirectory()) {
-          if (chain.includes(real) || real === root) {
-            warnings.push(`skipped ${abs}: symlink loop (points to ${real}, which contains it)`);
-            continue;
-          }
-          await walk(abs, relPath + '/', [...chain, real]);
-        }
-      }
-    };
-    await walk(mount.folder, '', []);
+    const root = await staticFolderRoot(mount, state);
+    if (root === undefined) missing.push(mount);
+    else await walkFolder(state, { mount, root }, mount.folder, '', []);
   }
-
   // Not one static folder exists: a wrong root or folder name, not a site without assets. Uploading
   // nothing "successfully" would hide it (and a stale cleanup would then see every object as stale).
   if (mounts.length > 0 && missing.length === mounts.length) {
@@ -173,14 +101,132 @@ export async function discoverFiles(
       { setting: 'app.staticFolder' },
     );
   }
-  if (filter && files.length === 0 && filteredOut > 0) {
-    warnings.push(
-      `${settingLabel(setting('filepathFilterRegex'))} ${String(filter)} matches none of the ${filteredOut} files ` +
+  const filter = options.filepathFilterRegex;
+  if (filter && state.files.length === 0 && state.filteredOut > 0) {
+    state.warnings.push(
+      `${settingLabel(setting('filepathFilterRegex'))} ${String(filter)} matches none of the ${state.filteredOut} files ` +
         `in the static folders (it is matched against the path relative to the static folder, e.g. css/app.css)`,
     );
   }
+  state.files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  refuseDuplicateKeys(state.files);
+  return { files: state.files, warnings: state.warnings };
+}
 
-  files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+/**
+ * The real path of a static folder, or undefined when it does not exist (a warning). A folder that is
+ * a file, or cannot be read, is a ConfigError.
+ */
+async function staticFolderRoot(mount: StaticMount, state: DiscoveryState): Promise<string | undefined> {
+  let folderStat: Awaited<ReturnType<typeof stat>>;
+  try {
+    folderStat = await stat(mount.folder);
+  } catch (err) {
+    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') {
+      state.warnings.push(
+        `static folder of ${mount.endpoint} does not exist, nothing uploaded from it: ${mount.folder}`,
+      );
+      return undefined;
+    }
+    throw unreadable(mount.folder, err);
+  }
+  if (!folderStat.isDirectory()) {
+    throw new ConfigError(
+      'CONFIG_STATIC_FOLDER',
+      `static folder of ${mount.endpoint} is not a folder: ${mount.folder}`,
+      {
+        setting: mount.blueprint
+          ? `blueprint ${JSON.stringify(mount.blueprint)}.staticFolder`
+          : 'app.staticFolder',
+      },
+    );
+  }
+  return await realpath(mount.folder);
+}
+
+/** A static folder being walked: its mount and its real path. */
+interface FolderWalk {
+  mount: StaticMount;
+  root: string;
+}
+
+/**
+ * Walk `dir` (the static folder, or a symlinked folder inside it), whose files have relative paths
+ * `relBase + <path in dir>`. `chain` holds the real paths of the symlinked folders we are inside, so a
+ * link back to one of them is a loop, not an endless walk.
+ */
+async function walkFolder(
+  state: DiscoveryState,
+  walk: FolderWalk,
+  dir: string,
+  relBase: string,
+  chain: readonly string[],
+): Promise<void> {
+  let entries: GlobEntry[];
+  try {
+    entries = await globby('**', {
+      cwd: dir,
+      dot: state.options.includeHidden ?? false,
+      onlyFiles: false,
+      followSymbolicLinks: false,
+      objectMode: true,
+      // No stats: an lstat per file triples the walk's time; sizes come from reading the files.
+      expandDirectories: false,
+      suppressErrors: false,
+    });
+  } catch (err) {
+    const where = (err as NodeJS.ErrnoException).path ?? dir;
+    throw unreadable(where, err);
+  }
+  for (const entry of entries) {
+    const relPath = relBase + entry.path;
+    const abs = path.join(dir, entry.path);
+    if (entry.dirent.isFile()) {
+      if (passesFilter(state, relPath))
+        state.files.push(makeFile(walk.mount, state.options.prefix, relPath, abs));
+    } else if (entry.dirent.isSymbolicLink()) {
+      await followSymlink(state, walk, abs, relPath, chain);
+    }
+    // folders are walked by globby itself; sockets, fifos: skipped
+  }
+}
+
+/** A symlink inside a static folder: its file, or its folder walked, if it stays inside; else a warning. */
+async function followSymlink(
+  state: DiscoveryState,
+  walk: FolderWalk,
+  abs: string,
+  relPath: string,
+  chain: readonly string[],
+): Promise<void> {
+  let real: string;
+  try {
+    real = await realpath(abs);
+  } catch (err) {
+    state.warnings.push(`skipped ${abs}: symlink target cannot be resolved (${errCode(err) ?? 'error'})`);
+    return;
+  }
+  if (!isInside(real, walk.root)) {
+    state.warnings.push(`skipped ${abs}: symlink points outside its static folder (to ${real})`);
+    return;
+  }
+  const target = await stat(real).catch((err: unknown) => {
+    throw unreadable(abs, err);
+  });
+  if (target.isFile()) {
+    if (passesFilter(state, relPath))
+      state.files.push(makeFile(walk.mount, state.options.prefix, relPath, abs));
+  } else if (target.isDirectory()) {
+    if (chain.includes(real) || real === walk.root) {
+      state.warnings.push(`skipped ${abs}: symlink loop (points to ${real}, which contains it)`);
+      return;
+    }
+    await walkFolder(state, walk, abs, relPath + '/', [...chain, real]);
+  }
+}
+
+/** Two files with the same key (sorted by key, so they are neighbours) are a ConfigError. */
+function refuseDuplicateKeys(files: readonly LocalFile[]): void {
   for (let i = 1; i < files.length; i++) {
     const a = files[i - 1]!;
     const b = files[i]!;
@@ -192,7 +238,6 @@ export async function discoverFiles(
       );
     }
   }
-  return { files, warnings };
 }
 
 function makeFile(mount: StaticMount, prefix: string, relPath: string, file: string): LocalFile {

@@ -6,7 +6,7 @@
 // keys go into the record's deploy history, which stale cleanup keeps for keepDeploys deploys.
 
 import { randomBytes } from 'node:crypto';
-import { objectKey, type StaticMount } from '../app.js';
+import { objectKey } from '../app.js';
 import type { FingerprintMode } from '../config.js';
 import { fingerprintedPath } from '../content/fingerprint.js';
 import { type ObjectSettings, settingsSignature } from '../content/headers.js';
@@ -20,8 +20,9 @@ import {
 } from '../content/manifest.js';
 import { ConfigError } from '../errors.js';
 import type { RecordedDeploy } from './record.js';
+import type { DeployItem } from './types.js';
 
-/** Cache-Control of fingerprinted objects: a year, and browsers need not revalidate (RFC 8246). */
+/** Cache-Control of fingerprinted objects: a year, and `immutable`: browsers need not revalidate. */
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 const immutable = new WeakMap<ObjectSettings, ObjectSettings>();
@@ -47,15 +48,8 @@ export function immutableSettings(settings: ObjectSettings): ObjectSettings {
   return out;
 }
 
-/** What fingerprinting needs of an upload item (createAll's items have more). */
-export interface FingerprintItem {
-  /** The local file: its path relative to the static folder, and the folder. */
-  readonly file: { readonly relPath: string; readonly mount: StaticMount; readonly file: string };
-  key: string;
-  hash: string;
-  settings: ObjectSettings;
-  signature: string;
-}
+/** What fingerprinting needs of a deploy item. */
+export type FingerprintItem = Pick<DeployItem, 'file' | 'key' | 'hash' | 'settings' | 'signature'>;
 
 /**
  * The items to upload: with `'filename'`, each file's own item plus a fingerprinted copy (same file,
@@ -108,14 +102,8 @@ export function deployEntry(keys: string[], now = new Date()): RecordedDeploy {
   return { id: `${now.toISOString()}-${randomBytes(3).toString('hex')}`, at: now.toISOString(), keys };
 }
 
-/** What the manifest needs of a file: its own item, with the integrity computed while hashing. */
-export interface ManifestItem {
-  readonly file: { readonly relPath: string; readonly mount: StaticMount; readonly key: string };
-  readonly key: string;
-  readonly hash: string;
-  readonly size: number;
-  readonly integrity?: string | undefined;
-}
+/** What the manifest needs of a deploy item: its own item carries the integrity computed while hashing. */
+export type ManifestItem = Pick<DeployItem, 'file' | 'key' | 'hash' | 'size' | 'integrity'>;
 
 /**
  * The manifest of a deploy: one entry per file (fingerprinted copies are not files of their own). With

@@ -17,9 +17,10 @@
 // and a write that fails is ignored too. Never part of a deploy's correctness: the record in the bucket is.
 
 import type { Stats } from 'node:fs';
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomicallySync } from '../util/atomic-write.js';
 
 const FORMAT = 'nunjucks-s3/hash-cache';
 const VERSION = 1;
@@ -145,18 +146,10 @@ export function saveHashCache(file: string, entries: ReadonlyMap<string, CachedH
   for (const [p, { stamp: s, hash, integrity }] of entries) {
     files[p] = [s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev, hash, ...(integrity ? [integrity] : [])];
   }
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(tmp, JSON.stringify({ format: FORMAT, version: VERSION, files }));
-    renameSync(tmp, file);
+    writeFileAtomicallySync(file, JSON.stringify({ format: FORMAT, version: VERSION, files }));
     return true;
   } catch {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean
-    }
     return false;
   }
 }

@@ -3,10 +3,7 @@
 // uploaded with (headers, gzip, ACL). createAll always writes it (merged: a filtered run keeps the
 // other keys) and consults it when onlyModified is on. It only ever lists objects whose upload
 // succeeded; it is checkpointed during long uploads, so an interrupted deploy resumes where it stopped.
-
-import type { S3Client } from '@aws-sdk/client-s3';
-import { errorCode, httpStatus } from '../s3/client.js';
-import { s3Sdk } from '../s3/sdk.js';
+// This file is the format (pure); record-store.ts reads and writes it, record-keeper.ts keeps it during a run.
 
 /** Format marker and version of the record JSON. */
 export const RECORD_FORMAT = 'nunjucks-s3/upload-record';
@@ -49,7 +46,7 @@ export interface UploadRecord {
   settings: Record<string, Record<string, unknown>>;
   /** Every key uploaded under this prefix and still believed current. */
   objects: Record<string, RecordedObject>;
-  /** Deploy history (issue 5); kept as is by plain uploads. */
+  /** Deploy history (history.ts): the generations stale cleanup keeps. */
   deploys: RecordedDeploy[];
   [extra: string]: unknown;
 }
@@ -146,159 +143,4 @@ export function serializeRecord(record: UploadRecord, now = new Date()): string 
   for (const sig of Object.keys(record.settings).sort())
     if (used.has(sig)) settings[sig] = record.settings[sig]!;
   return JSON.stringify({ ...record, updatedAt: now.toISOString(), settings, objects: record.objects });
-}
-
-/** What reading the record found. */
-export type RecordRead =
-  | { status: 'found'; record: UploadRecord }
-  | { status: 'missing' }
-  | { status: 'no-bucket' }
-  /** The record could not be used; `problem` says why (the upload goes on as if there were none). */
-  | { status: 'unusable'; problem: string; cause?: unknown };
-
-/**
- * GET the record: one request. Distinguishes a missing record (NoSuchKey) from a missing bucket
- * (NoSuchBucket), so an unchanged re-deploy needs no HeadBucket. Other errors are thrown, except
- * AccessDenied (a key without s3:ListBucket gets it for a missing object too), which is `unusable`.
- */
-export async function readRecord(
-  client: S3Client,
-  bucket: string,
-  prefix: string,
-  signal?: AbortSignal,
-): Promise<RecordRead> {
-  let text: string;
-  try {
-    const out = await client.send(
-      new (s3Sdk().GetObjectCommand)({ Bucket: bucket, Key: recordKey(prefix) }),
-      {
-        abortSignal: signal,
-      },
-    );
-    text = (await out.Body?.transformToString('utf8')) ?? '';
-  } catch (err) {
-    const code = errorCode(err);
-    if (code === 'NoSuchBucket') return { status: 'no-bucket' };
-    if (code === 'NoSuchKey' || (httpStatus(err) === 404 && code !== 'NoSuchBucket'))
-      return { status: 'missing' };
-    if (code === 'AccessDenied')
-      return { status: 'unusable', problem: 'reading it was denied (AccessDenied)', cause: err };
-    throw err;
-  }
-  const parsed = parseRecord(text, bucket, prefix);
-  return 'record' in parsed
-    ? { status: 'found', record: parsed.record }
-    : { status: 'unusable', problem: parsed.problem };
-}
-
-/** PUT the record (private: no ACL; never cached). */
-export async function writeRecord(
-  client: S3Client,
-  record: UploadRecord,
-  signal?: AbortSignal,
-): Promise<void> {
-  await client.send(
-    new (s3Sdk().PutObjectCommand)({
-      Bucket: record.bucket,
-      Key: recordKey(record.prefix),
-      Body: serializeRecord(record),
-      ContentType: 'application/json; charset=utf-8',
-      CacheControl: 'no-store',
-    }),
-    { abortSignal: signal },
-  );
-}
-
-/**
- * The working copy of the record during an upload, written to the bucket every `intervalMs` while it
- * changes (never two writes at once) and once more at the end. A key being uploaded is removed from
- * it first and added back only when its upload succeeded, so no write ever claims an object that is
- * not in the bucket as recorded.
- */
-export class RecordKeeper {
-  readonly record: UploadRecord;
-  private dirty = false;
-  private writing: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private lastError: unknown;
-
-  constructor(
-    private readonly client: S3Client,
-    record: UploadRecord,
-    private readonly intervalMs = 2000,
-  ) {
-    this.record = record;
-  }
-
-  /** Start checkpointing (no-op for a dry run: never call it). */
-  start(): void {
-    this.timer ??= setInterval(() => {
-      if (this.dirty && !this.writing) void this.write().catch(() => {});
-    }, this.intervalMs);
-    this.timer.unref();
-  }
-
-  /** The key is about to be overwritten: its old entry no longer describes the bucket. */
-  forget(key: string): void {
-    if (key in this.record.objects) {
-      delete this.record.objects[key];
-      this.dirty = true;
-    }
-  }
-
-  /** The key was uploaded with these settings. */
-  set(key: string, object: RecordedObject, settings: Readonly<Record<string, unknown>>): void {
-    this.record.objects[key] = object;
-    this.record.settings[object.settings] ??= { ...settings };
-    this.dirty = true;
-  }
-
-  /**
-   * Append a successful deploy to the history, keeping only the last `keepLast` (the oldest are no
-   * longer needed by stale cleanup).
-   */
-  addDeploy(deploy: RecordedDeploy, keepLast: number): void {
-    this.record.deploys.push(deploy);
-    if (this.record.deploys.length > keepLast)
-      this.record.deploys.splice(0, this.record.deploys.length - keepLast);
-    this.dirty = true;
-  }
-
-  /** Whether anything changed since the record was read or last written. */
-  get changed(): boolean {
-    return this.dirty;
-  }
-
-  private write(): Promise<void> {
-    this.dirty = false;
-    const p = writeRecord(this.client, this.record)
-      .catch((err) => {
-        this.dirty = true;
-        this.lastError = err;
-        throw err;
-      })
-      .finally(() => {
-        if (this.writing === p) this.writing = undefined;
-      });
-    this.writing = p;
-    return p;
-  }
-
-  /** Stop checkpointing (no final write). */
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  /** Stop checkpointing and write the final record if anything changed; throws if that write fails. */
-  async finish(): Promise<void> {
-    this.stop();
-    await this.writing?.catch(() => {});
-    if (this.dirty) await this.write();
-  }
-
-  /** The error of the last failed checkpoint, if any (for diagnostics). */
-  get checkpointError(): unknown {
-    return this.lastError;
-  }
 }

@@ -2,23 +2,16 @@
 // prefixes that this deploy no longer has, except the fingerprinted files of the previous keepDeploys
 // deploys (pages cached by browsers and CDNs still name them), the upload record, and anything this run
 // cannot see (hidden files without includeHidden). Behind maxDeletes: more candidates than that and
-// nothing is deleted, with a warning that says how many and how to raise the limit. Listing uses
-// ListObjects (v1) with Marker: every S3 implementation pages it, while s3rver's ListObjectsV2
-// continuation tokens are DES-encrypted, which OpenSSL 3 (Node >= 17) refuses (a 500 on every
-// truncated page). Deletion uses DeleteObjects in batches of 1,000, falling back to DeleteObject per key
-// on servers that do not implement it.
+// nothing is deleted, with a warning that says how many and how to raise the limit. The bucket is
+// reached only through a CleanupStore (listing and deleting: src/s3/objects.ts), so what "the app's
+// keys" are can be answered by something other than a listing without touching the rules here.
 
 import type { S3Client } from '@aws-sdk/client-s3';
 import { setting, settingLabel } from '../config.js';
 import type { UploadFailure } from '../errors.js';
-import { describeError, errorCode, httpStatus, scrubError } from '../s3/client.js';
-import { s3Sdk } from '../s3/sdk.js';
+import { deleteKeys, listKeys } from '../s3/objects.js';
 import type { RecordedDeploy } from './record.js';
 
-/** S3's limit of keys per DeleteObjects request. */
-export const DELETE_BATCH = 1000;
-/** DeleteObject requests at once when a server has no DeleteObjects. */
-const SINGLE_DELETE_CONCURRENCY = 8;
 /** Keys shown in the guard's warning. */
 const SHOWN = 10;
 
@@ -83,109 +76,6 @@ export function keptKeys(deploys: readonly RecordedDeploy[], keepDeploys: number
   return kept;
 }
 
-/** Every key under `prefix`, in key order, paging with Marker (see the header). */
-export async function listKeys(
-  client: S3Client,
-  bucket: string,
-  prefix: string,
-  signal?: AbortSignal,
-  pageSize = 1000,
-): Promise<string[]> {
-  const keys: string[] = [];
-  let marker: string | undefined;
-  for (;;) {
-    const page = await client.send(
-      new (s3Sdk().ListObjectsCommand)({
-        Bucket: bucket,
-        Prefix: prefix || undefined,
-        Marker: marker,
-        MaxKeys: pageSize,
-      }),
-      { abortSignal: signal },
-    );
-    const contents = page.Contents ?? [];
-    for (const o of contents) if (o.Key !== undefined) keys.push(o.Key);
-    const last = page.NextMarker ?? contents.at(-1)?.Key;
-    if (!page.IsTruncated || last === undefined || last === marker) return keys;
-    marker = last;
-  }
-}
-
-/** Whether a DeleteObjects failure means the server does not implement it (then: one DeleteObject per key). */
-function isUnsupported(err: unknown): boolean {
-  const status = httpStatus(err);
-  const code = errorCode(err);
-  return status === 501 || status === 405 || code === 'NotImplemented' || code === 'MethodNotAllowed';
-}
-
-/** Delete keys: DeleteObjects in batches, or DeleteObject per key where that is all the server has. */
-export async function deleteKeys(
-  client: S3Client,
-  bucket: string,
-  keys: readonly string[],
-  secrets: readonly string[],
-  signal?: AbortSignal,
-): Promise<{ deleted: string[]; failed: UploadFailure[] }> {
-  const deleted: string[] = [];
-  const failed: UploadFailure[] = [];
-  const fail = (key: string, err: unknown, message = describeError(err, secrets)) =>
-    failed.push({ key, message: `not deleted: ${message}`, cause: scrubError(err, secrets) });
-  let single = false;
-  for (let i = 0; i < keys.length; i += DELETE_BATCH) {
-    const batch = keys.slice(i, i + DELETE_BATCH);
-    if (signal?.aborted) {
-      for (const key of batch) failed.push({ key, message: 'not deleted: aborted' });
-      continue;
-    }
-    if (!single) {
-      try {
-        const out = await client.send(
-          new (s3Sdk().DeleteObjectsCommand)({
-            Bucket: bucket,
-            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-          }),
-          { abortSignal: signal },
-        );
-        const errors = new Map<string, string>();
-        for (const e of out.Errors ?? []) {
-          if (e.Key !== undefined)
-            errors.set(e.Key, `${e.Code ?? 'Error'}${e.Message ? `: ${e.Message}` : ''}`);
-        }
-        for (const key of batch) {
-          const why = errors.get(key);
-          if (why === undefined) deleted.push(key);
-          else failed.push({ key, message: `not deleted: ${why}` });
-        }
-        continue;
-      } catch (err) {
-        if (!isUnsupported(err)) {
-          for (const key of batch) fail(key, err);
-          continue;
-        }
-        single = true;
-      }
-    }
-    let next = 0;
-    const worker = async () => {
-      while (next < batch.length && !signal?.aborted) {
-        const key = batch[next++]!;
-        try {
-          await client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: bucket, Key: key }), {
-            abortSignal: signal,
-          });
-          deleted.push(key);
-        } catch (err) {
-          fail(key, err);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SINGLE_DELETE_CONCURRENCY, batch.length) }, worker));
-    for (const key of batch.slice(next)) failed.push({ key, message: 'not deleted: aborted' });
-  }
-  deleted.sort();
-  return { deleted, failed };
-}
-
 /** What cleanStale needs. */
 export interface CleanStaleInput {
   client: S3Client;
@@ -219,11 +109,46 @@ export interface CleanStaleResult {
   warnings: string[];
 }
 
+/** How cleanup reaches the bucket: the keys under a listing prefix, and deleting keys. */
+export interface CleanupStore {
+  listKeys(listPrefix: string): Promise<string[]>;
+  deleteKeys(keys: readonly string[]): Promise<{ deleted: string[]; failed: UploadFailure[] }>;
+}
+
+/** The store cleanStale uses: the bucket itself, listed and deleted from with the input's client. */
+export function bucketCleanupStore(input: CleanStaleInput): CleanupStore {
+  return {
+    listKeys: (listPrefix) => listKeys(input.client, input.bucket, listPrefix, input.signal, input.pageSize),
+    deleteKeys: (keys) => deleteKeys(input.client, input.bucket, keys, input.secrets, input.signal),
+  };
+}
+
+/** The guard's warning: more stale candidates than maxDeletes allows, so nothing was deleted. */
+function tooManyStaleWarning(
+  stale: readonly string[],
+  prefixes: readonly string[],
+  input: Pick<CleanStaleInput, 'bucket' | 'maxDeletes' | 'dryRun'>,
+): string {
+  const label = settingLabel(setting('maxDeletes'));
+  const where = prefixes.map((p) => `s3://${input.bucket}/${p}`).join(', ');
+  const shown =
+    stale.slice(0, SHOWN).join(', ') + (stale.length > SHOWN ? `, ... (${stale.length - SHOWN} more)` : '');
+  return (
+    `${settingLabel(setting('deleteStale'))}: ${stale.length} objects under ${where} are not part of this deploy, ` +
+    `more than ${label} allows (${input.maxDeletes}); ${input.dryRun ? 'a real run would delete' : 'deleted'} nothing. ` +
+    `If they really are stale, raise ${label} to at least ${stale.length} (--max-deletes ${stale.length}); if not, ` +
+    `check the static folders and prefix. Stale: ${shown}`
+  );
+}
+
 /**
  * List the static prefixes, pick the stale keys, and delete them unless there are more than
  * maxDeletes (then: nothing deleted, one warning). Listing errors are thrown (the caller reports them).
  */
-export async function cleanStale(input: CleanStaleInput): Promise<CleanStaleResult> {
+export async function cleanStale(
+  input: CleanStaleInput,
+  store: CleanupStore = bucketCleanupStore(input),
+): Promise<CleanStaleResult> {
   const rules: StaleRules = {
     current: input.current,
     kept: keptKeys(input.previousDeploys, input.keepDeploys),
@@ -233,34 +158,14 @@ export async function cleanStale(input: CleanStaleInput): Promise<CleanStaleResu
   const stale: string[] = [];
   const prefixes = listPrefixes(input.folderKeys);
   for (const listPrefix of prefixes) {
-    const listed = await listKeys(input.client, input.bucket, listPrefix, input.signal, input.pageSize);
-    stale.push(...selectStale(listed, listPrefix, rules));
+    stale.push(...selectStale(await store.listKeys(listPrefix), listPrefix, rules));
   }
   stale.sort();
   if (stale.length === 0) return { deleted: [], failed: [], warnings: [] };
   if (stale.length > input.maxDeletes) {
-    const label = settingLabel(setting('maxDeletes'));
-    const where = prefixes.map((p) => `s3://${input.bucket}/${p}`).join(', ');
-    const shown =
-      stale.slice(0, SHOWN).join(', ') + (stale.length > SHOWN ? `, ... (${stale.length - SHOWN} more)` : '');
-    return {
-      deleted: [],
-      failed: [],
-      warnings: [
-        `${settingLabel(setting('deleteStale'))}: ${stale.length} objects under ${where} are not part of this deploy, ` +
-          `more than ${label} allows (${input.maxDeletes}); ${input.dryRun ? 'a real run would delete' : 'deleted'} nothing. ` +
-          `If they really are stale, raise ${label} to at least ${stale.length} (--max-deletes ${stale.length}); if not, ` +
-          `check the static folders and prefix. Stale: ${shown}`,
-      ],
-    };
+    return { deleted: [], failed: [], warnings: [tooManyStaleWarning(stale, prefixes, input)] };
   }
   if (input.dryRun) return { deleted: stale, failed: [], warnings: [] };
-  const { deleted, failed } = await deleteKeys(
-    input.client,
-    input.bucket,
-    stale,
-    input.secrets,
-    input.signal,
-  );
+  const { deleted, failed } = await store.deleteKeys(stale);
   return { deleted, failed, warnings: [] };
 }

@@ -9,7 +9,8 @@
 // (an injected client may carry middleware of its own), an explicit `endpointUrl` with path-style
 // requests (no endpoint rules to apply), and bodies in memory. Everything else goes through the SDK.
 // Errors look like the SDK's to the rest of createAll (name/Code, $metadata.httpStatusCode), so the
-// retry policy, ACL fallback and messages work unchanged; the caller retries (see sendObject).
+// retry policy, ACL fallback and messages work unchanged; the caller retries (withRetries in retry.ts
+// reads the Retry-After this file keeps as `$retryAfterMs`).
 
 import { createHash, createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -51,7 +52,7 @@ class Sha256 {
   }
 }
 
-/** A key as a URI path: each segment percent-encoded as S3 signs it (RFC 3986 unreserved kept). */
+/** A key as a URI path: each segment percent-encoded as S3 signs it (the unreserved characters A-Z a-z 0-9 - . _ ~ kept). */
 function encodeKey(key: string): string {
   return key
     .split('/')
@@ -209,10 +210,4 @@ function s3Error(
     if (Number.isFinite(ms) && ms > 0) err['$retryAfterMs'] = Math.min(20_000, ms);
   }
   return err;
-}
-
-/** The wait a server asked for (Retry-After) on a direct-PUT error, in ms; 0 when none. */
-export function retryAfterMs(err: unknown): number {
-  const v = (err as { $retryAfterMs?: unknown } | undefined)?.$retryAfterMs;
-  return typeof v === 'number' ? v : 0;
 }

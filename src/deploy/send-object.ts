@@ -1,0 +1,134 @@
+// Sending one object, by the path its size and settings call for: small files as one Buffer (through
+// the direct PUT where it applies, else the SDK); mid-size files as a file stream, re-opened for each
+// attempt; large files as a multipart upload of parts streamed from the file (multipart.ts); large
+// gzipped files (length unknown in advance) through lib-storage's Upload (parts retried by the SDK).
+// Whatever the path, the result says the hash and size of the bytes actually sent.
+
+import { readFileSync } from 'node:fs';
+import { pipeline, Transform, type TransformCallback } from 'node:stream';
+import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { gzipBuffer, gzipStream } from '../content/gzip.js';
+import { withRetries } from '../s3/retry.js';
+import { s3Sdk, storageSdk } from '../s3/sdk.js';
+import { guardedSend, hashedFileStream } from './body-streams.js';
+import { BUFFER_LIMIT } from './local-hashing.js';
+import { partSizeFor, sendParts, sendsAsMultipart } from './multipart.js';
+import {
+  changedWhileUploading,
+  type DeployItem,
+  isNamedByHash,
+  type SendContext,
+  type SentObject,
+} from './types.js';
+
+/** The PutObject fields of an item: bucket, key, its headers and metadata, and the ACL when one is sent. */
+function putParams(ctx: SendContext, item: DeployItem, acl: string | undefined): PutObjectCommandInput {
+  const s = item.settings;
+  return {
+    Bucket: ctx.bucket,
+    Key: item.key,
+    ...s.fields,
+    ...(Object.keys(s.metadata).length ? { Metadata: { ...s.metadata } } : {}),
+    ...(acl ? { ACL: acl as PutObjectCommandInput['ACL'] } : {}),
+  };
+}
+
+/** Upload one object with `acl` (or none), by the path that fits it (see the top of this file). */
+export async function sendObject(
+  ctx: SendContext,
+  item: DeployItem,
+  acl: string | undefined,
+): Promise<SentObject> {
+  const params = putParams(ctx, item, acl);
+  if (item.size < BUFFER_LIMIT) return await sendSmall(ctx, item, params, acl);
+  const partSize = partSizeFor(item.size);
+  if (sendsAsMultipart(item.size, item.settings.gzip, ctx.config.multipartThreshold)) {
+    return await sendParts(ctx, item, params, partSize);
+  }
+  if (item.settings.gzip) return await sendGzippedStream(ctx, item, params, partSize);
+  return await sendStream(ctx, item, params);
+}
+
+/**
+ * A small file as one Buffer: the bytes kept from hashing, or read now. Through the direct PUT where it
+ * applies (retried here, as the SDK would: same policy, Retry-After honoured), else the SDK (which
+ * retries it itself).
+ */
+async function sendSmall(
+  ctx: SendContext,
+  item: DeployItem,
+  params: PutObjectCommandInput,
+  acl: string | undefined,
+): Promise<SentObject> {
+  const s = item.settings;
+  let bytes = item.body;
+  let hash = item.hash;
+  if (!bytes) {
+    // Synchronous: a small file from the page cache is read faster than fs.promises can schedule it.
+    bytes = readFileSync(item.file.file);
+    hash = ctx.hasher.hashBytes(bytes);
+    if (isNamedByHash(ctx.config, item) && hash !== item.hash) throw changedWhileUploading(item);
+  }
+  const body = s.gzip ? await gzipBuffer(bytes) : bytes;
+  const put = ctx.directPut;
+  if (put) {
+    const input = { key: item.key, body, fields: s.fields, metadata: s.metadata, acl };
+    await withRetries(ctx.config.maxAttempts, ctx.signal, () => put(input, ctx.signal));
+  } else {
+    await ctx.client.send(
+      new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length }),
+      { abortSignal: ctx.signal },
+    );
+  }
+  return { hash, size: bytes.length, bytesSent: body.length };
+}
+
+/** A large gzipped file: streamed through gzip into lib-storage's Upload, counting the bytes sent. */
+async function sendGzippedStream(
+  ctx: SendContext,
+  item: DeployItem,
+  params: PutObjectCommandInput,
+  partSize: number,
+): Promise<SentObject> {
+  const source = await hashedFileStream(item.file.file, ctx.hasher, 1024 * 1024);
+  let sentBytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      sentBytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const body = pipeline(gzipStream(source.stream), counter, () => {});
+  await guardedSend(body, ctx.signal, (controller) =>
+    new (storageSdk().Upload)({
+      client: ctx.client,
+      params: { ...params, Body: body },
+      partSize,
+      queueSize: 4,
+      abortController: controller,
+    }).done(),
+  );
+  return { ...(await source.result()), bytesSent: sentBytes };
+}
+
+/** A mid-size file: a stream per attempt, so a retry sends the file from its start. */
+async function sendStream(
+  ctx: SendContext,
+  item: DeployItem,
+  params: PutObjectCommandInput,
+): Promise<SentObject> {
+  return await withRetries(ctx.config.maxAttempts, ctx.signal, async () => {
+    // Bounded to the size announced: a file grown meanwhile sends (and records) what fits, a shrunk one fails.
+    const source = await hashedFileStream(item.file.file, ctx.hasher, 256 * 1024, {
+      start: 0,
+      length: item.size,
+    });
+    await guardedSend(source.stream, ctx.signal, (controller) =>
+      ctx.client.send(
+        new (s3Sdk().PutObjectCommand)({ ...params, Body: source.stream, ContentLength: item.size }),
+        { abortSignal: controller.signal },
+      ),
+    );
+    return { ...(await source.result()), bytesSent: item.size };
+  });
+}

@@ -1,0 +1,135 @@
+// The sixth stage of createAll: the uploads. Largest files first (no long tail), `concurrency` at a
+// time (the one pool, src/util/pool.ts). Each file is forgotten by the record before it is sent and
+// recorded again only once it is in the bucket; its outcome goes into the report, the progress events
+// and the stop rules (stop-rules.ts), and a refused ACL turns ACLs off (acl-fallback.ts). Files never
+// started because a stop rule fired are reported as not attempted.
+
+import type { Hasher } from '../content/hash.js';
+import { directPutter } from '../s3/direct-put.js';
+import { describeError } from '../s3/errors.js';
+import { scrubError } from '../s3/redact.js';
+import { runPool } from '../util/pool.js';
+import { type ObjectAclPolicy, sendWithAclFallback } from './acl-fallback.js';
+import type { ProgressEvent } from './api-types.js';
+import type { Planned } from './plan.js';
+import type { RecordKeeper } from './record-keeper.js';
+import { reportEntry } from './report.js';
+import { StopRules } from './stop-rules.js';
+import {
+  changedWhileUploading,
+  type DeployContext,
+  type DeployItem,
+  isNamedByHash,
+  type SendContext,
+} from './types.js';
+
+/** What the transfer needs besides the deploy. */
+export interface TransferInput {
+  /** The plan's uploads. */
+  uploads: readonly Planned<DeployItem>[];
+  acl: ObjectAclPolicy;
+  keeper: RecordKeeper;
+  hasher: Hasher;
+  /** The client came from the caller (no direct PUTs: it may carry middleware of its own). */
+  injectedClient: boolean;
+  progress: (event: ProgressEvent) => void;
+}
+
+/** Counts for the progress events. */
+interface Done {
+  files: number;
+  bytes: number;
+}
+
+/** Upload the planned files (see the top of this file). Resolves to how many were planned. */
+export async function transferFiles(run: DeployContext, input: TransferInput): Promise<number> {
+  const { config, signal } = run;
+  const todo = input.uploads.slice().sort((a, b) => b.item.size - a.item.size);
+  let totalBytes = 0;
+  for (const p of todo) totalBytes += p.item.size;
+  input.progress({ type: 'start', totalFiles: todo.length, totalBytes });
+  const ctx: SendContext = {
+    client: run.client,
+    bucket: run.bucket,
+    hasher: input.hasher,
+    config,
+    signal,
+    directPut: directPutter(run.client, config, run.bucket, input.injectedClient),
+  };
+  const stop = new StopRules({
+    concurrency: config.concurrency,
+    maxAttempts: config.maxAttempts,
+    secrets: run.secrets,
+  });
+  const done: Done = { files: 0, bytes: 0 };
+  const started = await runPool(
+    todo,
+    config.concurrency,
+    (planned) => transferOne(run, ctx, input, stop, done, planned),
+    () => signal?.aborted === true || stop.stopped,
+  );
+  if (stop.reason !== undefined && !signal?.aborted) {
+    for (const p of todo.slice(started)) {
+      run.report.failed.push({
+        key: p.item.key,
+        file: p.item.file.file,
+        message: `not attempted: stopped after ${stop.reason}`,
+      });
+    }
+  }
+  return todo.length;
+}
+
+/** Upload one file and account for it: record, report, stop rules, progress. Never throws. */
+async function transferOne(
+  run: DeployContext,
+  ctx: SendContext,
+  input: TransferInput,
+  stop: StopRules,
+  done: Done,
+  { item, reason }: Planned<DeployItem>,
+): Promise<void> {
+  const { report, secrets, signal } = run;
+  input.keeper.forget(item.key);
+  let ok = false;
+  try {
+    const sent = await sendWithAclFallback(ctx, item, input.acl);
+    // With fingerprinting the key and the manifest were named by the hash taken before sending: bytes
+    // that differ were written meanwhile. Fail the file (the next run uploads it) rather than publish one
+    // hash's name with another's bytes. (Without, the record simply gets the hash of what was sent.)
+    if (isNamedByHash(run.config, item) && sent.hash !== item.hash) throw changedWhileUploading(item);
+    if (item.key === item.file.key) item.sentHash = sent.hash;
+    input.keeper.set(
+      item.key,
+      { hash: sent.hash, settings: item.signature, size: sent.size },
+      item.settings.canonical,
+    );
+    report.uploaded.push(reportEntry(item, reason));
+    report.bytesSent += sent.bytesSent;
+    if (item.settings.gzip) report.bytesSavedByGzip += sent.size - sent.bytesSent;
+    stop.succeeded();
+    ok = true;
+  } catch (err) {
+    scrubError(err, secrets);
+    const aborted = signal?.aborted === true;
+    report.failed.push({
+      key: item.key,
+      file: item.file.file,
+      message: aborted ? 'aborted' : describeError(err, secrets),
+      cause: err,
+    });
+    stop.failed(err, aborted);
+  } finally {
+    item.body = undefined;
+    done.files++;
+    done.bytes += item.size;
+    input.progress({
+      type: 'file',
+      key: item.key,
+      bytes: item.size,
+      doneFiles: done.files,
+      doneBytes: done.bytes,
+      ok,
+    });
+  }
+}
