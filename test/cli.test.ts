@@ -777,8 +777,8 @@ describe('nunjucks-s3 (process)', () => {
         for (const value of Object.values(secret)) expect(r.stdout + r.stderr).not.toContain(value);
       }
       // The dry run echoes where the credentials came from, masked.
-      expect(runs[0]!.stdout).toContain('secretAccessKey = "***"  (nunjucks-s3.config.json)');
-      expect(runs[0]!.stdout).toContain('sessionToken = "***"  (AWS_SESSION_TOKEN)');
+      expect(runs[0]!.stdout).toContain('secretAccessKey = "[redacted]"  (nunjucks-s3.config.json)');
+      expect(runs[0]!.stdout).toContain('sessionToken = "[redacted]"  (AWS_SESSION_TOKEN)');
     });
   });
 
@@ -814,7 +814,7 @@ describe('nunjucks-s3 (process)', () => {
       expect(r.stdout).toContain(`bucketName = "${bucket}"  (FLASKS3_BUCKET_NAME)`);
       expect(r.stdout).toContain('prefix = "from-flag"  (--prefix)');
       expect(r.stdout).toContain('concurrency = 4  (nunjucks-s3.config.json)');
-      expect(r.stdout).toContain('accessKeyId = "***"  (AWS_ACCESS_KEY_ID)');
+      expect(r.stdout).toContain('accessKeyId = "[redacted]"  (AWS_ACCESS_KEY_ID)');
       expect(r.stdout).toContain(`dry run: nothing was changed in s3://${bucket}/from-flag/`);
       expect(r.stdout).toMatch(/would upload 4 files/);
       for (const key of basicKeys('from-flag')) expect(r.stdout).toContain(key);

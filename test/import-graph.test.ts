@@ -26,6 +26,10 @@ const INDEX_DEPLOY_MODULES = new Set([
   'deploy/record.ts',
   's3/bucket-policy.ts',
   's3/client.ts',
+  's3/errors.ts',
+  's3/redact.ts',
+  's3/region.ts',
+  's3/retry.ts',
   's3/sdk.ts',
 ]);
 

@@ -14,6 +14,7 @@ import {
   settingLabel,
 } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { REDACTION_MASK } from '../s3/redact.js';
 import type { CliArgs } from './args.js';
 import { type Camel, fromSource, settingFromString } from './setting-input.js';
 
@@ -136,7 +137,7 @@ export function missingBucketError(file: string): ConfigError {
   );
 }
 
-/** One line per non-default setting with its source; secrets are shown as `***`. For --dry-run and errors. */
+/** One line per non-default setting with its source; secrets are shown as the redaction mask. For --dry-run and errors. */
 export function describeSettings(
   resolved: ResolvedConfig,
   sources: Partial<Record<Camel, string>>,
@@ -146,7 +147,7 @@ export function describeSettings(
     const source = sources[spec.camel];
     if (!source) continue;
     let value: unknown = (resolved as unknown as Record<string, unknown>)[spec.camel];
-    if (spec.secret) value = '***';
+    if (spec.secret) value = REDACTION_MASK;
     else if (value instanceof RegExp) value = value.source;
     else if (spec.camel === 'filepathHeaders')
       value = Object.fromEntries(resolved.filepathHeaders.map((r) => [r.source, r.headers]));

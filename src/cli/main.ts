@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { UploadReport } from '../deploy/upload.js';
 import { ConfigError, NunjucksS3Error, UploadError, UrlBuildError } from '../errors.js';
+import { redact } from '../s3/redact.js';
 import { type CliArgs, parseCliArgs, urlArguments } from './args.js';
 import { loadApp } from './config-file.js';
 import { USAGE } from './help.js';
@@ -24,14 +25,8 @@ import { UsageError } from './usage-error.js';
 /** Secret values seen in the environment or the config; scrubbed from everything printed. */
 const secrets = new Set<string>();
 
-function redact(text: string): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
-  return out;
-}
-
-const out = (text: string) => process.stdout.write(redact(text));
-const err = (text: string) => process.stderr.write(redact(text));
+const out = (text: string) => process.stdout.write(redact(text, secrets));
+const err = (text: string) => process.stderr.write(redact(text, secrets));
 
 function version(): string {
   // src/cli/main.ts and dist/cli/main.js both sit two folders below package.json.
@@ -102,10 +97,10 @@ async function upload(args: CliArgs): Promise<number> {
     human && !args.quiet && !args.dryRun ? createProgress({ stream: process.stderr }) : undefined;
   const logger = {
     warn: (message: string) =>
-      progress ? progress.log(redact(`warning: ${message}`)) : err(`warning: ${message}\n`),
+      progress ? progress.log(redact(`warning: ${message}`, secrets)) : err(`warning: ${message}\n`),
     info: (message: string) => {
       if (!human || args.quiet) return;
-      if (progress) progress.log(redact(message));
+      if (progress) progress.log(redact(message, secrets));
       else err(`${message}\n`);
     },
   };
