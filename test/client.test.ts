@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { createS3Client } from '../src/s3/client.js';
@@ -39,6 +42,43 @@ describe('normaliseRegion / clientRegion', () => {
       if (saved.r !== undefined) process.env.AWS_REGION = saved.r;
       if (saved.d !== undefined) process.env.AWS_DEFAULT_REGION = saved.d;
     }
+  });
+});
+
+describe('a client built with no region anywhere', () => {
+  /** Run `fn` with no region in the environment and the shared config file `configText` (none: absent). */
+  async function withProfile(configText: string | undefined, fn: () => Promise<void>): Promise<void> {
+    const names = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_CONFIG_FILE', 'AWS_PROFILE'] as const;
+    const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns3-profile-'));
+    for (const n of names) delete process.env[n];
+    process.env.AWS_CONFIG_FILE = path.join(dir, 'config');
+    if (configText !== undefined) writeFileSync(process.env.AWS_CONFIG_FILE, configText);
+    try {
+      await fn();
+    } finally {
+      for (const n of names) {
+        if (saved[n] === undefined) delete process.env[n];
+        else process.env[n] = saved[n];
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('falls back to us-east-1, as the settings table says (not "Region is missing")', async () => {
+    await withProfile(undefined, async () => {
+      const client = createS3Client(resolveConfig({ FLASKS3_BUCKET_NAME: 'my-site-assets' }));
+      expect(await client.config.region()).toBe('us-east-1');
+      client.destroy();
+    });
+  });
+
+  it("takes the shared config file's profile region first", async () => {
+    await withProfile('[default]\nregion = eu-central-1\n', async () => {
+      const client = createS3Client(resolveConfig({ FLASKS3_BUCKET_NAME: 'my-site-assets' }));
+      expect(await client.config.region()).toBe('eu-central-1');
+      client.destroy();
+    });
   });
 });
 

@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ResolvedConfig } from '../config.js';
-import { clientRegion } from './region.js';
+import { clientRegion, regionFromProfileOrDefault } from './region.js';
 import { uploaderRetryStrategy } from './retry.js';
 import { s3Sdk } from './sdk.js';
 
@@ -51,8 +51,16 @@ export function createS3Client(
     const message = args.join(' ');
     if (!QUIET.some((q) => message.includes(q))) logger.warn(message);
   };
+  // The SDK asks a region provider at every request: look the profile up once.
+  let profileRegion: Promise<string> | undefined;
+  const region =
+    clientRegion(config) ??
+    (() => {
+      profileRegion ??= regionFromProfileOrDefault(() => new (s3Sdk().S3Client)({}));
+      return profileRegion;
+    });
   return new (s3Sdk().S3Client)({
-    region: clientRegion(config),
+    region,
     endpoint: config.endpointUrl,
     forcePathStyle: config.forcePathStyle,
     credentials: config.accessKeyId

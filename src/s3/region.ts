@@ -26,9 +26,9 @@ export function normaliseRegion(region: string | undefined): string | undefined 
 }
 
 /**
- * The region a built client uses: the setting, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1
- * when an endpoint is set (S3-compatible stores mostly ignore it), else undefined (the SDK's chain:
- * the shared config file's profile).
+ * The region a built client uses when it can be known without reading files: the setting, else
+ * AWS_REGION / AWS_DEFAULT_REGION, else us-east-1 when an endpoint is set (S3-compatible stores mostly
+ * ignore it), else undefined: then {@link regionFromProfileOrDefault} asks the shared config file.
  */
 export function clientRegion(config: Pick<ResolvedConfig, 'region' | 'endpointUrl'>): string | undefined {
   return (
@@ -37,4 +37,19 @@ export function clientRegion(config: Pick<ResolvedConfig, 'region' | 'endpointUr
       process.env.AWS_DEFAULT_REGION ||
       (config.endpointUrl ? 'us-east-1' : undefined))
   );
+}
+
+/**
+ * The region of the shared config file's profile (the SDK's own default chain, asked through a
+ * throwaway client), else us-east-1, the documented last fallback: without it the SDK fails every
+ * request with "Region is missing" on a machine that has credentials but no region configured.
+ */
+export async function regionFromProfileOrDefault(
+  newClient: () => { config: { region: () => Promise<string> } },
+): Promise<string> {
+  try {
+    return (await newClient().config.region()) || 'us-east-1';
+  } catch {
+    return 'us-east-1';
+  }
 }
