@@ -116,6 +116,20 @@ export interface NunjucksS3Config {
   maxDeletes?: number;
   /** Fingerprinted files of this many previous deploys are kept by deleteStale. `FLASKS3_KEEP_DEPLOYS`. @default 3 */
   keepDeploys?: number;
+
+  // --- The CDN in front: invalidation after a deploy (src/cdn/). One block, kept together. ---
+  /** CloudFront distribution to invalidate after a deploy, for exactly the keys it overwrote. `FLASKS3_CLOUDFRONT_DISTRIBUTION_ID`. */
+  cloudfrontDistributionId?: string;
+  /** CloudFront API endpoint (a stand-in for tests, or a proxy). `FLASKS3_CLOUDFRONT_ENDPOINT_URL`. @default the AWS endpoint */
+  cloudfrontEndpointUrl?: string;
+  /** Wait until each CloudFront invalidation completes (minutes, usually). `FLASKS3_CDN_WAIT`. @default false */
+  cdnWait?: boolean;
+  /** Cloudflare zone whose cache is purged by URL after a deploy (needs cdnDomain). `FLASKS3_CLOUDFLARE_ZONE_ID`. */
+  cloudflareZoneId?: string;
+  /** API token with Cache Purge permission on that zone; a secret, never printed. `FLASKS3_CLOUDFLARE_API_TOKEN`. */
+  cloudflareApiToken?: string;
+  /** Cloudflare API base URL (a stand-in for tests). `FLASKS3_CLOUDFLARE_API_URL`. @default 'https://api.cloudflare.com/client/v4' */
+  cloudflareApiUrl?: string;
 }
 
 type Kind =
@@ -287,6 +301,40 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: { type: 'number', min: 0, max: 1000, integer: true },
     default: 3,
   },
+
+  // --- The CDN in front: invalidation after a deploy (src/cdn/). One block, kept together. ---
+  {
+    flask: 'FLASKS3_CLOUDFRONT_DISTRIBUTION_ID',
+    camel: 'cloudfrontDistributionId',
+    kind: { type: 'string' },
+    default: undefined,
+  },
+  {
+    flask: 'FLASKS3_CLOUDFRONT_ENDPOINT_URL',
+    camel: 'cloudfrontEndpointUrl',
+    kind: { type: 'string' },
+    default: undefined,
+  },
+  { flask: 'FLASKS3_CDN_WAIT', camel: 'cdnWait', kind: { type: 'boolean' }, default: false },
+  {
+    flask: 'FLASKS3_CLOUDFLARE_ZONE_ID',
+    camel: 'cloudflareZoneId',
+    kind: { type: 'string' },
+    default: undefined,
+  },
+  {
+    flask: 'FLASKS3_CLOUDFLARE_API_TOKEN',
+    camel: 'cloudflareApiToken',
+    kind: { type: 'string' },
+    default: undefined,
+    secret: true,
+  },
+  {
+    flask: 'FLASKS3_CLOUDFLARE_API_URL',
+    camel: 'cloudflareApiUrl',
+    kind: { type: 'string', nonEmpty: true },
+    default: 'https://api.cloudflare.com/client/v4',
+  },
 ];
 
 const BY_FLASK = new Map(SETTINGS.map((s) => [s.flask, s]));
@@ -359,6 +407,15 @@ export interface ResolvedConfig {
   readonly deleteStale: boolean;
   readonly maxDeletes: number;
   readonly keepDeploys: number;
+
+  // --- The CDN in front (src/cdn/). ---
+  readonly cloudfrontDistributionId: string | undefined;
+  readonly cloudfrontEndpointUrl: string | undefined;
+  readonly cdnWait: boolean;
+  readonly cloudflareZoneId: string | undefined;
+  /** Non-enumerable, like the AWS credentials. */
+  readonly cloudflareApiToken: string | undefined;
+  readonly cloudflareApiUrl: string;
 }
 
 /** Edit distance, for "did you mean" on mistyped setting names. */
@@ -722,11 +779,13 @@ export function resolveConfig(
     deleteStale: get<boolean>('deleteStale'),
     maxDeletes: get<number>('maxDeletes'),
     keepDeploys: get<number>('keepDeploys'),
+    // --- The CDN in front (src/cdn/): checked together, before anything is uploaded. ---
+    ...cdnSettings(get),
   };
   // Credentials are there for the uploader, but never shown by console.log, JSON.stringify or a spread.
   // Getters, not values: console.log('%o') and inspect({ showHidden }) list non-enumerable values too,
   // but print a getter as [Getter] without calling it.
-  for (const camel of ['accessKeyId', 'secretAccessKey', 'sessionToken'] as const) {
+  for (const camel of ['accessKeyId', 'secretAccessKey', 'sessionToken', 'cloudflareApiToken'] as const) {
     const secret = get<string | undefined>(camel);
     Object.defineProperty(resolved, camel, { get: () => secret, enumerable: false });
   }
@@ -752,4 +811,58 @@ export function requireBucketName(config: ResolvedConfig, why: string): string {
   throw new ConfigError('CONFIG_MISSING_BUCKET', `${label} is required ${why}; set it in app.config`, {
     setting: label,
   });
+}
+
+// --- The CDN in front (src/cdn/): the settings' cross-checks. One block, kept together. ---
+
+/** The CDN settings, checked together (the token is added, hidden, by resolveConfig). */
+function cdnSettings(get: <T>(camel: keyof NunjucksS3Config) => T) {
+  const httpUrl = (camel: 'cloudfrontEndpointUrl' | 'cloudflareApiUrl') => {
+    const value = get<string | undefined>(camel);
+    if (value === undefined) return undefined;
+    let ok = false;
+    try {
+      ok = /^https?:$/.test(new URL(value).protocol);
+    } catch {}
+    if (!ok) {
+      const label = settingLabel(setting(camel));
+      throw new ConfigError(
+        'CONFIG_ENDPOINT',
+        `${label} must be an http:// or https:// URL, got ${JSON.stringify(value)}`,
+        {
+          setting: label,
+        },
+      );
+    }
+    return value.replace(/\/+$/, '');
+  };
+  const zone = get<string | undefined>('cloudflareZoneId') || undefined;
+  const token = get<string | undefined>('cloudflareApiToken') || undefined;
+  if ((zone === undefined) !== (token === undefined)) {
+    const missing = setting(zone === undefined ? 'cloudflareZoneId' : 'cloudflareApiToken');
+    throw new ConfigError(
+      'CONFIG_CDN',
+      `${settingLabel(missing)} is missing: a Cloudflare purge needs both the zone id and the API token`,
+      {
+        setting: settingLabel(missing),
+      },
+    );
+  }
+  if (zone !== undefined && get<string>('cdnDomain').trim() === '') {
+    const label = settingLabel(setting('cdnDomain'));
+    throw new ConfigError(
+      'CONFIG_CDN',
+      `${label} is required with ${settingLabel(setting('cloudflareZoneId'))}: Cloudflare purges the URLs served from the CDN domain`,
+      {
+        setting: label,
+      },
+    );
+  }
+  return {
+    cloudfrontDistributionId: get<string | undefined>('cloudfrontDistributionId')?.trim() || undefined,
+    cloudfrontEndpointUrl: httpUrl('cloudfrontEndpointUrl'),
+    cdnWait: get<boolean>('cdnWait'),
+    cloudflareZoneId: zone,
+    cloudflareApiUrl: httpUrl('cloudflareApiUrl') as string,
+  };
 }

@@ -25,6 +25,7 @@ import type {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { type AppLike, objectKey, staticMounts } from '../app.js';
+import { type InvalidationReport, invalidateAfterDeploy, type OnInvalidate } from '../cdn/invalidate.js';
 import {
   findSetting,
   type NunjucksS3Config,
@@ -57,7 +58,7 @@ import { type DirectPut, directPutter, retryAfterMs } from '../s3/direct-put.js'
 import { s3Sdk, storageSdk } from '../s3/sdk.js';
 import { finishDeploy, recordDeploy } from './after-upload.js';
 import { type DiscoverOptions, discoverFiles, type LocalFile } from './discover.js';
-import { withFingerprintedKeys } from './fingerprint-upload.js';
+import { fingerprintedKeys, withFingerprintedKeys } from './fingerprint-upload.js';
 import {
   type CachedHash,
   type FileStamp,
@@ -115,6 +116,8 @@ export interface UploadReport {
   /** Local bytes minus gzipped bytes, over the gzipped objects uploaded (can be negative for tiny files). */
   bytesSavedByGzip: number;
   durationMs: number;
+  /** What the CDN in front was asked to invalidate (src/cdn/); absent when no CDN is configured. */
+  invalidation?: InvalidationReport;
 }
 
 /** Options of {@link createAll}: any setting (camelCase or FLASKS3_* name) overrides `app.config`. */
@@ -137,6 +140,8 @@ export interface CreateAllOptions extends NunjucksS3Config {
   onProgress?: (event: ProgressEvent) => void;
   /** Where warnings (and a few info lines) go. @default console.warn for warnings */
   logger?: { warn(message: string): void; info?(message: string): void };
+  /** Called after a successful deploy with the URLs it overwrote, for a CDN not built in (src/cdn/). */
+  onInvalidate?: OnInvalidate;
 }
 
 /** Files smaller than this are read into memory once (hash, gzip, send); larger ones are streamed. */
@@ -172,6 +177,7 @@ const OPTION_NAMES = new Set([
   'dryRun',
   'onProgress',
   'logger',
+  'onInvalidate',
 ]);
 
 /** The hash of an item not read yet: the plan uploads it anyway, and it is hashed as it is sent. */
@@ -410,6 +416,17 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     secrets,
     signal,
   });
+  const invalidateCdn = () =>
+    invalidateAfterDeploy({
+      config,
+      bucket,
+      uploaded: report.uploaded,
+      fingerprinted: fingerprintedKeys(items),
+      dryRun,
+      onInvalidate: options.onInvalidate,
+      warn,
+      info: logger.info?.bind(logger),
+    });
   let keeper: RecordKeeper | undefined;
   try {
     let record: UploadRecord | undefined;
@@ -455,6 +472,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     if (dryRun) {
       report.uploaded = plan.upload.map((p) => entry(p.item, p.reason));
       if (bucketExists) await finishDeploy({ ...finishInput(), previousDeploys: record?.deploys ?? [] });
+      report.invalidation = await invalidateCdn(); // the CDN in front: the paths a real run would invalidate
       return finish(report, t0);
     }
 
@@ -661,6 +679,9 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       );
     }
     if (report.failed.length > 0) throw failedError(report);
+
+    // 6. The CDN in front (src/cdn/): only after a complete deploy; a failure there is a warning.
+    report.invalidation = await invalidateCdn();
     return report;
   } finally {
     keeper?.stop();

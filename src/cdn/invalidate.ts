@@ -1,0 +1,124 @@
+// After a successful deploy: tell the CDN in front which URLs the deploy made stale. CloudFront (one
+// invalidation, wildcards only above a threshold), Cloudflare (purge by URL) and a hook for any other
+// CDN, each only when configured. A failure here is reported, never thrown: the deploy stays done.
+
+import type { ResolvedConfig } from '../config.js';
+import type { UploadReason } from '../deploy/plan.js';
+import { assetOrigin, encodeUrlPath } from '../template/url.js';
+import { purgeCloudflare } from './cloudflare.js';
+import { cdnBasePath, cdnPath, foldPaths, overwrittenKeys } from './paths.js';
+
+/** Called with the absolute URLs (as url_for renders them) a deploy made stale; may return a promise. */
+export type OnInvalidate = (urls: string[]) => void | Promise<void>;
+
+/** What was asked of each CDN; `error` says why one failed (the deploy itself succeeded). */
+export interface InvalidationReport {
+  /** Nothing was sent: the paths are what a real run would invalidate. */
+  dryRun: boolean;
+  /** URL paths of the keys the deploy overwrote, sorted (before any folding into wildcards). */
+  paths: string[];
+  cloudfront?: { distributionId: string; paths: string[]; id?: string; status?: string; error?: string };
+  cloudflare?: { zoneId: string; urls: string[]; requests: number; error?: string };
+  hook?: { urls: string[]; error?: string };
+  /** Whether any CDN failed to invalidate. */
+  failed: boolean;
+}
+
+/** What the deploy hands over. */
+export interface InvalidateInput {
+  config: ResolvedConfig;
+  bucket: string;
+  uploaded: readonly { key: string; reason: UploadReason }[];
+  /** Keys that carry a content hash in their name: never stale. */
+  fingerprinted: readonly string[];
+  dryRun: boolean;
+  onInvalidate?: OnInvalidate | undefined;
+  warn(message: string): void;
+  info?(message: string): void;
+}
+
+/**
+ * Invalidate, on every configured CDN, the URLs of the keys this deploy overwrote. Resolves to undefined
+ * when no CDN is configured; sends nothing when no key was overwritten.
+ */
+export async function invalidateAfterDeploy(input: InvalidateInput): Promise<InvalidationReport | undefined> {
+  const { config, dryRun } = input;
+  const distributionId = config.cloudfrontDistributionId;
+  const zoneId = config.cloudflareZoneId;
+  if (distributionId === undefined && zoneId === undefined && input.onInvalidate === undefined)
+    return undefined;
+
+  const keys = overwrittenKeys(input.uploaded, new Set(input.fingerprinted));
+  const base = cdnBasePath(config.cdnDomain);
+  const origin = assetOrigin(config, input.bucket);
+  const paths = keys.map((k) => cdnPath(k, base));
+  // The URL url_for renders: the origin (CDN domain with its path, or the bucket) and the encoded key.
+  const urls = keys.map((k) => `${origin.scheme}:${origin.authority}/${encodeUrlPath(k)}`);
+  const report: InvalidationReport = { dryRun, paths, failed: false };
+  if (keys.length === 0) {
+    input.info?.('CDN: no key was overwritten, nothing to invalidate');
+    return report;
+  }
+  const verb = dryRun ? 'would invalidate' : 'invalidating';
+  const fail = (what: string, err: unknown) => {
+    report.failed = true;
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    input.warn(`${what} failed (the deploy itself succeeded; invalidate by hand or run again): ${message}`);
+    return message;
+  };
+
+  if (distributionId !== undefined) {
+    const sent = foldPaths(paths);
+    report.cloudfront = { distributionId, paths: sent };
+    input.info?.(
+      `CloudFront ${distributionId}: ${verb} ${sent.length} paths:\n${sent.map((p) => `  ${p}`).join('\n')}`,
+    );
+    if (!dryRun) {
+      try {
+        const { createCloudFrontClient, invalidateCloudFront } = await import('./cloudfront.js');
+        const client = createCloudFrontClient(config);
+        try {
+          const done = await invalidateCloudFront({
+            client,
+            distributionId,
+            paths: sent,
+            wait: config.cdnWait,
+          });
+          Object.assign(report.cloudfront, done);
+        } finally {
+          client.destroy();
+        }
+      } catch (err) {
+        report.cloudfront.error = fail(`CloudFront invalidation of distribution ${distributionId}`, err);
+      }
+    }
+  }
+  if (zoneId !== undefined) {
+    report.cloudflare = { zoneId, urls, requests: 0 };
+    input.info?.(`Cloudflare zone ${zoneId}: ${dryRun ? 'would purge' : 'purging'} ${urls.length} URLs`);
+    if (!dryRun) {
+      try {
+        report.cloudflare.requests = await purgeCloudflare({
+          apiUrl: config.cloudflareApiUrl,
+          zoneId,
+          token: config.cloudflareApiToken ?? '',
+          urls,
+          timeoutMs: config.requestTimeout,
+        });
+      } catch (err) {
+        report.cloudflare.error = fail(`Cloudflare purge of zone ${zoneId}`, err);
+      }
+    }
+  }
+  if (input.onInvalidate !== undefined) {
+    report.hook = { urls };
+    if (!dryRun) {
+      try {
+        await input.onInvalidate([...urls]);
+      } catch (err) {
+        report.hook.error = fail('onInvalidate', err);
+      }
+    }
+  }
+  return report;
+}
