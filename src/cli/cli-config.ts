@@ -81,7 +81,7 @@ const ALL_FLAGS = [
 ];
 
 /** The commands. */
-export type Command = 'upload' | 'url' | 'help' | 'version';
+export type Command = 'upload' | 'url' | 'verify' | 'help' | 'version';
 
 /** What the command line asks for. */
 export interface CliArgs {
@@ -180,13 +180,13 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     if (token.kind === 'positional') {
       if (out.command === undefined && out.positionals.length === 0) {
         const cmd = token.value;
-        if (cmd === 'upload' || cmd === 'url' || cmd === 'help' || cmd === 'version') {
+        if (cmd === 'upload' || cmd === 'url' || cmd === 'verify' || cmd === 'help' || cmd === 'version') {
           out.command = cmd;
           continue;
         }
-        const guess = closestName(cmd, ['upload', 'url', 'help', 'version'], 2);
+        const guess = closestName(cmd, ['upload', 'url', 'verify', 'help', 'version'], 2);
         throw new UsageError(
-          `unknown command ${JSON.stringify(cmd)}${guess ? `; did you mean ${guess}?` : ''} (commands: upload, url, help)`,
+          `unknown command ${JSON.stringify(cmd)}${guess ? `; did you mean ${guess}?` : ''} (commands: upload, url, verify, help)`,
         );
       }
       out.positionals.push(token.value);

@@ -22,6 +22,7 @@ import {
   urlArguments,
 } from './cli-config.js';
 import { createProgress, planLines, summaryLines } from './progress.js';
+import { runVerify } from './verify-command.js';
 
 const USAGE = `nunjucks-s3: serve a Nunjucks app's static files from S3 or any S3-compatible store
 
@@ -32,6 +33,8 @@ Usage:
                                         print the URL url_for renders in templates, e.g.
                                           nunjucks-s3 url static css/app.css v=3
                                           nunjucks-s3 url admin.static logo.png _anchor=top
+  nunjucks-s3 verify [--json]            fetch every static file where visitors get it (the CDN domain, else
+                                        the bucket) and check status, headers, bytes and SRI; exit 1 on a mismatch
   nunjucks-s3 help                      this text
   nunjucks-s3 --version
 
@@ -267,6 +270,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await upload(args);
       case 'url':
         return await url(args);
+      case 'verify':
+        return await runVerify(args, { out, err, loadContext });
       case undefined:
         err(USAGE);
         err('\nnunjucks-s3: no command given (upload or url)\n');

@@ -1,7 +1,7 @@
 // A CDN stand-in: a caching reverse proxy on 127.0.0.1 in front of a bucket (path-style on the test S3
 // server). A cached response is served until it is purged, as a CDN with a long TTL does; `x-cache` says
 // HIT or MISS. `purgePaths` takes CloudFront paths (`/a/b.css`, `/a/*`), `purgeUrls` Cloudflare's URLs.
-import { createServer } from 'node:http';
+import http, { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 interface Cached {
@@ -31,18 +31,23 @@ export async function startCdnProxy(options: { bucketUrl: string }): Promise<Cdn
       res.end(req.method === 'HEAD' ? undefined : c.body);
     };
     if (hit) return send(hit, 'HIT');
-    fetch(`${options.bucketUrl}${path}`, { headers: { 'accept-encoding': 'identity' } })
-      .then(async (r) => {
-        const headers: Record<string, string> = {};
-        for (const name of KEPT) {
-          const v = r.headers.get(name);
-          if (v !== null) headers[name] = v;
-        }
-        const c = { status: r.status, headers, body: Buffer.from(await r.arrayBuffer()) };
-        if (r.status === 200) cache.set(path, c);
-        send(c, 'MISS');
+    // node:http, not fetch: fetch would decode a gzip body, and a CDN passes the stored bytes on as they are.
+    http
+      .get(`${options.bucketUrl}${path}`, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (d: Buffer) => chunks.push(d));
+        r.on('end', () => {
+          const headers: Record<string, string> = {};
+          for (const name of KEPT) {
+            const v = r.headers[name];
+            if (typeof v === 'string') headers[name] = v;
+          }
+          const c = { status: r.statusCode ?? 502, headers, body: Buffer.concat(chunks) };
+          if (c.status === 200) cache.set(path, c);
+          send(c, 'MISS');
+        });
       })
-      .catch((err: Error) => res.writeHead(502).end(err.message));
+      .on('error', (err: Error) => res.writeHead(502).end(err.message));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
