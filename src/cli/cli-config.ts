@@ -91,6 +91,8 @@ export interface CliArgs {
   positionals: string[];
   /** `--config <path>`, as given (relative to the current directory). */
   configPath: string | undefined;
+  /** `--target <name>`: which of the config file's targets (targets.ts). */
+  target?: string | undefined;
   dryRun: boolean;
   json: boolean;
   quiet: boolean;
@@ -140,6 +142,7 @@ export function settingByName(name: string, source: string): SettingSpec {
 export function parseCliArgs(argv: readonly string[]): CliArgs {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
     config: { type: 'string', short: 'c' },
+    target: { type: 'string' },
     set: { type: 'string', multiple: true },
   };
   for (const f of Object.keys(VALUE_FLAGS)) options[f] = { type: 'string' };
@@ -210,6 +213,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         );
       }
       if (name === 'config') out.configPath = value;
+      else if (name === 'target') out.target = value;
       else if (name === 'set') {
         const eq = value.indexOf('=');
         if (eq <= 0)

@@ -22,6 +22,7 @@ import {
   urlArguments,
 } from './cli-config.js';
 import { createProgress, planLines, summaryLines } from './progress.js';
+import { selectTarget, TARGET_ENV } from './targets.js';
 import { runVerify } from './verify-command.js';
 
 const USAGE = `nunjucks-s3: serve a Nunjucks app's static files from S3 or any S3-compatible store
@@ -64,7 +65,8 @@ Options:
       --delete-stale        deleteStale / FLASKS3_DELETE_STALE: delete objects no longer in a static folder
       --max-deletes <n>     maxDeletes / FLASKS3_MAX_DELETES: refuse to delete more than this
       --set NAME=VALUE      any setting, in either spelling (--set useCacheControl=true); repeatable
-      --dry-run             plan only: nothing in the bucket changes
+      --target <name>       the config file's targets.<name> settings over its config (or NUNJUCKS_S3_TARGET)
+      --dry-run             plan only: nothing in the bucket changes (and the CDN paths it would invalidate)
       --json                print the report, plan or URL as JSON on stdout (messages go to stderr)
   -q, --quiet               no progress and no summary (warnings and errors still go to stderr)
   -h, --help                this text
@@ -73,8 +75,9 @@ Boolean flags also take a --no- form (--no-only-modified, --no-include-hidden, -
 
 Progress goes to stderr: a live bar on a terminal, a plain line every 2 s or 10% otherwise.
 
-Exit codes: 0 success; 1 some files failed to upload (each listed on stderr) or an unexpected error;
-2 usage or configuration error (the message says what to fix); 130 interrupted.
+Exit codes: 0 success; 1 some files failed to upload (each listed on stderr), verify found a mismatch,
+or an unexpected error; 2 usage or configuration error (the message says what to fix); 3 uploaded, but
+the CDN was not invalidated (the warning says why); 130 interrupted.
 Set DEBUG=nunjucks-s3 to print stack traces of unexpected errors.
 
 ${SETTINGS_HELP}
@@ -105,10 +108,12 @@ function rememberSecrets(values: Iterable<unknown>): void {
 }
 
 /** The merged configuration, from the config file, the environment and the flags. */
-async function loadContext(args: CliArgs): Promise<MergedConfig & { file: string }> {
+async function loadContext(
+  args: CliArgs,
+): Promise<MergedConfig & { file: string; target: string | undefined }> {
   const env = process.env;
   const file = locateConfigFile(process.cwd(), args.configPath);
-  const app = await loadConfigFile(file);
+  const { app, target } = selectTarget(await loadConfigFile(file), args.target ?? env[TARGET_ENV], file);
   const fromEnv = settingsFromEnv(env);
   for (const w of fromEnv.warnings) err(`warning: ${w}\n`);
   const merged = mergeLayers(app, file, fromEnv, args);
@@ -116,8 +121,9 @@ async function loadContext(args: CliArgs): Promise<MergedConfig & { file: string
     merged.resolved.accessKeyId,
     merged.resolved.secretAccessKey,
     merged.resolved.sessionToken,
+    merged.resolved.cloudflareApiToken,
   ]);
-  return { ...merged, file };
+  return { ...merged, file, target };
 }
 
 /** The report as JSON: failures without their `cause` (SDK objects; may be huge, never needed by CI). */
@@ -132,12 +138,12 @@ async function upload(args: CliArgs): Promise<number> {
       `upload takes no arguments (got ${args.positionals.join(' ')}); to upload some files only, use --filter <regex>`,
     );
   }
-  const { app, resolved, sources, file } = await loadContext(args);
+  const { app, resolved, sources, file, target } = await loadContext(args);
   if (!resolved.bucketName) throw missingBucketError(file);
 
   const human = !args.json;
   if (human && args.dryRun && !args.quiet) {
-    out(`config: ${file}\n`);
+    out(`config: ${file}${target ? `, target ${target}` : ''}\n`);
     for (const line of describeSettings(resolved, sources)) out(`  ${line}\n`);
   }
   const progress =
@@ -203,10 +209,12 @@ async function upload(args: CliArgs): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
 
-  if (args.json) out(reportJson(report));
+  if (args.json) out(reportJson(target ? Object.assign(report, { target }) : report));
   else if (args.dryRun) for (const line of planLines(report)) out(`${line}\n`);
   else if (!args.quiet) for (const line of summaryLines(report)) out(`${line}\n`);
-  return 0;
+  if (target && !args.json && !args.quiet && !args.dryRun) out(`target: ${target}\n`);
+  // The deploy is done either way; a CDN that was not invalidated gets an exit code of its own.
+  return report.invalidation?.failed ? 3 : 0;
 }
 
 async function url(args: CliArgs): Promise<number> {
@@ -255,7 +263,12 @@ async function main(argv: readonly string[]): Promise<number> {
   let json = argv.includes('--json');
   // Before anything can be printed: a usage error may echo an argument that is a pasted secret.
   const env = process.env;
-  rememberSecrets([env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN]);
+  rememberSecrets([
+    env.AWS_ACCESS_KEY_ID,
+    env.AWS_SECRET_ACCESS_KEY,
+    env.AWS_SESSION_TOKEN,
+    env.FLASKS3_CLOUDFLARE_API_TOKEN,
+  ]);
   try {
     const args = parseCliArgs(argv);
     json = args.json;
