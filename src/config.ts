@@ -779,7 +779,7 @@ export function resolveConfig(
     deleteStale: get<boolean>('deleteStale'),
     maxDeletes: get<number>('maxDeletes'),
     keepDeploys: get<number>('keepDeploys'),
-    // --- The CDN in front (src/cdn/): checked together, before anything is uploaded. ---
+    // --- The CDN in front (src/cdn/). ---
     ...cdnSettings(get),
   };
   // Credentials are there for the uploader, but never shown by console.log, JSON.stringify or a spread.
@@ -813,9 +813,9 @@ export function requireBucketName(config: ResolvedConfig, why: string): string {
   });
 }
 
-// --- The CDN in front (src/cdn/): the settings' cross-checks. One block, kept together. ---
+// --- The CDN in front (src/cdn/): its settings. One block, kept together. ---
 
-/** The CDN settings, checked together (the token is added, hidden, by resolveConfig). */
+/** The CDN settings, each checked (src/cdn/invalidate.ts checks them together); the token is added, hidden, by resolveConfig. */
 function cdnSettings(get: <T>(camel: keyof NunjucksS3Config) => T) {
   const httpUrl = (camel: 'cloudfrontEndpointUrl' | 'cloudflareApiUrl') => {
     const value = get<string | undefined>(camel);
@@ -837,27 +837,6 @@ function cdnSettings(get: <T>(camel: keyof NunjucksS3Config) => T) {
     return value.replace(/\/+$/, '');
   };
   const zone = get<string | undefined>('cloudflareZoneId') || undefined;
-  const token = get<string | undefined>('cloudflareApiToken') || undefined;
-  if ((zone === undefined) !== (token === undefined)) {
-    const missing = setting(zone === undefined ? 'cloudflareZoneId' : 'cloudflareApiToken');
-    throw new ConfigError(
-      'CONFIG_CDN',
-      `${settingLabel(missing)} is missing: a Cloudflare purge needs both the zone id and the API token`,
-      {
-        setting: settingLabel(missing),
-      },
-    );
-  }
-  if (zone !== undefined && get<string>('cdnDomain').trim() === '') {
-    const label = settingLabel(setting('cdnDomain'));
-    throw new ConfigError(
-      'CONFIG_CDN',
-      `${label} is required with ${settingLabel(setting('cloudflareZoneId'))}: Cloudflare purges the URLs served from the CDN domain`,
-      {
-        setting: label,
-      },
-    );
-  }
   return {
     cloudfrontDistributionId: get<string | undefined>('cloudfrontDistributionId')?.trim() || undefined,
     cloudfrontEndpointUrl: httpUrl('cloudfrontEndpointUrl'),

@@ -218,6 +218,22 @@ describe('Cloudflare purge and onInvalidate', () => {
     expect(JSON.stringify(report)).not.toContain(TOKEN);
   });
 
+  it.each([
+    [{ FLASKS3_CLOUDFLARE_ZONE_ID: ZONE }, 'cloudflareApiToken / FLASKS3_CLOUDFLARE_API_TOKEN is missing'],
+    [{ FLASKS3_CLOUDFLARE_API_TOKEN: TOKEN }, 'cloudflareZoneId / FLASKS3_CLOUDFLARE_ZONE_ID is missing'],
+    [
+      { FLASKS3_CLOUDFLARE_ZONE_ID: ZONE, FLASKS3_CLOUDFLARE_API_TOKEN: TOKEN },
+      'cdnDomain / FLASKS3_CDN_DOMAIN is required with cloudflareZoneId / FLASKS3_CLOUDFLARE_ZONE_ID',
+    ],
+  ])('%j is a ConfigError before any upload', async (more, message) => {
+    const { app, bucket } = await site(1, { FLASKS3_CLOUDFRONT_DISTRIBUTION_ID: undefined, ...more });
+    await expect(createAll(app, { logger: quiet })).rejects.toThrow(message);
+    expect((await fetch(`${backend.endpoint}/${bucket}/static/css/f0.txt`)).status).not.toBe(200);
+    expect(
+      JSON.stringify(await createAll(app, { logger: quiet }).catch((e: Error) => e.message)),
+    ).not.toContain(TOKEN);
+  });
+
   it('a refused token is reported, never printed', async () => {
     const { app, change } = await site(2, {
       FLASKS3_CLOUDFRONT_DISTRIBUTION_ID: undefined,

@@ -2,8 +2,9 @@
 // invalidation, wildcards only above a threshold), Cloudflare (purge by URL) and a hook for any other
 // CDN, each only when configured. A failure here is reported, never thrown: the deploy stays done.
 
-import type { ResolvedConfig } from '../config.js';
+import { type ResolvedConfig, setting, settingLabel } from '../config.js';
 import type { UploadReason } from '../deploy/plan.js';
+import { ConfigError } from '../errors.js';
 import { assetOrigin, encodeUrlPath } from '../template/url.js';
 import { purgeCloudflare } from './cloudflare.js';
 import { cdnBasePath, cdnPath, foldPaths, overwrittenKeys } from './paths.js';
@@ -35,6 +36,32 @@ export interface InvalidateInput {
   onInvalidate?: OnInvalidate | undefined;
   warn(message: string): void;
   info?(message: string): void;
+}
+
+/**
+ * The CDN settings that only make sense together: a Cloudflare zone needs its token and the CDN domain
+ * (the URLs it purges). Throws a ConfigError naming the missing setting; createAll calls it before any
+ * request. (Each setting alone is checked by resolveConfig.)
+ */
+export function checkCdnSettings(config: ResolvedConfig): void {
+  const zone = config.cloudflareZoneId;
+  const token = config.cloudflareApiToken;
+  if ((zone === undefined) !== (token === undefined)) {
+    const missing = setting(zone === undefined ? 'cloudflareZoneId' : 'cloudflareApiToken');
+    throw new ConfigError(
+      'CONFIG_CDN',
+      `${settingLabel(missing)} is missing: a Cloudflare purge needs both the zone id and the API token`,
+      { setting: settingLabel(missing) },
+    );
+  }
+  if (zone !== undefined && config.cdnDomain === '') {
+    const label = settingLabel(setting('cdnDomain'));
+    throw new ConfigError(
+      'CONFIG_CDN',
+      `${label} is required with ${settingLabel(setting('cloudflareZoneId'))}: Cloudflare purges the URLs served from the CDN domain`,
+      { setting: label },
+    );
+  }
 }
 
 /**

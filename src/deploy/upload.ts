@@ -25,7 +25,12 @@ import type {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { type AppLike, objectKey, staticMounts } from '../app.js';
-import { type InvalidationReport, invalidateAfterDeploy, type OnInvalidate } from '../cdn/invalidate.js';
+import {
+  checkCdnSettings,
+  type InvalidationReport,
+  invalidateAfterDeploy,
+  type OnInvalidate,
+} from '../cdn/invalidate.js';
 import {
   findSetting,
   type NunjucksS3Config,
@@ -416,6 +421,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     secrets,
     signal,
   });
+  checkCdnSettings(config); // the CDN in front (src/cdn/): bad settings are input errors, before any request
   const invalidateCdn = () =>
     invalidateAfterDeploy({
       config,
