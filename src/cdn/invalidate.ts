@@ -40,10 +40,11 @@ export interface InvalidateInput {
 
 /**
  * The CDN settings that only make sense together: a Cloudflare zone needs its token and the CDN domain
- * (the URLs it purges). Throws a ConfigError naming the missing setting; createAll calls it before any
- * request. (Each setting alone is checked by resolveConfig.)
+ * (the URLs it purges), and the domains must be usable in URLs. Throws a ConfigError naming the setting;
+ * createAll calls it before any request (`withHook`: an onInvalidate hook is given). Each setting alone is
+ * checked by resolveConfig.
  */
-export function checkCdnSettings(config: ResolvedConfig): void {
+export function checkCdnSettings(config: ResolvedConfig, withHook = false): void {
   const zone = config.cloudflareZoneId;
   const token = config.cloudflareApiToken;
   if ((zone === undefined) !== (token === undefined)) {
@@ -53,6 +54,11 @@ export function checkCdnSettings(config: ResolvedConfig): void {
       `${settingLabel(missing)} is missing: a Cloudflare purge needs both the zone id and the API token`,
       { setting: settingLabel(missing) },
     );
+  }
+  // The paths and URLs come from the same origin url_for uses: a domain it cannot use fails now, not after
+  // the upload.
+  if (zone !== undefined || config.cloudfrontDistributionId !== undefined || withHook) {
+    assetOrigin(config, config.bucketName ?? 'bucket');
   }
   if (zone !== undefined && config.cdnDomain === '') {
     const label = settingLabel(setting('cdnDomain'));

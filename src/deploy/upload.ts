@@ -421,7 +421,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     secrets,
     signal,
   });
-  checkCdnSettings(config); // the CDN in front (src/cdn/): bad settings are input errors, before any request
+  checkCdnSettings(config, options.onInvalidate !== undefined); // the CDN in front (src/cdn/): before any request
   const invalidateCdn = () =>
     invalidateAfterDeploy({
       config,
