@@ -92,57 +92,15 @@ export async function invalidateAfterDeploy(input: InvalidateInput): Promise<Inv
     input.info?.('CDN: no key was overwritten, nothing to invalidate');
     return report;
   }
-  const verb = dryRun ? 'would invalidate' : 'invalidating';
   const fail = (what: string, err: unknown) => {
     report.failed = true;
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     input.warn(`${what} failed (the deploy itself succeeded; invalidate by hand or run again): ${message}`);
     return message;
   };
-
-  if (distributionId !== undefined) {
-    const sent = foldPaths(paths);
-    report.cloudfront = { distributionId, paths: sent };
-    input.info?.(
-      `CloudFront ${distributionId}: ${verb} ${sent.length} paths:\n${sent.map((p) => `  ${p}`).join('\n')}`,
-    );
-    if (!dryRun) {
-      try {
-        const { createCloudFrontClient, invalidateCloudFront } = await import('./cloudfront.js');
-        const client = createCloudFrontClient(config);
-        try {
-          const done = await invalidateCloudFront({
-            client,
-            distributionId,
-            paths: sent,
-            wait: config.cdnWait,
-          });
-          Object.assign(report.cloudfront, done);
-        } finally {
-          client.destroy();
-        }
-      } catch (err) {
-        report.cloudfront.error = fail(`CloudFront invalidation of distribution ${distributionId}`, err);
-      }
-    }
-  }
-  if (zoneId !== undefined) {
-    report.cloudflare = { zoneId, urls, requests: 0 };
-    input.info?.(`Cloudflare zone ${zoneId}: ${dryRun ? 'would purge' : 'purging'} ${urls.length} URLs`);
-    if (!dryRun) {
-      try {
-        report.cloudflare.requests = await purgeCloudflare({
-          apiUrl: config.cloudflareApiUrl,
-          zoneId,
-          token: config.cloudflareApiToken ?? '',
-          urls,
-          timeoutMs: config.requestTimeout,
-        });
-      } catch (err) {
-        report.cloudflare.error = fail(`Cloudflare purge of zone ${zoneId}`, err);
-      }
-    }
-  }
+  if (distributionId !== undefined)
+    report.cloudfront = await toCloudFront(input, distributionId, paths, fail);
+  if (zoneId !== undefined) report.cloudflare = await toCloudflare(input, zoneId, urls, fail);
   if (input.onInvalidate !== undefined) {
     report.hook = { urls };
     if (!dryRun) {
@@ -154,4 +112,62 @@ export async function invalidateAfterDeploy(input: InvalidateInput): Promise<Inv
     }
   }
   return report;
+}
+
+/** Reports a failure (a warning) and returns its message. */
+type Fail = (what: string, err: unknown) => string;
+
+/** One CloudFront invalidation of the paths, folded into wildcards above the threshold (paths.ts). */
+async function toCloudFront(
+  input: InvalidateInput,
+  distributionId: string,
+  paths: readonly string[],
+  fail: Fail,
+): Promise<NonNullable<InvalidationReport['cloudfront']>> {
+  const sent = foldPaths(paths);
+  const out: NonNullable<InvalidationReport['cloudfront']> = { distributionId, paths: sent };
+  const verb = input.dryRun ? 'would invalidate' : 'invalidating';
+  input.info?.(
+    `CloudFront ${distributionId}: ${verb} ${sent.length} paths:\n${sent.map((p) => `  ${p}`).join('\n')}`,
+  );
+  if (input.dryRun) return out;
+  try {
+    const { createCloudFrontClient, invalidateCloudFront } = await import('./cloudfront.js');
+    const client = createCloudFrontClient(input.config);
+    try {
+      Object.assign(
+        out,
+        await invalidateCloudFront({ client, distributionId, paths: sent, wait: input.config.cdnWait }),
+      );
+    } finally {
+      client.destroy();
+    }
+  } catch (err) {
+    out.error = fail(`CloudFront invalidation of distribution ${distributionId}`, err);
+  }
+  return out;
+}
+
+/** Cloudflare purges of the URLs, 30 to a request (cloudflare.ts). */
+async function toCloudflare(
+  input: InvalidateInput,
+  zoneId: string,
+  urls: readonly string[],
+  fail: Fail,
+): Promise<NonNullable<InvalidationReport['cloudflare']>> {
+  const out: NonNullable<InvalidationReport['cloudflare']> = { zoneId, urls: [...urls], requests: 0 };
+  input.info?.(`Cloudflare zone ${zoneId}: ${input.dryRun ? 'would purge' : 'purging'} ${urls.length} URLs`);
+  if (input.dryRun) return out;
+  try {
+    out.requests = await purgeCloudflare({
+      apiUrl: input.config.cloudflareApiUrl,
+      zoneId,
+      token: input.config.cloudflareApiToken ?? '',
+      urls,
+      timeoutMs: input.config.requestTimeout,
+    });
+  } catch (err) {
+    out.error = fail(`Cloudflare purge of zone ${zoneId}`, err);
+  }
+  return out;
 }
