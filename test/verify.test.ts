@@ -8,6 +8,7 @@ import type { AppLike } from '../src/app.js';
 import { createAll } from '../src/deploy/upload.js';
 import { verify } from '../src/index.js';
 import { startCdnProxy } from './helpers/cdn-proxy.js';
+import { faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
 import { removeTemps, runCli, s3Env, s3Settings, tempDir, writeFiles } from './helpers/upload-check.js';
 
@@ -130,6 +131,23 @@ describe('verify', () => {
     });
     const report = await verify(app);
     expect(report.mismatches.map((m) => m.check).sort()).toEqual(['bytes', 'integrity']);
+  });
+
+  it('a request that gets no answer in time is a mismatch of its own; the other files are still checked', async () => {
+    const { app, bucket } = await deployedSite();
+    const proxy = await startFaultProxy({
+      target: backend.endpoint,
+      rules: [{ method: 'GET', key: 'static/js/app.js', fault: faults.stall() }],
+    });
+    try {
+      const viaProxy = { ...app, config: { ...app.config, FLASKS3_BUCKET_DOMAIN: new URL(proxy.url).host } };
+      const report = await verify(viaProxy, { timeoutMs: 500, concurrency: 2 });
+      expect(report.mismatches.map((m) => [m.key, m.check])).toEqual([['static/js/app.js', 'fetch']]);
+      expect(report.files.filter((f) => f.status === 200)).toHaveLength(2);
+      expect(proxy.log.every((e) => e.url.startsWith(`/${bucket}/static/`))).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('goes through the CDN domain when one is set, and sees what the CDN serves', async () => {
