@@ -72,6 +72,15 @@ export interface ResolvedConfig {
   readonly deleteStale: boolean;
   readonly maxDeletes: number;
   readonly keepDeploys: number;
+
+  // --- The CDN in front (src/cdn/). ---
+  readonly cloudfrontDistributionId: string | undefined;
+  readonly cloudfrontEndpointUrl: string | undefined;
+  readonly cdnWait: boolean;
+  readonly cloudflareZoneId: string | undefined;
+  /** Non-enumerable, like the AWS credentials. */
+  readonly cloudflareApiToken: string | undefined;
+  readonly cloudflareApiUrl: string;
 }
 
 /** Lower-case, leading dot: `'CSS'` and `'.css'` both give `'.css'`. */
@@ -204,7 +213,7 @@ function filepathHeaderRules(get: SettingReader): FilepathHeaderRule[] {
 /** The resolved values, from the checked settings; credentials are added (hidden) by the caller. */
 function resolvedValues(
   get: SettingReader,
-): Omit<ResolvedConfig, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'> {
+): Omit<ResolvedConfig, 'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'cloudflareApiToken'> {
   const bucketName = get<string | undefined>('bucketName');
   checkBucketName(bucketName);
   const endpointUrl = get<string | undefined>('endpointUrl');
@@ -251,6 +260,8 @@ function resolvedValues(
     deleteStale: get<boolean>('deleteStale'),
     maxDeletes: get<number>('maxDeletes'),
     keepDeploys: get<number>('keepDeploys'),
+    // --- The CDN in front (src/cdn/). ---
+    ...cdnSettings(get),
   };
 }
 
@@ -279,7 +290,7 @@ export function resolveConfig(
   // Credentials are there for the uploader, but never shown by console.log, JSON.stringify or a spread.
   // Getters, not values: console.log('%o') and inspect({ showHidden }) list non-enumerable values too,
   // but print a getter as [Getter] without calling it.
-  for (const camel of ['accessKeyId', 'secretAccessKey', 'sessionToken'] as const) {
+  for (const camel of ['accessKeyId', 'secretAccessKey', 'sessionToken', 'cloudflareApiToken'] as const) {
     const secret = get<string | undefined>(camel);
     Object.defineProperty(resolved, camel, { get: () => secret, enumerable: false });
   }
@@ -308,4 +319,37 @@ export function requireBucketName(config: ResolvedConfig, why: string): string {
   throw new ConfigError('CONFIG_MISSING_BUCKET', `${label} is required ${why}; set it in app.config`, {
     setting: label,
   });
+}
+
+// --- The CDN in front (src/cdn/): its settings. One block, kept together. ---
+
+/** The CDN settings, each checked (src/cdn/invalidate.ts checks them together); the token is added, hidden, by resolveConfig. */
+function cdnSettings(get: SettingReader) {
+  const httpUrl = (camel: 'cloudfrontEndpointUrl' | 'cloudflareApiUrl') => {
+    const value = get<string | undefined>(camel);
+    if (value === undefined) return undefined;
+    let ok = false;
+    try {
+      ok = /^https?:$/.test(new URL(value).protocol);
+    } catch {}
+    if (!ok) {
+      const label = settingLabel(setting(camel));
+      throw new ConfigError(
+        'CONFIG_ENDPOINT',
+        `${label} must be an http:// or https:// URL, got ${JSON.stringify(value)}`,
+        {
+          setting: label,
+        },
+      );
+    }
+    return value.replace(/\/+$/, '');
+  };
+  const zone = get<string | undefined>('cloudflareZoneId') || undefined;
+  return {
+    cloudfrontDistributionId: get<string | undefined>('cloudfrontDistributionId')?.trim() || undefined,
+    cloudfrontEndpointUrl: httpUrl('cloudfrontEndpointUrl'),
+    cdnWait: get<boolean>('cdnWait'),
+    cloudflareZoneId: zone,
+    cloudflareApiUrl: httpUrl('cloudflareApiUrl') as string,
+  };
 }

@@ -1,4 +1,4 @@
-// Public API: re-exports only, plus two thin doors into the deploy half. Everything re-exported
+// Public API: re-exports only, plus thin doors into the deploy half and verify. Everything re-exported
 // statically here belongs to the template half or is pure, so `import { NunjucksS3 } from 'nunjucks-s3'`
 // never loads the AWS SDK, globby or the CLI's progress bar; `createAll` and `discoverFiles` load the
 // deploy half on their first call.
@@ -6,9 +6,11 @@
 import type { AppLike, StaticMount } from './app.js';
 import type { DiscoverOptions, Discovery } from './deploy/discover.js';
 import type { CreateAllOptions, UploadReport } from './deploy/upload.js';
+import type { VerifyOptions, VerifyReport } from './verify/verify.js';
 
 export type { AppLike, Blueprint, Router, StaticMount, UrlValues } from './app.js';
 export { objectKey, staticMounts } from './app.js';
+export type { InvalidationReport, OnInvalidate } from './cdn/invalidate.js';
 export type { FingerprintMode, NunjucksS3Config, ObjectAcl, ResolvedConfig, SettingSpec } from './config.js';
 export { parseSettingString, resolveConfig, SETTINGS, settingLabel } from './config.js';
 export { FINGERPRINT_LENGTH, fingerprintedPath } from './content/fingerprint.js';
@@ -30,6 +32,13 @@ export { createS3Client } from './s3/client.js';
 export type { StaticIntegrity, UrlFor, UrlForValues } from './template/plugin.js';
 export { NunjucksS3 } from './template/plugin.js';
 export { encodeQueryComponent, encodeUrlPath, formatQuery } from './template/url.js';
+export type {
+  VerifiedFile,
+  VerifyCheck,
+  VerifyMismatch,
+  VerifyOptions,
+  VerifyReport,
+} from './verify/verify.js';
 
 /**
  * Upload every static asset of `app` to its bucket, under the keys url_for renders. Resolves to a
@@ -50,4 +59,14 @@ export async function discoverFiles(
 ): Promise<Discovery> {
   const discover = await import('./deploy/discover.js');
   return discover.discoverFiles(mounts, options);
+}
+
+/**
+ * Fetch every static file of `app` at the URL url_for renders (the CDN domain when set, else the bucket)
+ * and compare status, Content-Type, Content-Encoding, Cache-Control, the decoded bytes and the SRI value
+ * with the local file and the settings. `ok` is false on any mismatch.
+ */
+export async function verify(app: AppLike, options?: VerifyOptions): Promise<VerifyReport> {
+  const module = await import('./verify/verify.js');
+  return module.verify(app, options);
 }

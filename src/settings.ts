@@ -113,6 +113,20 @@ export interface NunjucksS3Config {
   maxDeletes?: number;
   /** Fingerprinted files of this many previous deploys are kept by deleteStale. `FLASKS3_KEEP_DEPLOYS`. @default 3 */
   keepDeploys?: number;
+
+  // --- The CDN in front: invalidation after a deploy (src/cdn/). One block, kept together. ---
+  /** CloudFront distribution to invalidate after a deploy, for exactly the keys it overwrote. `FLASKS3_CLOUDFRONT_DISTRIBUTION_ID`. */
+  cloudfrontDistributionId?: string;
+  /** CloudFront API endpoint (a stand-in for tests, or a proxy). `FLASKS3_CLOUDFRONT_ENDPOINT_URL`. @default the AWS endpoint */
+  cloudfrontEndpointUrl?: string;
+  /** Wait until each CloudFront invalidation completes (minutes, usually). `FLASKS3_CDN_WAIT`. @default false */
+  cdnWait?: boolean;
+  /** Cloudflare zone whose cache is purged by URL after a deploy (needs cdnDomain). `FLASKS3_CLOUDFLARE_ZONE_ID`. */
+  cloudflareZoneId?: string;
+  /** API token with Cache Purge permission on that zone; a secret, never printed. `FLASKS3_CLOUDFLARE_API_TOKEN`. */
+  cloudflareApiToken?: string;
+  /** Cloudflare API base URL (a stand-in for tests). `FLASKS3_CLOUDFLARE_API_URL`. @default 'https://api.cloudflare.com/client/v4' */
+  cloudflareApiUrl?: string;
 }
 
 type Kind =
@@ -283,6 +297,40 @@ export const SETTINGS: readonly SettingSpec[] = [
     camel: 'keepDeploys',
     kind: { type: 'number', min: 0, max: 1000, integer: true },
     default: 3,
+  },
+
+  // --- The CDN in front: invalidation after a deploy (src/cdn/). One block, kept together. ---
+  {
+    flask: 'FLASKS3_CLOUDFRONT_DISTRIBUTION_ID',
+    camel: 'cloudfrontDistributionId',
+    kind: { type: 'string' },
+    default: undefined,
+  },
+  {
+    flask: 'FLASKS3_CLOUDFRONT_ENDPOINT_URL',
+    camel: 'cloudfrontEndpointUrl',
+    kind: { type: 'string' },
+    default: undefined,
+  },
+  { flask: 'FLASKS3_CDN_WAIT', camel: 'cdnWait', kind: { type: 'boolean' }, default: false },
+  {
+    flask: 'FLASKS3_CLOUDFLARE_ZONE_ID',
+    camel: 'cloudflareZoneId',
+    kind: { type: 'string' },
+    default: undefined,
+  },
+  {
+    flask: 'FLASKS3_CLOUDFLARE_API_TOKEN',
+    camel: 'cloudflareApiToken',
+    kind: { type: 'string' },
+    default: undefined,
+    secret: true,
+  },
+  {
+    flask: 'FLASKS3_CLOUDFLARE_API_URL',
+    camel: 'cloudflareApiUrl',
+    kind: { type: 'string', nonEmpty: true },
+    default: 'https://api.cloudflare.com/client/v4',
   },
 ];
 

@@ -40,6 +40,11 @@ const SAMPLES: Record<string, unknown> = {
   manifestPath: 'manifest.json',
   maxDeletes: 10,
   keepDeploys: 1,
+  cloudfrontDistributionId: 'E2EXAMPLE',
+  cloudfrontEndpointUrl: 'http://127.0.0.1:9',
+  cloudflareZoneId: '023e105f4ecef8ad9ca31a8372d0c353',
+  cloudflareApiToken: 'cf-token',
+  cloudflareApiUrl: 'http://127.0.0.1:9/client/v4',
 };
 
 describe('resolveConfig', () => {

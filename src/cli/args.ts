@@ -46,7 +46,7 @@ const ALL_FLAGS = [
 ];
 
 /** The commands. */
-export type Command = 'upload' | 'url' | 'help' | 'version';
+export type Command = 'upload' | 'url' | 'verify' | 'help' | 'version';
 
 /** What the command line asks for. */
 export interface CliArgs {
@@ -56,6 +56,8 @@ export interface CliArgs {
   positionals: string[];
   /** `--config <path>`, as given (relative to the current directory). */
   configPath: string | undefined;
+  /** `--target <name>`: which of the config file's targets (targets.ts). */
+  target?: string | undefined;
   dryRun: boolean;
   json: boolean;
   quiet: boolean;
@@ -71,6 +73,7 @@ type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: stri
 function optionTable(): Record<string, OptionSpec> {
   const options: Record<string, OptionSpec> = {
     config: { type: 'string', short: 'c' },
+    target: { type: 'string' },
     set: { type: 'string', multiple: true },
   };
   for (const f of Object.keys(VALUE_FLAGS)) options[f] = { type: 'string' };
@@ -83,7 +86,7 @@ function optionTable(): Record<string, OptionSpec> {
   return options;
 }
 
-const COMMANDS: readonly Command[] = ['upload', 'url', 'help', 'version'];
+const COMMANDS: readonly Command[] = ['upload', 'url', 'verify', 'help', 'version'];
 
 /** The first positional argument is the command; later ones are its arguments. */
 function takePositional(out: CliArgs, value: string): void {
@@ -97,7 +100,7 @@ function takePositional(out: CliArgs, value: string): void {
   }
   const guess = closestName(value, COMMANDS, 2);
   throw new UsageError(
-    `unknown command ${JSON.stringify(value)}${guess ? `; did you mean ${guess}?` : ''} (commands: upload, url, help)`,
+    `unknown command ${JSON.stringify(value)}${guess ? `; did you mean ${guess}?` : ''} (commands: upload, url, verify, help)`,
   );
 }
 
@@ -111,6 +114,10 @@ function putSetting(out: CliArgs, spec: SettingSpec, raw: string, source: string
 function takeValueOption(out: CliArgs, name: string, value: string): void {
   if (name === 'config') {
     out.configPath = value;
+    return;
+  }
+  if (name === 'target') {
+    out.target = value;
     return;
   }
   if (name !== 'set') {

@@ -32,6 +32,8 @@ Usage:
                                         print the URL url_for renders in templates, e.g.
                                           nunjucks-s3 url static css/app.css v=3
                                           nunjucks-s3 url admin.static logo.png _anchor=top
+  nunjucks-s3 verify [--json]           fetch every static file where visitors get it (the CDN domain, else
+                                        the bucket) and check status, headers, bytes and SRI; exit 1 on a mismatch
   nunjucks-s3 help                      this text
   nunjucks-s3 --version
 
@@ -61,7 +63,8 @@ Options:
       --delete-stale        deleteStale / FLASKS3_DELETE_STALE: delete objects no longer in a static folder
       --max-deletes <n>     maxDeletes / FLASKS3_MAX_DELETES: refuse to delete more than this
       --set NAME=VALUE      any setting, in either spelling (--set useCacheControl=true); repeatable
-      --dry-run             plan only: nothing in the bucket changes
+      --target <name>       the config file's targets.<name> settings over its config (or NUNJUCKS_S3_TARGET)
+      --dry-run             plan only: nothing in the bucket changes (and the CDN paths it would invalidate)
       --json                print the report, plan or URL as JSON on stdout (messages go to stderr)
   -q, --quiet               no progress and no summary (warnings and errors still go to stderr)
   -h, --help                this text
@@ -70,8 +73,9 @@ Boolean flags also take a --no- form (--no-only-modified, --no-include-hidden, -
 
 Progress goes to stderr: a live bar on a terminal, a plain line every 2 s or 10% otherwise.
 
-Exit codes: 0 success; 1 some files failed to upload (each listed on stderr) or an unexpected error;
-2 usage or configuration error (the message says what to fix); 130 interrupted.
+Exit codes: 0 success; 1 some files failed to upload (each listed on stderr), verify found a mismatch,
+or an unexpected error; 2 usage or configuration error (the message says what to fix); 3 uploaded, but
+the CDN was not invalidated (the warning says why); 130 interrupted.
 Set DEBUG=nunjucks-s3 to print stack traces of unexpected errors.
 
 ${SETTINGS_HELP}

@@ -20,7 +20,9 @@ import {
   settingsFromEnv,
 } from './layers.js';
 import { createProgress, planLines, summaryLines } from './progress.js';
+import { selectTarget, TARGET_ENV } from './targets.js';
 import { UsageError } from './usage-error.js';
+import { runVerify } from './verify-command.js';
 
 /** Secret values seen in the environment or the config; scrubbed from everything printed. */
 const secrets = new Set<string>();
@@ -41,9 +43,13 @@ function rememberSecrets(values: Iterable<unknown>): void {
 }
 
 /** The merged configuration, from the config file, the environment and the flags. */
-async function loadContext(args: CliArgs): Promise<MergedConfig & { file: string }> {
+async function loadContext(
+  args: CliArgs,
+): Promise<MergedConfig & { file: string; target: string | undefined }> {
   const env = process.env;
-  const { app, file } = await loadApp(process.cwd(), args.configPath);
+  const loaded = await loadApp(process.cwd(), args.configPath);
+  const file = loaded.file;
+  const { app, target } = selectTarget(loaded.app, args.target ?? env[TARGET_ENV], file);
   const fromEnv = settingsFromEnv(env);
   for (const w of fromEnv.warnings) err(`warning: ${w}\n`);
   const merged = mergeLayers(app, file, fromEnv, args);
@@ -51,8 +57,9 @@ async function loadContext(args: CliArgs): Promise<MergedConfig & { file: string
     merged.resolved.accessKeyId,
     merged.resolved.secretAccessKey,
     merged.resolved.sessionToken,
+    merged.resolved.cloudflareApiToken,
   ]);
-  return { ...merged, file };
+  return { ...merged, file, target };
 }
 
 /** The report as JSON: failures without their `cause` (SDK objects; may be huge, never needed by CI). */
@@ -85,12 +92,12 @@ async function upload(args: CliArgs): Promise<number> {
       `upload takes no arguments (got ${args.positionals.join(' ')}); to upload some files only, use --filter <regex>`,
     );
   }
-  const { app, resolved, sources, file } = await loadContext(args);
+  const { app, resolved, sources, file, target } = await loadContext(args);
   if (!resolved.bucketName) throw missingBucketError(file);
 
   const human = !args.json;
   if (human && args.dryRun && !args.quiet) {
-    out(`config: ${file}\n`);
+    out(`config: ${file}${target ? `, target ${target}` : ''}\n`);
     for (const line of describeSettings(resolved, sources)) out(`  ${line}\n`);
   }
   const progress =
@@ -141,10 +148,12 @@ async function upload(args: CliArgs): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
 
-  if (args.json) out(reportJson(report));
+  if (args.json) out(reportJson(target ? Object.assign(report, { target }) : report));
   else if (args.dryRun) for (const line of planLines(report)) out(`${line}\n`);
   else if (!args.quiet) for (const line of summaryLines(report)) out(`${line}\n`);
-  return 0;
+  if (target && !args.json && !args.quiet && !args.dryRun) out(`target: ${target}\n`);
+  // The deploy is done either way; a CDN that was not invalidated gets an exit code of its own.
+  return report.invalidation?.failed ? 3 : 0;
 }
 
 async function url(args: CliArgs): Promise<number> {
@@ -193,7 +202,12 @@ async function main(argv: readonly string[]): Promise<number> {
   let json = argv.includes('--json');
   // Before anything can be printed: a usage error may echo an argument that is a pasted secret.
   const env = process.env;
-  rememberSecrets([env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN]);
+  rememberSecrets([
+    env.AWS_ACCESS_KEY_ID,
+    env.AWS_SECRET_ACCESS_KEY,
+    env.AWS_SESSION_TOKEN,
+    env.FLASKS3_CLOUDFLARE_API_TOKEN,
+  ]);
   try {
     const args = parseCliArgs(argv);
     json = args.json;
@@ -208,6 +222,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await upload(args);
       case 'url':
         return await url(args);
+      case 'verify':
+        return await runVerify(args, { out, err, loadContext });
       case undefined:
         err(USAGE);
         err('\nnunjucks-s3: no command given (upload or url)\n');

@@ -2,6 +2,7 @@
 // to (and that its errors carry). One module, so every stage fills in the same report.
 
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { InvalidationReport, OnInvalidate } from '../cdn/invalidate.js';
 import type { NunjucksS3Config } from '../config.js';
 import type { UploadFailure } from '../errors.js';
 import type { UploadReason } from './plan.js';
@@ -50,6 +51,8 @@ export interface UploadReport {
   /** Local bytes minus gzipped bytes, over the gzipped objects uploaded (can be negative for tiny files). */
   bytesSavedByGzip: number;
   durationMs: number;
+  /** What the CDN in front was asked to invalidate (src/cdn/); absent when no CDN is configured. */
+  invalidation?: InvalidationReport;
 }
 
 /** Options of {@link createAll}: any setting (camelCase or FLASKS3_* name) overrides `app.config`. */
@@ -70,6 +73,8 @@ export interface CreateAllOptions extends NunjucksS3Config {
    */
   dryRun?: boolean;
   onProgress?: (event: ProgressEvent) => void;
+  /** Called after a successful deploy with the URLs it overwrote, for a CDN not built in (src/cdn/). */
+  onInvalidate?: OnInvalidate;
   /** Where warnings (and a few info lines) go. @default console.warn for warnings */
   logger?: { warn(message: string): void; info?(message: string): void };
 }

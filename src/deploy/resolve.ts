@@ -20,6 +20,7 @@ const OPTION_NAMES = new Set([
   'dryRun',
   'onProgress',
   'logger',
+  'onInvalidate',
 ]);
 
 /** Split createAll's options into settings overrides and the rest; map Flask-S3's argument names. */

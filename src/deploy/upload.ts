@@ -9,12 +9,14 @@
 //     (ensure-bucket.ts)
 //   transfer (transfer.ts)        the uploads, concurrent, with retries, stop rules and the ACL fallback
 //   finish (finish.ts)            the record, deploy history, manifest, stale cleanup, the report
+//   the CDN (src/cdn/)            invalidate the URLs this deploy overwrote, after a complete deploy only
 //
 // What succeeded is recorded even when something failed or the run was aborted; failures are reported
 // together at the end. docs/architecture.md shows the whole flow.
 
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type AppLike, objectKey } from '../app.js';
+import { checkCdnSettings, type InvalidationReport, invalidateAfterDeploy } from '../cdn/invalidate.js';
 import { manifestFile } from '../content/manifest.js';
 import { createS3Client } from '../s3/client.js';
 import { clientSecrets } from '../s3/redact.js';
@@ -23,6 +25,7 @@ import { finishDeploy } from './after-upload.js';
 import type { CreateAllOptions, UploadReport } from './api-types.js';
 import { planTheDeploy, type RecordFound, readTheRecord } from './consult-record.js';
 import { ensureBucket } from './ensure-bucket.js';
+import { fingerprintedKeys } from './fingerprint-upload.js';
 import { finishTheDeploy } from './finish.js';
 import { gatherLocalFiles, type LocalFiles, saveLocalHashes } from './gather.js';
 import type { UploadPlan } from './plan.js';
@@ -44,6 +47,7 @@ export type { CreateAllOptions, ProgressEvent, ReportEntry, UploadReport } from 
  */
 export async function createAll(app: AppLike, options: CreateAllOptions = {}): Promise<UploadReport> {
   const run = resolveRun(app, options);
+  checkCdnSettings(run.config, options.onInvalidate !== undefined);
   const local = await gatherLocalFiles(app, run);
   if (run.signal?.aborted) throw abortedBeforeStart(run);
   const client = options.client ?? createS3Client(run.config, run.logger);
@@ -53,7 +57,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     await addClientSecrets(deploy);
     const found = await readTheRecord(deploy, local.items);
     const plan = await planTheDeploy(deploy, local, found);
-    if (run.dryRun) return await reportDryRun(deploy, app, local, plan, found);
+    if (run.dryRun) return await reportDryRun(deploy, { app, local, plan, found, options });
     const bucketAcl = await ensureBucket(deploy, {
       exists: found.bucketExists,
       uploads: plan.upload.length > 0,
@@ -71,13 +75,15 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       progress,
     });
     const manifest = manifestFile(app.root, run.config.manifestPath);
-    return await finishTheDeploy(deploy, {
+    const report = await finishTheDeploy(deploy, {
       keeper,
       items: local.items,
       manifestFile: manifest,
       planned,
       progress,
     });
+    report.invalidation = await invalidateTheCdn(deploy, local.items, options);
+    return report;
   } finally {
     keeper?.stop();
     if (!options.client) client.destroy();
@@ -105,14 +111,39 @@ async function addClientSecrets(deploy: DeployContext): Promise<void> {
   for (const s of await clientSecrets(deploy.client)) if (!deploy.secrets.includes(s)) deploy.secrets.push(s);
 }
 
+/**
+ * The CDN in front: after a complete deploy (finishTheDeploy threw otherwise), invalidate the URLs of the
+ * keys it overwrote; in a dry run, say which it would. A failure there is a warning: the deploy stands.
+ */
+function invalidateTheCdn(
+  deploy: DeployContext,
+  items: readonly DeployItem[],
+  options: CreateAllOptions,
+): Promise<InvalidationReport | undefined> {
+  return invalidateAfterDeploy({
+    config: deploy.config,
+    bucket: deploy.bucket,
+    uploaded: deploy.report.uploaded,
+    fingerprinted: fingerprintedKeys(items),
+    dryRun: deploy.dryRun,
+    onInvalidate: options.onInvalidate,
+    warn: deploy.warn,
+    info: deploy.logger.info?.bind(deploy.logger),
+  });
+}
+
 /** A dry run ends after the plan: what would be uploaded, and (bucket there) what cleanup would delete. */
 async function reportDryRun(
   deploy: DeployContext,
-  app: AppLike,
-  local: LocalFiles,
-  plan: UploadPlan<DeployItem>,
-  found: RecordFound,
+  planned: {
+    app: AppLike;
+    local: LocalFiles;
+    plan: UploadPlan<DeployItem>;
+    found: RecordFound;
+    options: CreateAllOptions;
+  },
 ): Promise<UploadReport> {
+  const { app, local, plan, found } = planned;
   deploy.report.uploaded = plan.upload.map((p) => reportEntry(p.item, p.reason));
   if (found.bucketExists) {
     await finishDeploy(deploy, {
@@ -121,5 +152,6 @@ async function reportDryRun(
       previousDeploys: found.record?.deploys ?? [],
     });
   }
+  deploy.report.invalidation = await invalidateTheCdn(deploy, local.items, planned.options);
   return finishReport(deploy.report, deploy.startedAt);
 }
