@@ -1,0 +1,94 @@
+// Kill at any instant: deploys of alternating versions v1/v2/v3 (files changed, added and removed between
+// them; one large enough for multipart), each with --only-modified, killed with SIGKILL at seeded-random
+// instants drawn over the whole length of a run (start-up, transfer, record checkpoints, multipart parts,
+// the final record write). Then one version is deployed to completion with --only-modified, and every URL
+// url_for renders for it must serve its bytes. Uploads go through the fault proxy, which only slows each
+// asset PUT a little so that a run lasts long enough to be killed in every phase.
+import { afterAll, describe, expect, it } from 'vitest';
+import { type FaultProxy, faults, startFaultProxy } from '../helpers/fault-proxy.js';
+import { freshBucket, s3Backend } from '../helpers/s3.js';
+import {
+  between,
+  describeWrong,
+  makeVersions,
+  type SiteVersion,
+  seededRandom,
+  sleep,
+  trustSeed,
+  writeCliConfig,
+  wrongUrls,
+} from '../helpers/trust.js';
+import { ownStderr, removeTemps, runCli, s3Env, startCli } from '../helpers/upload-check.js';
+
+const KILLS = 14;
+const proxies: FaultProxy[] = [];
+afterAll(async () => {
+  for (const p of proxies.splice(0)) await p.close();
+  removeTemps();
+});
+
+const SETTINGS = {
+  FLASKS3_CONCURRENCY: 8,
+  FLASKS3_MULTIPART_THRESHOLD: 5 * 1024 * 1024,
+  FLASKS3_GZIP: true,
+  FLASKS3_GZIP_ONLY_EXTS: ['css', 'js'],
+};
+
+/** Deploy `version` with --only-modified through `endpoint`; kill it after `killAfterMs` (undefined: never). */
+async function deploy(version: SiteVersion, bucket: string, endpoint: string, killAfterMs?: number) {
+  writeCliConfig(version, bucket, SETTINGS, endpoint);
+  const { child, done } = startCli(['upload', '--only-modified', '--quiet'], {
+    cwd: version.root,
+    env: s3Env(),
+  });
+  if (killAfterMs !== undefined) {
+    await Promise.race([sleep(killAfterMs), done]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  return done;
+}
+
+describe('SIGKILL at seeded-random instants across deploys of alternating versions', () => {
+  it(`${KILLS} kills, then a deploy of any version to completion: every URL serves that version's bytes`, async () => {
+    const seed = trustSeed();
+    const random = seededRandom(seed);
+    const versions = makeVersions({ seed, count: 3, files: 250, largeBytes: 6 * 1024 * 1024, label: 'kill' });
+    const bucket = await freshBucket('trust-kill');
+    const proxy = await startFaultProxy({
+      target: s3Backend().endpoint,
+      rules: [{ method: 'PUT', key: /^static\//, fault: faults.delay(20) }],
+    });
+    proxies.push(proxy);
+
+    // The first deploy runs to the end: its length is the span kills are drawn over.
+    const started = Date.now();
+    const first = await deploy(versions[0]!, bucket, proxy.url);
+    const runLength = Date.now() - started;
+    expect(first.code, `${ownStderr(first.stderr)} (TRUST_SEED=${seed})`).toBe(0);
+
+    const schedule: string[] = [];
+    let lastGood = versions[0]!;
+    for (let i = 0; i < KILLS; i++) {
+      const version = versions[(i + 1) % versions.length]!;
+      const at = between(random, 0, Math.round(runLength * 1.1));
+      const run = await deploy(version, bucket, proxy.url, at);
+      schedule.push(`${version.name}@${at}ms:${run.signal ?? run.code}`);
+      if (process.env.TRUST_VERBOSE) console.log(schedule.at(-1), runLength);
+      if (run.code === 0) lastGood = version;
+    }
+
+    const final = versions[between(random, 0, versions.length - 1)]!;
+    const done = await deploy(final, bucket, s3Backend().endpoint);
+    expect(done.code, `${ownStderr(done.stderr)} (TRUST_SEED=${seed})`).toBe(0);
+    lastGood = final;
+    const wrong = await wrongUrls(lastGood, bucket);
+    expect(
+      wrong,
+      describeWrong(
+        `after kills [${schedule.join(' ')}] (run ${runLength} ms), ${final.name} deployed`,
+        wrong,
+        seed,
+      ),
+    ).toEqual([]);
+  }, 240_000);
+});
