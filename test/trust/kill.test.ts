@@ -18,7 +18,7 @@ import {
   writeCliConfig,
   wrongUrls,
 } from '../helpers/trust.js';
-import { ownStderr, removeTemps, runCli, s3Env, startCli } from '../helpers/upload-check.js';
+import { ownStderr, removeTemps, s3Env, startCli } from '../helpers/upload-check.js';
 
 const KILLS = 14;
 const proxies: FaultProxy[] = [];
