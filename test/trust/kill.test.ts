@@ -1,8 +1,8 @@
 // Kill at any instant: deploys of alternating versions v1/v2/v3 (files changed, added and removed between
 // them; one large enough for multipart), each with --only-modified, killed with SIGKILL at seeded-random
 // instants drawn over the whole length of a run (start-up, transfer, record checkpoints, multipart parts,
-// the final record write). Then the version that last completed is deployed again to completion with --only-modified, and every URL
-// url_for renders for it must serve its bytes. Uploads go through the fault proxy, which only slows each
+// the final record write). Then the version that last completed is deployed again, to completion, with
+// --only-modified (a roll-back), and every URL url_for renders for it must serve its bytes. Uploads go through the fault proxy, which only slows each
 // asset PUT a little so that a run lasts long enough to be killed in every phase.
 import { afterAll, describe, expect, it } from 'vitest';
 import { type FaultProxy, faults, startFaultProxy } from '../helpers/fault-proxy.js';
