@@ -20,7 +20,7 @@ import {
 } from '../helpers/trust.js';
 import { ownStderr, removeTemps, s3Env, startCli } from '../helpers/upload-check.js';
 
-const KILLS = 12;
+const KILLS = 10;
 const proxies: FaultProxy[] = [];
 afterAll(async () => {
   for (const p of proxies.splice(0)) await p.close();
@@ -52,11 +52,11 @@ describe('SIGKILL at seeded-random instants across deploys of alternating versio
   it(`${KILLS} kills, then the last completed version deployed again: every URL serves that version's bytes`, async () => {
     const seed = trustSeed();
     const random = seededRandom(seed);
-    const versions = makeVersions({ seed, count: 3, files: 200, largeBytes: 6 * 1024 * 1024, label: 'kill' });
+    const versions = makeVersions({ seed, count: 3, files: 150, largeBytes: 6 * 1024 * 1024, label: 'kill' });
     const bucket = await freshBucket('trust-kill');
     const proxy = await startFaultProxy({
       target: s3Backend().endpoint,
-      rules: [{ method: 'PUT', key: /^static\//, fault: faults.delay(20) }],
+      rules: [{ method: 'PUT', key: /^static\//, fault: faults.delay(10) }],
     });
     proxies.push(proxy);
 
