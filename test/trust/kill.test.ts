@@ -1,9 +1,10 @@
 // Kill at any instant: deploys of alternating versions v1/v2/v3 (files changed, added and removed between
 // them; one large enough for multipart), each with --only-modified, killed with SIGKILL at seeded-random
-// instants drawn over the whole length of a run (start-up, transfer, record checkpoints, multipart parts,
-// the final record write). Then the version that last completed is deployed again, to completion, with
-// --only-modified (a roll-back), and every URL url_for renders for it must serve its bytes. Uploads go through the fault proxy, which only slows each
-// asset PUT a little so that a run lasts long enough to be killed in every phase.
+// instants drawn over the whole length of a run's transfer, from its first PUT to its exit (record
+// checkpoints, multipart parts, the final record write). Then the version that last completed is deployed
+// again, to completion, with --only-modified (a roll-back), and every URL url_for renders for it must
+// serve its bytes. Uploads go through the fault proxy, which slows each asset PUT a little so that a run
+// lasts long enough to be killed in every phase.
 import { afterAll, describe, expect, it } from 'vitest';
 import { type FaultProxy, faults, startFaultProxy } from '../helpers/fault-proxy.js';
 import { freshBucket, s3Backend } from '../helpers/s3.js';
@@ -34,18 +35,34 @@ const SETTINGS = {
   FLASKS3_GZIP_ONLY_EXTS: ['css', 'js'],
 };
 
-/** Deploy `version` with --only-modified through `endpoint`; kill it after `killAfterMs` (undefined: never). */
-async function deploy(version: SiteVersion, bucket: string, endpoint: string, killAfterMs?: number) {
-  writeCliConfig(version, bucket, SETTINGS, endpoint);
+/**
+ * Deploy `version` with --only-modified through the proxy. With `killAfterMs`, SIGKILL it that long after
+ * its first asset PUT reached the proxy (a kill during start-up would find nothing to break). Resolves
+ * with the run and the milliseconds from its first asset PUT to its end.
+ */
+async function deploy(
+  version: SiteVersion,
+  bucket: string,
+  proxy: FaultProxy | undefined,
+  killAfterMs?: number,
+) {
+  writeCliConfig(version, bucket, SETTINGS, proxy?.url);
+  proxy?.clearLog();
   const { child, done } = startCli(['upload', '--only-modified', '--quiet'], {
     cwd: version.root,
     env: s3Env(),
   });
+  let exited = false;
+  void done.then(() => (exited = true));
+  while (proxy && !exited && !proxy.log.some((e) => e.method === 'PUT' && e.key?.startsWith('static/')))
+    await sleep(20);
+  const firstPut = Date.now();
   if (killAfterMs !== undefined) {
     await Promise.race([sleep(killAfterMs), done]);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
-  return done;
+  const run = await done;
+  return { run, transferMs: Date.now() - firstPut };
 }
 
 describe('SIGKILL at seeded-random instants across deploys of alternating versions', () => {
@@ -60,10 +77,9 @@ describe('SIGKILL at seeded-random instants across deploys of alternating versio
     });
     proxies.push(proxy);
 
-    // The first deploy runs to the end: its length is the span kills are drawn over.
-    const started = Date.now();
-    const first = await deploy(versions[0]!, bucket, proxy.url);
-    const runLength = Date.now() - started;
+    // The first deploy runs to the end: the length of its transfer (first PUT to exit, the final record
+    // write included) is the span kills are drawn over.
+    const { run: first, transferMs: runLength } = await deploy(versions[0]!, bucket, proxy);
     expect(first.code, `${ownStderr(first.stderr)} (TRUST_SEED=${seed})`).toBe(0);
 
     const schedule: string[] = [];
@@ -71,7 +87,7 @@ describe('SIGKILL at seeded-random instants across deploys of alternating versio
     for (let i = 0; i < KILLS; i++) {
       const version = versions[(i + 1) % versions.length]!;
       const at = between(random, 0, Math.round(runLength * 1.1));
-      const run = await deploy(version, bucket, proxy.url, at);
+      const { run } = await deploy(version, bucket, proxy, at);
       schedule.push(`${version.name}@${at}ms:${run.signal ?? run.code}`);
       if (process.env.TRUST_VERBOSE) console.log(schedule.at(-1), runLength);
       if (run.code === 0) lastGood = version;
@@ -80,13 +96,13 @@ describe('SIGKILL at seeded-random instants across deploys of alternating versio
     // Roll back: the version that last completed is deployed again, so every key a killed run of another
     // version overwrote must be noticed (the case that served the wrong site with exit 0).
     const final = lastGood;
-    const done = await deploy(final, bucket, s3Backend().endpoint);
+    const { run: done } = await deploy(final, bucket, undefined);
     expect(done.code, `${ownStderr(done.stderr)} (TRUST_SEED=${seed})`).toBe(0);
     const wrong = await wrongUrls(final, bucket);
     expect(
       wrong,
       describeWrong(
-        `after kills [${schedule.join(' ')}] (run ${runLength} ms), ${final.name} deployed`,
+        `after kills [${schedule.join(' ')}] (transfer ${runLength} ms), ${final.name} deployed`,
         wrong,
         seed,
       ),
