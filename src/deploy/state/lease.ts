@@ -1,0 +1,162 @@
+// The lease on an app's state folder: one deployer per prefix at a time (docs/deploy-state.md, "One
+// deployer per prefix at a time: the lease"). The lease is the object `<stateFolder>/lease/<epoch>.json`
+// with the highest epoch. A taker creates the next epoch's object with `If-None-Match: *`: where the server
+// honours it (RGW, AWS) exactly one taker per epoch gets 200. `If-Match` is never used: RGW 16.2 refuses
+// it even when the ETag matches. Where the server ignores the condition (s3rver), the create is followed by
+// a settle delay and a read-back, and the owner found there wins: not linearizable, as documented.
+
+import type { S3Client } from '@aws-sdk/client-s3';
+import { httpStatus } from '../../s3/client.js';
+import { s3Sdk } from '../../s3/sdk.js';
+
+/** What a lease object holds. */
+export interface LeaseRecord {
+  owner: string;
+  epoch: number;
+  /** Milliseconds since the epoch (the taker's clock) after which others may take over. */
+  expires: number;
+}
+
+export interface LeaseOptions {
+  client: S3Client;
+  bucket: string;
+  /** The app's state folder, e.g. '.nunjucks-s3' or 'v2/.nunjucks-s3'. */
+  stateFolder: string;
+  /** This deploy's id: unique per run. */
+  owner: string;
+  /** How long a lease lasts without renewal. @default 60000 */
+  ttlMs?: number;
+  /** Wait before reading back a create the server may not have guarded. @default 2000 */
+  settleMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+export type TakeResult =
+  | { taken: true; lease: LeaseRecord; conditional: boolean }
+  | { taken: false; holder: LeaseRecord | undefined };
+
+/** Thrown by renewLease when another deploy took the lease (this one was paused past its expiry). */
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError' as const;
+}
+
+const leaseFolder = (o: LeaseOptions) => `${o.stateFolder}/lease/`;
+const leaseKey = (o: LeaseOptions, epoch: number) =>
+  `${leaseFolder(o)}${String(epoch).padStart(12, '0')}.json`;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function readLease(o: LeaseOptions, epoch: number): Promise<LeaseRecord | undefined> {
+  const { GetObjectCommand } = s3Sdk();
+  try {
+    const out = await o.client.send(new GetObjectCommand({ Bucket: o.bucket, Key: leaseKey(o, epoch) }));
+    return JSON.parse(await out.Body!.transformToString('utf8')) as LeaseRecord;
+  } catch (err) {
+    if (httpStatus(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/** The highest epoch under the lease folder (0: none). One LIST request per 1,000 epochs kept. */
+export async function currentEpoch(o: LeaseOptions): Promise<number> {
+  const { ListObjectsCommand } = s3Sdk();
+  let highest = 0;
+  let marker: string | undefined;
+  for (;;) {
+    const page = await o.client.send(
+      new ListObjectsCommand({ Bucket: o.bucket, Prefix: leaseFolder(o), Marker: marker }),
+    );
+    for (const c of page.Contents ?? []) {
+      const m = /(\d+)\.json$/.exec(c.Key ?? '');
+      if (m) highest = Math.max(highest, Number(m[1]));
+    }
+    const last = page.Contents?.at(-1)?.Key;
+    if (!page.IsTruncated || last === undefined || last === marker) return highest;
+    marker = last;
+  }
+}
+
+/** The lease in force, if any (expired or not). */
+export async function currentLease(o: LeaseOptions): Promise<LeaseRecord | undefined> {
+  const epoch = await currentEpoch(o);
+  return epoch === 0 ? undefined : readLease(o, epoch);
+}
+
+/** Create `key` with If-None-Match: *; false when the server refused because it exists (412). */
+async function createIfAbsent(o: LeaseOptions, key: string, body: string): Promise<boolean> {
+  const { PutObjectCommand } = s3Sdk();
+  try {
+    await o.client.send(
+      new PutObjectCommand({
+        Bucket: o.bucket,
+        Key: key,
+        Body: body,
+        IfNoneMatch: '*',
+        ContentType: 'application/json',
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (httpStatus(err) === 412) return false;
+    throw err;
+  }
+}
+
+/**
+ * Whether the server refuses `If-None-Match: *` over an existing object: creates a probe object, then
+ * tries to create it again. Two PUTs.
+ */
+export async function honoursConditionalCreate(o: LeaseOptions): Promise<boolean> {
+  const key = `${leaseFolder(o)}probe-${o.owner}`;
+  const { DeleteObjectCommand } = s3Sdk();
+  await createIfAbsent(o, key, 'probe');
+  const second = await createIfAbsent(o, key, 'probe');
+  await o.client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: key }));
+  return !second;
+}
+
+/** Take the lease if nobody holds an unexpired one. */
+export async function tryTakeLease(o: LeaseOptions, conditional?: boolean): Promise<TakeResult> {
+  const now = o.now ?? Date.now;
+  const guarded = conditional ?? (await honoursConditionalCreate(o));
+  const epoch = await currentEpoch(o);
+  const holder = epoch === 0 ? undefined : await readLease(o, epoch);
+  if (holder && holder.expires > now()) return { taken: false, holder };
+  const lease: LeaseRecord = { owner: o.owner, epoch: epoch + 1, expires: now() + (o.ttlMs ?? 60_000) };
+  if (!(await createIfAbsent(o, leaseKey(o, lease.epoch), JSON.stringify(lease)))) {
+    return { taken: false, holder: await readLease(o, lease.epoch) };
+  }
+  if (!guarded) {
+    // The server may have let another taker overwrite this epoch: the last writer's record decides.
+    await sleep(o.settleMs ?? 2000);
+    const after = await readLease(o, lease.epoch);
+    if (after?.owner !== o.owner) return { taken: false, holder: after };
+  }
+  return { taken: true, lease, conditional: guarded };
+}
+
+/** Extend the lease; throws LeaseLostError when a later epoch exists (someone took over). */
+export async function renewLease(o: LeaseOptions, lease: LeaseRecord): Promise<LeaseRecord> {
+  const { PutObjectCommand } = s3Sdk();
+  const epoch = await currentEpoch(o);
+  if (epoch !== lease.epoch) {
+    const holder = await readLease(o, epoch);
+    throw new LeaseLostError(
+      `the lease on ${o.stateFolder} was taken by ${holder?.owner ?? 'another deploy'} (epoch ${epoch}) while this deploy held epoch ${lease.epoch}`,
+    );
+  }
+  const next = { ...lease, expires: (o.now ?? Date.now)() + (o.ttlMs ?? 60_000) };
+  await o.client.send(
+    new PutObjectCommand({ Bucket: o.bucket, Key: leaseKey(o, lease.epoch), Body: JSON.stringify(next) }),
+  );
+  return next;
+}
+
+/** Let the next deploy in at once: the lease is rewritten as expired (kept, so epochs keep rising). */
+export async function releaseLease(o: LeaseOptions, lease: LeaseRecord): Promise<void> {
+  const { PutObjectCommand } = s3Sdk();
+  const done = { ...lease, expires: 0 };
+  await o.client.send(
+    new PutObjectCommand({ Bucket: o.bucket, Key: leaseKey(o, lease.epoch), Body: JSON.stringify(done) }),
+  );
+}

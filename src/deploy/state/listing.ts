@@ -1,0 +1,104 @@
+// What the bucket holds under a set of key prefixes: key -> { etag, size }, the facts a deploy state
+// confirms its claims against (docs/deploy-state.md, "A claim is relied on only when the bucket confirms
+// it"). Uses ListObjects (v1) with Marker, which pages on every server the suite runs against (s3rver
+// fails a truncated ListObjectsV2 page). Pages of one prefix can run in parallel when the caller knows
+// split keys (for example every 1,000th key of its previous state): each segment starts at its split key.
+
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../../s3/sdk.js';
+
+/** What a listing says about one object. */
+export interface ListedObject {
+  /** The ETag without quotes (servers differ: RGW's CopyObject answers one without). */
+  etag: string;
+  size: number;
+}
+
+export interface ListBucketOptions {
+  client: S3Client;
+  bucket: string;
+  /** Key prefixes to list ('' = the whole bucket). Overlapping prefixes are listed once per key. */
+  prefixes: readonly string[];
+  /**
+   * Sorted keys to start parallel segments at: segment i lists the keys after splitKeys[i-1] up to and
+   * including splitKeys[i]. Keys outside the prefixes are ignored. @default [] (one segment per prefix)
+   */
+  splitKeys?: readonly string[];
+  /** Segments listed at once. @default 8 */
+  concurrency?: number;
+  /** Keys per page asked of the server (the server may return fewer). @default 1000 */
+  pageSize?: number;
+}
+
+/** An ETag as listings and PUTs compare it: without surrounding quotes. */
+export function normaliseEtag(etag: string): string {
+  return etag.replace(/^"(.*)"$/, '$1');
+}
+
+interface Segment {
+  prefix: string;
+  /** List keys after this one (exclusive). */
+  after: string | undefined;
+  /** Stop after this key (inclusive); undefined: to the end of the prefix. */
+  last: string | undefined;
+}
+
+/** The prefixes cut at the split keys that fall inside them. */
+export function listingSegments(prefixes: readonly string[], splitKeys: readonly string[] = []): Segment[] {
+  const out: Segment[] = [];
+  for (const prefix of new Set(prefixes)) {
+    const inside = splitKeys.filter((k) => k.startsWith(prefix));
+    let after: string | undefined;
+    for (const split of inside) {
+      out.push({ prefix, after, last: split });
+      after = split;
+    }
+    out.push({ prefix, after, last: undefined });
+  }
+  return out;
+}
+
+async function listSegment(
+  options: ListBucketOptions,
+  segment: Segment,
+  into: Map<string, ListedObject>,
+): Promise<void> {
+  const { ListObjectsCommand } = s3Sdk();
+  let marker = segment.after;
+  for (;;) {
+    const page = await options.client.send(
+      new ListObjectsCommand({
+        Bucket: options.bucket,
+        Prefix: segment.prefix || undefined,
+        Marker: marker,
+        MaxKeys: options.pageSize ?? 1000,
+      }),
+    );
+    const contents = page.Contents ?? [];
+    for (const o of contents) {
+      if (o.Key === undefined) continue;
+      if (segment.last !== undefined && o.Key > segment.last) return;
+      into.set(o.Key, { etag: normaliseEtag(o.ETag ?? ''), size: o.Size ?? 0 });
+    }
+    const next = page.NextMarker ?? contents.at(-1)?.Key;
+    if (!page.IsTruncated || next === undefined || next === marker) return;
+    marker = next;
+  }
+}
+
+/** Every object under `prefixes`, by key. Requests: about one per 1,000 keys, plus one per segment. */
+export async function listBucket(options: ListBucketOptions): Promise<Map<string, ListedObject>> {
+  const segments = listingSegments(options.prefixes, options.splitKeys);
+  const results = segments.map(() => new Map<string, ListedObject>());
+  let next = 0;
+  const worker = async () => {
+    while (next < segments.length) {
+      const i = next++;
+      await listSegment(options, segments[i]!, results[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, segments.length) }, worker));
+  const out = new Map<string, ListedObject>();
+  for (const r of results) for (const [k, v] of r) out.set(k, v);
+  return out;
+}

@@ -1,0 +1,71 @@
+// listBucket (src/deploy/state/listing.ts) against the real S3 server of the run: every key under the
+// prefixes with the ETag the PUT returned and the size, across pages, with and without parallel segments;
+// keys outside the prefixes left out. listingSegments is pure: table-driven.
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { listBucket, listingSegments, normaliseEtag } from '../src/deploy/state/listing.js';
+import { freshBucket, testClient } from './helpers/s3.js';
+
+const client = testClient();
+let bucket: string;
+/** key -> { etag, size } as the PUTs answered. */
+const put = new Map<string, { etag: string; size: number }>();
+
+beforeAll(async () => {
+  bucket = await freshBucket('state-list');
+  const keys = [
+    ...Array.from({ length: 25 }, (_, i) => `app/static/f${String(i).padStart(2, '0')}.txt`),
+    'app/.nunjucks-s3/record.json',
+    'other/static/x.txt',
+    'root.txt',
+  ];
+  for (const [i, key] of keys.entries()) {
+    const body = `body of ${key} ${'x'.repeat(i)}`;
+    const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    put.set(key, { etag: normaliseEtag(out.ETag!), size: Buffer.byteLength(body) });
+  }
+});
+
+const under = (prefix: string) => new Map([...put].filter(([k]) => k.startsWith(prefix)));
+
+describe('listBucket', () => {
+  it('returns every key under the prefix with the ETag its PUT returned and its size, across pages', async () => {
+    const listed = await listBucket({ client, bucket, prefixes: ['app/static/'], pageSize: 4 });
+    expect(listed).toEqual(under('app/static/'));
+  });
+
+  it('gives the same answer in parallel segments cut at split keys', async () => {
+    const splitKeys = ['app/static/f04.txt', 'app/static/f11.txt', 'app/static/f20.txt', 'zzz-not-inside'];
+    const listed = await listBucket({ client, bucket, prefixes: ['app/static/'], splitKeys, pageSize: 3 });
+    expect(listed).toEqual(under('app/static/'));
+  });
+
+  it('lists several prefixes, and the whole bucket for the empty prefix', async () => {
+    expect(await listBucket({ client, bucket, prefixes: ['app/static/', 'other/'] })).toEqual(
+      new Map([...under('app/static/'), ...under('other/')]),
+    );
+    expect(await listBucket({ client, bucket, prefixes: [''], pageSize: 7 })).toEqual(put);
+  });
+});
+
+describe('listingSegments', () => {
+  it.each([
+    { prefixes: ['a/'], split: [], want: [['a/', undefined, undefined]] },
+    {
+      prefixes: ['a/'],
+      split: ['a/k', 'b/z'],
+      want: [
+        ['a/', undefined, 'a/k'],
+        ['a/', 'a/k', undefined],
+      ],
+    },
+    { prefixes: ['a/', 'a/'], split: [], want: [['a/', undefined, undefined]] },
+  ])('$prefixes cut at $split', ({ prefixes, split, want }) => {
+    expect(listingSegments(prefixes, split).map((s) => [s.prefix, s.after, s.last])).toEqual(want);
+  });
+
+  it('normalises quoted and bare ETags alike', () => {
+    expect(normaliseEtag('"abc"')).toBe('abc');
+    expect(normaliseEtag('abc')).toBe('abc');
+  });
+});
