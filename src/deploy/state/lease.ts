@@ -6,7 +6,7 @@
 // a settle delay and a read-back, and the owner found there wins: not linearizable, as documented.
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { httpStatus } from '../../s3/client.js';
+import { httpStatus } from '../../s3/errors.js';
 import { s3Sdk } from '../../s3/sdk.js';
 
 /** What a lease object holds. */

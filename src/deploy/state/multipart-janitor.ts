@@ -6,7 +6,7 @@
 // reported as such, not failed.
 
 import type { ListMultipartUploadsCommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { httpStatus } from '../../s3/client.js';
+import { httpStatus } from '../../s3/errors.js';
 import { s3Sdk } from '../../s3/sdk.js';
 
 export interface JanitorOptions {
