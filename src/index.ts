@@ -7,9 +7,17 @@ import type { AppLike, StaticMount } from './app.js';
 import type { DiscoverOptions, Discovery } from './deploy/discover.js';
 import type { CreateAllOptions, UploadReport } from './deploy/upload.js';
 
-export type { AppLike, Blueprint, Router, StaticMount, UrlValues } from './app.js';
+export type { AppLike, Blueprint, NunjucksEnvironment, Router, StaticMount, UrlValues } from './app.js';
 export { objectKey, staticMounts } from './app.js';
-export type { FingerprintMode, NunjucksS3Config, ObjectAcl, ResolvedConfig, SettingSpec } from './config.js';
+export type {
+  FingerprintMode,
+  FlaskS3Settings,
+  NunjucksS3Config,
+  NunjucksS3Settings,
+  ObjectAcl,
+  ResolvedConfig,
+  SettingSpec,
+} from './config.js';
 export { parseSettingString, resolveConfig, SETTINGS, settingLabel } from './config.js';
 export { FINGERPRINT_LENGTH, fingerprintedPath } from './content/fingerprint.js';
 export type { Hasher } from './content/hash.js';

@@ -340,6 +340,7 @@ describe('merging layers', () => {
   it('a mistake in the file is reported with its path', () => {
     expect(() =>
       mergeLayers(
+        // @ts-expect-error: a string where a boolean belongs, as a JSON file may hold
         { config: { FLASKS3_GZIP: 'yes' } },
         '/p/nunjucks-s3.config.json',
         noEnv,

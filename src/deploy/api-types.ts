@@ -2,7 +2,7 @@
 // to (and that its errors carry). One module, so every stage fills in the same report.
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { NunjucksS3Config } from '../config.js';
+import type { FlaskS3Settings, NunjucksS3Config } from '../config.js';
 import type { UploadFailure } from '../errors.js';
 import type { UploadReason } from './plan.js';
 
@@ -53,7 +53,7 @@ export interface UploadReport {
 }
 
 /** Options of {@link createAll}: any setting (camelCase or FLASKS3_* name) overrides `app.config`. */
-export interface CreateAllOptions extends NunjucksS3Config {
+export interface CreateAllOptions extends NunjucksS3Config, FlaskS3Settings {
   /** Flask-S3's name for accessKeyId. */
   user?: string;
   /** Flask-S3's name for secretAccessKey. */
