@@ -1,6 +1,6 @@
 // Public API: re-exports only, plus two thin doors into the deploy half. Everything re-exported
 // statically here belongs to the template half or is pure, so `import { NunjucksS3 } from 'nunjucks-s3'`
-// never loads the AWS SDK, globby or the CLI's progress bar; `createAll` and `discoverFiles` load the
+// never loads the AWS SDK, the file walker or the CLI's progress line; `createAll` and `discoverFiles` load the
 // deploy half on their first call.
 
 import type { AppLike, StaticMount } from './app.js';
