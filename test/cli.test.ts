@@ -432,7 +432,7 @@ describe('progress output', () => {
     expect(written.slice(1)).toEqual(['uploaded 1/1000 files, 1 B, 0 B/s\n']);
   });
 
-  it('draws a cli-progress bar on a terminal and keeps warnings readable', () => {
+  it('draws a progress line on a terminal and keeps warnings readable', () => {
     let text = '';
     const write = (s: string) => {
       text += s;
