@@ -32,7 +32,8 @@ export interface Hasher {
 
 /** A {@link Hasher}, at once: the first call instantiates the wasm module, later calls reuse it. */
 export function createHasherSync(): Hasher {
-  const h = (xxh64 ??= loadXxh64());
+  xxh64 ??= loadXxh64();
+  const h = xxh64;
   const createState = (): HashState => {
     const state = h.create();
     return {
