@@ -140,7 +140,8 @@ describe('discoverFiles: symlinks and bad folders', () => {
       }
       const started = performance.now();
       const { keys: found, warnings } = await keys({ root });
-      expect(performance.now() - started).toBeLessThan(2_000);
+      // The globby walk this replaced took 52 s for 6 such folders here; a bound far above a real walk, for busy CI.
+      expect(performance.now() - started).toBeLessThan(5_000);
       expect(found).toEqual(names.map((n) => `static/${n}/file.txt`));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(new RegExp(`^skipped ${count * (count - 1)} symlink\\(s\\) to folders`));
