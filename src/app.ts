@@ -3,8 +3,20 @@
 // and the URL that points at it cannot disagree (the original's blueprint-prefix bug).
 
 import path from 'node:path';
-import type { Environment } from 'nunjucks';
 import { ConfigError } from './errors.js';
+import type { NunjucksS3Settings } from './settings.js';
+
+/**
+ * The part of a Nunjucks `Environment` that nunjucks-s3 calls. Declared here rather than imported from
+ * nunjucks' type package, so a project compiles against this package's types without installing
+ * `@types/nunjucks`; every real Environment has these methods.
+ */
+export interface NunjucksEnvironment {
+  addGlobal(name: string, value: unknown): unknown;
+  addExtension(name: string, extension: object): unknown;
+  hasExtension(name: string): boolean;
+  removeExtension(name: string): unknown;
+}
 
 /** Values passed to `url_for`, keywords included (without Nunjucks' `__keywords` marker). */
 export type UrlValues = Record<string, unknown>;
@@ -32,7 +44,7 @@ export interface Blueprint {
 /** The app nunjucks-s3 serves: its Nunjucks environment, static folders, router and settings. */
 export interface AppLike {
   /** The Nunjucks Environment to install `url_for` into. */
-  env?: Environment;
+  env?: NunjucksEnvironment;
   /** Base of relative folders. @default process.cwd() */
   root?: string;
   /** The app's static folder; null: none. @default 'static' */
@@ -45,8 +57,12 @@ export interface AppLike {
   /** Like Flask's app.testing: the plugin is inactive when FLASKS3_OVERRIDE_TESTING is false. @default false */
   testing?: boolean;
   router?: Router;
-  /** Settings: `FLASKS3_*` names or camelCase (see NunjucksS3Config); other keys are the host's own. */
-  config?: Record<string, unknown>;
+  /**
+   * Settings: `FLASKS3_*` names or camelCase (see NunjucksS3Config). An object literal may hold only
+   * settings (a misspelt name is a type error); a config object shared with the host app may carry the
+   * host's own keys too, which are ignored.
+   */
+  config?: NunjucksS3Settings;
 }
 
 /** One static folder and where it is served: the app's (`static`) or a blueprint's (`admin.static`). */

@@ -10,6 +10,7 @@ import {
   type FingerprintMode,
   findSetting,
   type NunjucksS3Config,
+  type NunjucksS3Settings,
   type ObjectAcl,
   SETTINGS,
   type SettingSpec,
@@ -19,7 +20,14 @@ import {
 
 export { closestName } from './closest-name.js';
 export { parseSettingString } from './setting-strings.js';
-export type { FingerprintMode, NunjucksS3Config, ObjectAcl, SettingSpec } from './settings.js';
+export type {
+  FingerprintMode,
+  FlaskS3Settings,
+  NunjucksS3Config,
+  NunjucksS3Settings,
+  ObjectAcl,
+  SettingSpec,
+} from './settings.js';
 export { findSetting, SETTINGS, setting, settingLabel } from './settings.js';
 
 /** A FLASKS3_FILEPATH_HEADERS entry, compiled once. */
@@ -272,8 +280,8 @@ function resolvedValues(
  * `overrides` (e.g. createAll's options, CLI flags) win over `raw` without counting as a conflict.
  */
 export function resolveConfig(
-  raw: Record<string, unknown> = {},
-  overrides: Record<string, unknown> = {},
+  raw: NunjucksS3Settings | Record<string, unknown> = {},
+  overrides: NunjucksS3Settings | Record<string, unknown> = {},
 ): ResolvedConfig {
   if (!isPlainObject(raw)) {
     throw new ConfigError('CONFIG_TYPE', `app.config must be an object of settings, got ${describe(raw)}`, {

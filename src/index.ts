@@ -1,6 +1,6 @@
 // Public API: re-exports only, plus thin doors into the deploy half and verify. Everything re-exported
 // statically here belongs to the template half or is pure, so `import { NunjucksS3 } from 'nunjucks-s3'`
-// never loads the AWS SDK, globby or the CLI's progress bar; `createAll` and `discoverFiles` load the
+// never loads the AWS SDK, the file walker or the CLI's progress line; `createAll` and `discoverFiles` load the
 // deploy half on their first call.
 
 import type { AppLike, StaticMount } from './app.js';
@@ -8,10 +8,18 @@ import type { DiscoverOptions, Discovery } from './deploy/discover.js';
 import type { CreateAllOptions, UploadReport } from './deploy/upload.js';
 import type { VerifyOptions, VerifyReport } from './verify/verify.js';
 
-export type { AppLike, Blueprint, Router, StaticMount, UrlValues } from './app.js';
+export type { AppLike, Blueprint, NunjucksEnvironment, Router, StaticMount, UrlValues } from './app.js';
 export { objectKey, staticMounts } from './app.js';
 export type { InvalidationReport, OnInvalidate } from './cdn/invalidate.js';
-export type { FingerprintMode, NunjucksS3Config, ObjectAcl, ResolvedConfig, SettingSpec } from './config.js';
+export type {
+  FingerprintMode,
+  FlaskS3Settings,
+  NunjucksS3Config,
+  NunjucksS3Settings,
+  ObjectAcl,
+  ResolvedConfig,
+  SettingSpec,
+} from './config.js';
 export { parseSettingString, resolveConfig, SETTINGS, settingLabel } from './config.js';
 export { FINGERPRINT_LENGTH, fingerprintedPath } from './content/fingerprint.js';
 export type { Hasher } from './content/hash.js';

@@ -159,8 +159,11 @@ const ACLS = [
   null,
 ] as const;
 
-/** The one table of settings: documented FLASKS3_* name <-> camelCase name, type, default. */
-export const SETTINGS: readonly SettingSpec[] = [
+/**
+ * The table's rows with their literal names kept (`as const`), so the FLASKS3_* spelling of every setting
+ * can be typed from it ({@link FlaskS3Settings}); `satisfies` still checks each row against SettingSpec.
+ */
+const SETTING_ROWS = [
   {
     flask: 'FLASKS3_BUCKET_NAME',
     camel: 'bucketName',
@@ -332,7 +335,27 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: { type: 'string', nonEmpty: true },
     default: 'https://api.cloudflare.com/client/v4',
   },
-];
+] as const satisfies readonly SettingSpec[];
+
+/** The one table of settings: documented FLASKS3_* name <-> camelCase name, type, default. */
+export const SETTINGS: readonly SettingSpec[] = SETTING_ROWS;
+
+type SettingRow = (typeof SETTING_ROWS)[number];
+
+/**
+ * Every setting under its documented name (`FLASKS3_BUCKET_NAME`, `AWS_ACCESS_KEY_ID`, ...), typed as its
+ * camelCase twin in {@link NunjucksS3Config}: derived from the settings table, so a setting added there is
+ * typed here too.
+ */
+export type FlaskS3Settings = {
+  [Row in SettingRow as Row['flask']]?: NunjucksS3Config[Row['camel']];
+};
+
+/**
+ * Settings in either spelling, as `app.config` and createAll's options take them: `{ gzip: true }` and
+ * `{ FLASKS3_GZIP: true }` alike. A misspelt name in an object literal is a type error.
+ */
+export type NunjucksS3Settings = NunjucksS3Config & FlaskS3Settings;
 
 const BY_FLASK = new Map(SETTINGS.map((s) => [s.flask, s]));
 const BY_CAMEL = new Map(SETTINGS.map((s) => [s.camel as string, s]));

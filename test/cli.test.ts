@@ -340,6 +340,7 @@ describe('merging layers', () => {
   it('a mistake in the file is reported with its path', () => {
     expect(() =>
       mergeLayers(
+        // @ts-expect-error: a string where a boolean belongs, as a JSON file may hold
         { config: { FLASKS3_GZIP: 'yes' } },
         '/p/nunjucks-s3.config.json',
         noEnv,
@@ -431,7 +432,7 @@ describe('progress output', () => {
     expect(written.slice(1)).toEqual(['uploaded 1/1000 files, 1 B, 0 B/s\n']);
   });
 
-  it('draws a cli-progress bar on a terminal and keeps warnings readable', () => {
+  it('draws a progress line on a terminal and keeps warnings readable', () => {
     let text = '';
     const write = (s: string) => {
       text += s;

@@ -161,7 +161,11 @@ describe('fingerprinted names match what the next upload sends', () => {
 
   it('when the site is built after an upload and the CSS then edited', async () => {
     const bucket = await freshBucket('ele-fp');
-    const config = { ...storeSettings(bucket), fingerprint: 'filename', manifestPath: 'manifest.json' };
+    const config = {
+      ...storeSettings(bucket),
+      fingerprint: 'filename' as const,
+      manifestPath: 'manifest.json',
+    };
     write('src/page.njk', page);
     await createAll({ root: site, config });
     write('static/css/site.css', 'body { color: red; }\n');
@@ -182,7 +186,11 @@ describe('fingerprinted names match what the next upload sends', () => {
 
   it('when the site is built before its first upload', async () => {
     const bucket = await freshBucket('ele-fp2');
-    const config = { ...storeSettings(bucket), fingerprint: 'filename', manifestPath: 'manifest.json' };
+    const config = {
+      ...storeSettings(bucket),
+      fingerprint: 'filename' as const,
+      manifestPath: 'manifest.json',
+    };
     write('src/page.njk', page);
     await build({ config });
     await createAll({ root: site, config });

@@ -389,7 +389,7 @@ describe('url_for with fingerprint, no manifest (files hashed on first use)', ()
     const root = await makeSite();
     for (const more of [
       { debug: true },
-      { config: { bucketName: 'mybucket', fingerprint: 'filename', active: false } },
+      { config: { bucketName: 'mybucket', fingerprint: 'filename' as const, active: false } },
     ]) {
       const s3 = new NunjucksS3(makeApp(root, { fingerprint: 'filename', fingerprintStrict: true }, more));
       expect(s3.urlFor('static', { filename: 'css/app.css' })).toBe('/static/css/app.css');

@@ -58,7 +58,7 @@ describe('golden: createAll, then render, then fetch what the page links to', ()
     expect(report.failed).toEqual([]);
 
     new NunjucksS3(app);
-    const html = app.env!.render('page.html');
+    const html = (app.env as nunjucks.Environment).render('page.html');
     const urls = [...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]!.replaceAll('&amp;', '&'));
     expect(urls).toHaveLength(9);
 

@@ -40,7 +40,7 @@ describe('the template half', () => {
     const plugin = importsOf(path.join(SRC, 'template/plugin.ts'));
     expect(plugin.files.map(rel)).toContain('template/state.ts');
     expect(closure([path.join(SRC, 'template/inline.ts')]).packages).toContain('nunjucks');
-    expect(closure([path.join(SRC, 'deploy/upload.ts')]).packages).toContain('globby');
+    expect(closure([path.join(SRC, 'deploy/upload.ts')]).packages).toContain('mime');
   });
 
   it.each(templateFiles.map((f) => [rel(f), f]))(

@@ -593,6 +593,7 @@ describe('initApp', () => {
   it('a failed initApp leaves the working state alone', () => {
     const app = makeApp();
     const s3 = new NunjucksS3(app);
+    // @ts-expect-error: a value the types refuse, for the check at initApp
     app.config = { urlStyle: 'sideways' };
     expect(() => s3.initApp(app)).toThrow(ConfigError);
     expect(s3.urlFor('static', { filename: 'a.css' })).toBe(`${S3}/static/a.css`);

@@ -151,6 +151,7 @@ describe('createAll with fake credentials: every failure path', () => {
       root,
       config: { ...base, AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: undefined },
     });
+    // @ts-expect-error: a number where a string belongs, for the runtime check
     await collect('secret of the wrong type', { root, config: { ...base, ...FAKES, AWS_SESSION_TOKEN: 42 } });
     await collect('both spellings, different secrets', {
       root,

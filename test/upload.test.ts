@@ -607,7 +607,7 @@ describe('createAll: transfers', () => {
       { logger, putBucketAcl: false, client: counted },
     );
     // The 20 MiB file (>= the 16 MiB multipartThreshold) goes up in 3 parts of 8 MiB; the gzipped text
-    // (length unknown in advance) fits in one part, so lib-storage sends it as one PutObject.
+    // (length unknown in advance) fits in one part, so gzip-parts.ts sends it as one PutObject.
     expect(calls.filter((c) => c === 'CreateMultipartUploadCommand')).toHaveLength(1);
     expect(calls.filter((c) => c === 'UploadPartCommand')).toHaveLength(3);
     expect(calls.filter((c) => c === 'CompleteMultipartUploadCommand')).toHaveLength(1);

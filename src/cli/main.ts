@@ -24,6 +24,24 @@ import { selectTarget, TARGET_ENV } from './targets.js';
 import { UsageError } from './usage-error.js';
 import { runVerify } from './verify-command.js';
 
+/**
+ * Drop the AWS SDK's `NodeVersionSupportWarning`, and only it, in this process. On Node 20 (a supported
+ * Node: README, Install) the SDK prints it, nine lines long, on every run, even with `-q`: it tells whoever
+ * chooses the Node version that SDK releases from January 2027 need Node 22, which the README says once;
+ * repeated in every deploy's log it is noise. Every other warning is printed as usual, and a library user's
+ * own process is left alone (this runs only in the CLI).
+ */
+function dropNodeVersionSupportWarning(): void {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+    const text = typeof warning === 'string' ? warning : warning?.message;
+    const name = typeof warning === 'string' ? undefined : warning?.name;
+    if (name === 'NodeVersionSupportWarning' || text?.startsWith('NodeVersionSupportWarning:')) return;
+    return (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
+  } as typeof process.emitWarning;
+}
+dropNodeVersionSupportWarning();
+
 /** Secret values seen in the environment or the config; scrubbed from everything printed. */
 const secrets = new Set<string>();
 

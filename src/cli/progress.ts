@@ -1,9 +1,8 @@
-// What the CLI shows while and after it uploads: a live cli-progress bar on a terminal, plain periodic
-// lines elsewhere (CI logs, where a redrawn bar is noise), the end-of-run summary and the dry-run plan.
-// Driven only by createAll's onProgress events and its report; writes to the stream it is given.
+// What the CLI shows while and after it uploads: a live progress line on a terminal (redrawn in place),
+// plain periodic lines elsewhere (CI logs, where a redrawn line is noise), the end-of-run summary and the
+// dry-run plan. Driven only by createAll's onProgress events and its report; writes to the stream it is
+// given.
 
-import { createRequire } from 'node:module';
-import type CliProgress from 'cli-progress';
 import type { ProgressEvent, ReportEntry, UploadReport } from '../deploy/upload.js';
 
 /** Where progress goes. `isTTY` decides between the bar and plain lines. */
@@ -106,67 +105,90 @@ function lineProgress(options: ProgressOptions): ProgressDisplay {
   };
 }
 
+/** Go to the start of the line and erase it (a terminal's carriage return and "erase in line"). */
+const CLEAR_LINE = '\r\x1b[2K';
+const BAR_WIDTH = 24;
+/** At most one redraw per this many ms: thousands of small files would otherwise flood the terminal. */
+const REDRAW_MS = 100;
+
+/** Where an upload is, as the live line shows it. */
+interface BarState {
+  started: number;
+  totalFiles: number;
+  totalBytes: number;
+  doneFiles: number;
+  doneBytes: number;
+  failed: number;
+}
+
+/** `uploading [████░░░░] 50% | 1/2 files | 1.0 KiB/2.0 KiB | 1.0 KiB/s | ETA 1.0 s`. */
+export function barLine(bar: BarState, at: number): string {
+  const ratio = bar.totalBytes > 0 ? Math.min(1, bar.doneBytes / bar.totalBytes) : 1;
+  const filled = Math.round(ratio * BAR_WIDTH);
+  const elapsed = at - bar.started;
+  const perMs = elapsed > 0 ? bar.doneBytes / elapsed : 0;
+  const eta =
+    ratio >= 1 ? '0 ms' : perMs > 0 ? formatDuration((bar.totalBytes - bar.doneBytes) / perMs) : '-';
+  const files = bar.failed ? `${bar.doneFiles} (${bar.failed} failed)` : `${bar.doneFiles}`;
+  return [
+    `uploading [${'\u2588'.repeat(filled)}${'\u2591'.repeat(BAR_WIDTH - filled)}] ${Math.floor(ratio * 100)}%`,
+    `${files}/${bar.totalFiles} files`,
+    `${formatBytes(bar.doneBytes)}/${formatBytes(bar.totalBytes)}`,
+    formatRate(bar.doneBytes, elapsed),
+    `ETA ${eta}`,
+  ].join(' | ');
+}
+
 function barProgress(options: ProgressOptions): ProgressDisplay {
   const { stream } = options;
   const now = options.now ?? Date.now;
-  // Loaded here: a deploy from CI (no terminal) never draws a bar, and need not pay for the module.
-  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
-  const multi = new cliProgress.MultiBar(
-    {
-      // cli-progress only needs write/isTTY/columns of the stream it is given.
-      stream: stream as unknown as NodeJS.WritableStream,
-      format:
-        'uploading [{bar}] {percentage}% | {files}/{totalFiles} files | {done}/{size} | {rate} | ETA {eta_formatted}',
-      hideCursor: true,
-      clearOnComplete: false,
-      stopOnComplete: false,
-      etaBuffer: 50,
-      autopadding: true,
-      barsize: 24,
-      forceRedraw: true, // else the bar stays blank after a log line until its text changes
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let bar: CliProgress.SingleBar | undefined;
-  let started = 0;
-  let totalFiles = 0;
-  let failed = 0;
+  let bar: BarState | undefined;
+  let shown = false;
+  let lastDraw = -Infinity;
   let stopped = false;
+  const draw = (force: boolean) => {
+    const at = now();
+    if (!bar || stopped || (!force && at - lastDraw < REDRAW_MS)) return;
+    lastDraw = at;
+    const line = barLine(bar, at);
+    // One character short of the width: a full line would wrap on some terminals, and then \r redraws below.
+    stream.write(CLEAR_LINE + (stream.columns ? line.slice(0, stream.columns - 1) : line));
+    shown = true;
+  };
   const stop = () => {
     if (stopped) return;
+    draw(true);
     stopped = true;
-    multi.stop();
+    if (shown) stream.write('\n');
   };
   return {
     // Plain functions without `this`: callers pass onProgress on its own.
     onProgress(e) {
       if (stopped) return;
       if (e.type === 'start') {
-        started = now();
-        totalFiles = e.totalFiles;
-        bar = multi.create(e.totalBytes, 0, {
-          files: 0,
-          totalFiles,
-          done: formatBytes(0),
-          size: formatBytes(e.totalBytes),
-          rate: '-',
-        });
+        bar = {
+          started: now(),
+          totalFiles: e.totalFiles,
+          totalBytes: e.totalBytes,
+          doneFiles: 0,
+          doneBytes: 0,
+          failed: 0,
+        };
+        draw(true);
       } else if (e.type === 'file' && bar) {
-        if (!e.ok) failed++;
-        bar.update(e.doneBytes, {
-          files: failed ? `${e.doneFiles} (${failed} failed)` : e.doneFiles,
-          done: formatBytes(e.doneBytes),
-          rate: formatRate(e.doneBytes, now() - started),
-        });
+        if (!e.ok) bar.failed++;
+        bar.doneFiles = e.doneFiles;
+        bar.doneBytes = e.doneBytes;
+        draw(e.doneFiles === bar.totalFiles);
       } else if (e.type === 'end') {
         stop();
       }
     },
     log(message) {
-      // Before the bar exists (and after it stopped) MultiBar.log would buffer until a redraw that never comes.
-      if (bar && !stopped) {
-        multi.log(`${message}\n`);
-        multi.update(); // draw now: a log buffered until the next tick is lost if the bar stops first
+      // The message on a line of its own, then the progress line again below it.
+      if (shown && !stopped) {
+        stream.write(`${CLEAR_LINE}${message}\n`);
+        draw(true);
       } else stream.write(`${message}\n`);
     },
     stop,

@@ -1,14 +1,13 @@
 // Content fingerprints of static files: the xxh64 content hash (the very function the upload record
 // uses, from hash.ts), the fingerprinted name a hash gives (`css/app.css` -> `css/app.3f2a9c1b0d4e.css`),
 // and the subresource-integrity value (`sha384-<base64>`) of the bytes a browser receives. The template
-// side needs these synchronously (url_for runs inside a render), so the wasm hasher is instantiated once,
-// when this module is first imported (top-level await; about a millisecond). nunjucks-s3 is ESM-only, so
-// the top-level await costs no consumer anything; a pure-JS xxh64 would be a second implementation to
-// keep equal to the uploader's, and far slower.
+// side needs these synchronously (url_for runs inside a render), so the wasm hasher is instantiated
+// synchronously (hash.ts), on the first hash; a pure-JS xxh64 would be a second implementation to keep
+// equal to the uploader's, and far slower.
 
 import { createHash } from 'node:crypto';
 import { readFileInChunks, readFileInChunksSync } from '../util/chunked-read.js';
-import { createHasher, type Hasher } from './hash.js';
+import { createHasherSync, type Hasher } from './hash.js';
 
 /**
  * Hex digits of the content hash used in fingerprinted names and `?v=` values: 12 (48 bits, as many as
@@ -18,7 +17,9 @@ import { createHasher, type Hasher } from './hash.js';
  */
 export const FINGERPRINT_LENGTH = 12;
 
-const hasher: Hasher = await createHasher();
+let loaded: Hasher | undefined;
+/** The hasher, made on first use: no top-level await, so `require()` can load the package. */
+const hasher = (): Hasher => (loaded ??= createHasherSync());
 
 /** What a file's bytes are, as fingerprinting and SRI need it. */
 export interface ContentFacts {
@@ -37,12 +38,12 @@ export function integrityOf(bytes: Uint8Array): string {
 
 /** Hash and integrity of bytes already in memory. */
 export function factsOfBytes(bytes: Uint8Array): ContentFacts {
-  return { hash: hasher.hashBytes(bytes), integrity: integrityOf(bytes), size: bytes.byteLength };
+  return { hash: hasher().hashBytes(bytes), integrity: integrityOf(bytes), size: bytes.byteLength };
 }
 
 /** A content hash and a SHA-384 fed together, chunk by chunk. */
 function factsCollector(): { update(chunk: Buffer): void; facts(size: number): ContentFacts } {
-  const xx = hasher.createState();
+  const xx = hasher().createState();
   const sha = createHash('sha384');
   return {
     update(chunk) {

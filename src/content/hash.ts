@@ -1,19 +1,13 @@
-// Content hashes: xxh64 (xxhash-wasm) over a file's bytes, as 16 hex digits. The upload record and
-// fingerprinted URLs use the same function, so a hash in one means the same in the other.
-// xxh64 is not cryptographic: it detects change, it does not defend against someone who controls the
-// files (they control what is uploaded anyway). The wasm module is instantiated once per process.
+// Content hashes: xxh64 (xxhash-wasm's WebAssembly module, xxh64.ts) over a file's bytes, as 16 hex
+// digits. The upload record and fingerprinted URLs use the same function, so a hash in one means the same
+// in the other. xxh64 is not cryptographic: it detects change, it does not defend against someone who
+// controls the files (they control what is uploaded anyway). The module is instantiated once per process,
+// synchronously, on first use.
 
-import xxhash from 'xxhash-wasm';
 import { readFileInChunks } from '../util/chunked-read.js';
+import { loadXxh64, type Xxh64 } from './xxh64.js';
 
-type XXHashApi = Awaited<ReturnType<typeof xxhash>>;
-
-let api: Promise<XXHashApi> | undefined;
-
-function xx(): Promise<XXHashApi> {
-  api ??= xxhash();
-  return api;
-}
+let xxh64: Xxh64 | undefined;
 
 function hex(n: bigint): string {
   return n.toString(16).padStart(16, '0');
@@ -36,18 +30,19 @@ export interface Hasher {
   hashFile(file: string, chunkSize?: number): Promise<{ hash: string; size: number }>;
 }
 
-/** A {@link Hasher}; the first call instantiates the wasm module, later calls reuse it. */
-export async function createHasher(): Promise<Hasher> {
-  const h = await xx();
+/** A {@link Hasher}, at once: the first call instantiates the wasm module, later calls reuse it. */
+export function createHasherSync(): Hasher {
+  xxh64 ??= loadXxh64();
+  const h = xxh64;
   const createState = (): HashState => {
-    const state = h.create64();
+    const state = h.create();
     return {
-      update: (bytes) => void state.update(bytes),
+      update: (bytes) => state.update(bytes),
       digest: () => hex(state.digest()),
     };
   };
   return {
-    hashBytes: (bytes) => hex(h.h64Raw(bytes)),
+    hashBytes: (bytes) => hex(h.hash(bytes)),
     createState,
     async hashFile(file, chunkSize) {
       const state = createState();
@@ -55,6 +50,11 @@ export async function createHasher(): Promise<Hasher> {
       return { hash: state.digest(), size };
     },
   };
+}
+
+/** A {@link Hasher} (see {@link createHasherSync}); async for the callers written when loading was. */
+export async function createHasher(): Promise<Hasher> {
+  return createHasherSync();
 }
 
 /** xxh64 of the bytes as 16 hex digits (convenience for one-off use). */

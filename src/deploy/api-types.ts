@@ -3,7 +3,7 @@
 
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { InvalidationReport, OnInvalidate } from '../cdn/invalidate.js';
-import type { NunjucksS3Config } from '../config.js';
+import type { FlaskS3Settings, NunjucksS3Config } from '../config.js';
 import type { UploadFailure } from '../errors.js';
 import type { UploadReason } from './plan.js';
 
@@ -56,7 +56,7 @@ export interface UploadReport {
 }
 
 /** Options of {@link createAll}: any setting (camelCase or FLASKS3_* name) overrides `app.config`. */
-export interface CreateAllOptions extends NunjucksS3Config {
+export interface CreateAllOptions extends NunjucksS3Config, FlaskS3Settings {
   /** Flask-S3's name for accessKeyId. */
   user?: string;
   /** Flask-S3's name for secretAccessKey. */

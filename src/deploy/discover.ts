@@ -1,12 +1,20 @@
 // Which local files are uploaded, and under which keys: every static folder of the app and its
-// blueprints (staticMounts), walked with globby. Hidden files and hidden folders are skipped unless
+// blueprints (staticMounts), walked with fs.readdir. Hidden files and hidden folders are skipped unless
 // includeHidden; filepathFilterRegex is matched (search semantics) against the path relative to the
 // static folder; symlinks are followed only while they stay inside their static folder. Problems with
 // the input are ConfigErrors raised here, before anything talks to S3.
+//
+// Each real folder is walked once, by its real path, so folders that link to each other cannot multiply
+// the files (six folders each linking to the other five would otherwise give thousands of keys). The
+// rule for which path a file gets: folders are walked first under their own paths; then each symlink to
+// a folder, in the order they were met (sorted by name, folder by folder), adds its target's files under
+// the link's path only if that real folder was not walked yet (a link to a hidden folder, say), and is
+// otherwise skipped, with one warning for all such links. A symlink to a file is a file, under its own
+// name.
 
-import { realpath, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { type GlobEntry, globby } from 'globby';
 import { objectKey, type StaticMount } from '../app.js';
 import { setting, settingLabel } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -89,7 +97,7 @@ export async function discoverFiles(
   for (const mount of mounts) {
     const root = await staticFolderRoot(mount, state);
     if (root === undefined) missing.push(mount);
-    else await walkFolder(state, { mount, root }, mount.folder, '', []);
+    else await walkStaticFolder(state, mount, root);
   }
   // Not one static folder exists: a wrong root or folder name, not a site without assets. Uploading
   // nothing "successfully" would hide it (and a stale cleanup would then see every object as stale).
@@ -144,60 +152,93 @@ async function staticFolderRoot(mount: StaticMount, state: DiscoveryState): Prom
   return await realpath(mount.folder);
 }
 
-/** A static folder being walked: its mount and its real path. */
+/** A static folder being walked: its mount, its real path, and what the walk has met so far. */
 interface FolderWalk {
   mount: StaticMount;
   root: string;
+  /** Real paths of the folders walked. */
+  walked: Set<string>;
+  /** Symlinks to folders inside the static folder, to walk after the real folders: in the order met. */
+  linkedFolders: { abs: string; relPath: string; real: string }[];
+  /** Links skipped because their folder was walked already (`link -> target`), for one warning. */
+  skippedLinks: string[];
+}
+
+/** Walk a static folder (see the top of this file for which path each file gets). */
+async function walkStaticFolder(state: DiscoveryState, mount: StaticMount, root: string): Promise<void> {
+  const walk: FolderWalk = { mount, root, walked: new Set([root]), linkedFolders: [], skippedLinks: [] };
+  await walkFolder(state, walk, { dir: mount.folder, real: root, relBase: '' });
+  // The queue grows while it is walked: a linked folder may hold links of its own.
+  for (let i = 0; i < walk.linkedFolders.length; i++) {
+    const link = walk.linkedFolders[i]!;
+    if (walk.walked.has(link.real)) {
+      walk.skippedLinks.push(`${link.abs} -> ${link.real}`);
+      continue;
+    }
+    walk.walked.add(link.real);
+    await walkFolder(state, walk, { dir: link.abs, real: link.real, relBase: link.relPath + '/' });
+  }
+  if (walk.skippedLinks.length > 0) {
+    const shown = walk.skippedLinks.slice(0, 5).join(', ');
+    const more = walk.skippedLinks.length > 5 ? ` and ${walk.skippedLinks.length - 5} more` : '';
+    state.warnings.push(
+      `skipped ${walk.skippedLinks.length} symlink(s) to folders already uploaded under their own path ` +
+        `(each real folder is uploaded once): ${shown}${more}`,
+    );
+  }
+}
+
+/** The entries of a folder, sorted by name; an unreadable folder is a ConfigError naming it. */
+async function folderEntries(dir: string): Promise<Dirent[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (err) {
+    throw unreadable(dir, err);
+  }
+}
+
+/** A folder to walk: where it is, its real path, and the relative path its entries' paths start with. */
+interface Folder {
+  dir: string;
+  real: string;
+  relBase: string;
 }
 
 /**
- * Walk `dir` (the static folder, or a symlinked folder inside it), whose files have relative paths
- * `relBase + <path in dir>`. `chain` holds the real paths of the symlinked folders we are inside, so a
- * link back to one of them is a loop, not an endless walk.
+ * Walk a folder of the static folder (or a symlinked folder inside it): its files are kept, its real
+ * folders walked at once, its symlinks resolved (folders queued for later).
  */
-async function walkFolder(
-  state: DiscoveryState,
-  walk: FolderWalk,
-  dir: string,
-  relBase: string,
-  chain: readonly string[],
-): Promise<void> {
-  let entries: GlobEntry[];
-  try {
-    entries = await globby('**', {
-      cwd: dir,
-      dot: state.options.includeHidden ?? false,
-      onlyFiles: false,
-      followSymbolicLinks: false,
-      objectMode: true,
-      // No stats: an lstat per file triples the walk's time; sizes come from reading the files.
-      expandDirectories: false,
-      suppressErrors: false,
-    });
-  } catch (err) {
-    const where = (err as NodeJS.ErrnoException).path ?? dir;
-    throw unreadable(where, err);
-  }
-  for (const entry of entries) {
-    const relPath = relBase + entry.path;
-    const abs = path.join(dir, entry.path);
-    if (entry.dirent.isFile()) {
+async function walkFolder(state: DiscoveryState, walk: FolderWalk, folder: Folder): Promise<void> {
+  const { dir, real, relBase } = folder;
+  for (const entry of await folderEntries(dir)) {
+    if (!state.options.includeHidden && entry.name.startsWith('.')) continue;
+    const relPath = relBase + entry.name;
+    const abs = path.join(dir, entry.name);
+    if (entry.isFile()) {
       if (passesFilter(state, relPath))
         state.files.push(makeFile(walk.mount, state.options.prefix, relPath, abs));
-    } else if (entry.dirent.isSymbolicLink()) {
-      await followSymlink(state, walk, abs, relPath, chain);
+    } else if (entry.isDirectory()) {
+      // Not a link, so its real path is its parent's real path and its name.
+      const realChild = path.join(real, entry.name);
+      walk.walked.add(realChild);
+      await walkFolder(state, walk, { dir: abs, real: realChild, relBase: relPath + '/' });
+    } else if (entry.isSymbolicLink()) {
+      await followSymlink(state, walk, abs, relPath);
     }
-    // folders are walked by globby itself; sockets, fifos: skipped
+    // sockets, fifos, devices: skipped
   }
 }
 
-/** A symlink inside a static folder: its file, or its folder walked, if it stays inside; else a warning. */
+/**
+ * A symlink inside a static folder: its file, or its folder queued, if it stays inside; else a
+ * warning.
+ */
 async function followSymlink(
   state: DiscoveryState,
   walk: FolderWalk,
   abs: string,
   relPath: string,
-  chain: readonly string[],
 ): Promise<void> {
   let real: string;
   try {
@@ -217,11 +258,7 @@ async function followSymlink(
     if (passesFilter(state, relPath))
       state.files.push(makeFile(walk.mount, state.options.prefix, relPath, abs));
   } else if (target.isDirectory()) {
-    if (chain.includes(real) || real === walk.root) {
-      state.warnings.push(`skipped ${abs}: symlink loop (points to ${real}, which contains it)`);
-      return;
-    }
-    await walkFolder(state, walk, abs, relPath + '/', [...chain, real]);
+    walk.linkedFolders.push({ abs, relPath, real });
   }
 }
 

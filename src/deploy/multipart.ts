@@ -1,6 +1,7 @@
 // Large files as multipart uploads, each part streamed from its own range of the file (four at a time),
-// so memory stays flat: lib-storage's Upload copies a stream into part buffers (about 90 MB for 4 parts
-// of 8 MiB, measured). Each part is retried like a mid-size file (the SDK does not retry streamed
+// so memory stays flat: copying a stream into part buffers takes about 90 MB for 4 parts of 8 MiB
+// (measured with lib-storage's Upload; gzip-parts.ts does that only for gzipped files, whose length is
+// unknown). Each part is retried like a mid-size file (the SDK does not retry streamed
 // bodies); on any failure or an abort the multipart upload is aborted, so no object is committed. Parts
 // are read out of order, so the file's hash comes from one sequential read (alongside the parts), and
 // each part's bytes, hashed as they were sent, must equal that read's: the record then holds the hash
@@ -29,7 +30,7 @@ import {
 /** Smallest part size (S3 allows 10,000 parts: larger files get larger parts). */
 export const PART_SIZE = 8 * 1024 * 1024;
 /** Parts in flight at once, within the one upload slot the file takes. */
-const PARTS_AT_ONCE = 4;
+export const PARTS_AT_ONCE = 4;
 
 /** The part size for a file of `size` bytes: {@link PART_SIZE}, or larger to stay under 9,000 parts. */
 export function partSizeFor(size: number): number {
@@ -62,7 +63,7 @@ export function partRanges(size: number, partSize: number): PartRange[] {
 }
 
 /** The part as Complete lists it: its ETag and whichever checksum the server returned. */
-function completedPart(number: number, result: UploadPartCommandOutput): CompletedPart {
+export function completedPart(number: number, result: UploadPartCommandOutput): CompletedPart {
   return {
     PartNumber: number,
     ETag: result.ETag,
@@ -79,7 +80,7 @@ interface OpenUpload {
   ctx: SendContext;
   item: DeployItem;
   target: { Bucket: string; Key: string; UploadId: string };
-  /** The client adds checksums (AWS defaults): each part declares CRC32, as lib-storage does. */
+  /** The client adds checksums (AWS defaults): each part declares CRC32. */
   checksums: boolean;
   /** Stops the other parts (and the sequential read) when one part fails or the caller aborts. */
   stop: AbortController;

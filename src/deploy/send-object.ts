@@ -1,16 +1,16 @@
 // Sending one object, by the path its size and settings call for: small files as one Buffer (through
 // the direct PUT where it applies, else the SDK); mid-size files as a file stream, re-opened for each
 // attempt; large files as a multipart upload of parts streamed from the file (multipart.ts); large
-// gzipped files (length unknown in advance) through lib-storage's Upload (parts retried by the SDK).
+// gzipped files (length unknown in advance) as gzip output cut into parts as it comes (gzip-parts.ts).
 // Whatever the path, the result says the hash and size of the bytes actually sent.
 
 import { readFileSync } from 'node:fs';
-import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
-import { gzipBuffer, gzipStream } from '../content/gzip.js';
+import { gzipBuffer } from '../content/gzip.js';
 import { withRetries } from '../s3/retry.js';
-import { s3Sdk, storageSdk } from '../s3/sdk.js';
+import { s3Sdk } from '../s3/sdk.js';
 import { guardedSend, hashedFileStream } from './body-streams.js';
+import { sendGzippedParts } from './gzip-parts.js';
 import { BUFFER_LIMIT } from './local-hashing.js';
 import { partSizeFor, sendParts, sendsAsMultipart } from './multipart.js';
 import {
@@ -45,7 +45,7 @@ export async function sendObject(
   if (sendsAsMultipart(item.size, item.settings.gzip, ctx.config.multipartThreshold)) {
     return await sendParts(ctx, item, params, partSize);
   }
-  if (item.settings.gzip) return await sendGzippedStream(ctx, item, params, partSize);
+  if (item.settings.gzip) return await sendGzippedParts(ctx, item, params, partSize);
   return await sendStream(ctx, item, params);
 }
 
@@ -81,34 +81,6 @@ async function sendSmall(
     );
   }
   return { hash, size: bytes.length, bytesSent: body.length };
-}
-
-/** A large gzipped file: streamed through gzip into lib-storage's Upload, counting the bytes sent. */
-async function sendGzippedStream(
-  ctx: SendContext,
-  item: DeployItem,
-  params: PutObjectCommandInput,
-  partSize: number,
-): Promise<SentObject> {
-  const source = await hashedFileStream(item.file.file, ctx.hasher, 1024 * 1024);
-  let sentBytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done: TransformCallback) {
-      sentBytes += chunk.length;
-      done(null, chunk);
-    },
-  });
-  const body = pipeline(gzipStream(source.stream), counter, () => {});
-  await guardedSend(body, ctx.signal, (controller) =>
-    new (storageSdk().Upload)({
-      client: ctx.client,
-      params: { ...params, Body: body },
-      partSize,
-      queueSize: 4,
-      abortController: controller,
-    }).done(),
-  );
-  return { ...(await source.result()), bytesSent: sentBytes };
 }
 
 /** A mid-size file: a stream per attempt, so a retry sends the file from its start. */

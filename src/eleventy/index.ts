@@ -4,8 +4,7 @@
 // options, and, with `upload`, deploys after a build. The options are recorded as the plugin runs, so
 // appFromEleventyConfig (load-config.ts) can give the CLI the same app without a second file.
 
-import type { Environment } from 'nunjucks';
-import type { AppLike } from '../app.js';
+import type { AppLike, NunjucksEnvironment } from '../app.js';
 import { staticMounts } from '../app.js';
 import { NunjucksS3 } from '../template/plugin.js';
 import { deployBuild, deploySummary, outputFolder } from './deploy.js';
@@ -21,7 +20,7 @@ export type { EleventyPluginOptions, UploadPagesOptions } from './options.js';
 /** The part of Eleventy's `eleventyConfig` the plugin uses. */
 export interface EleventyConfigLike {
   pathPrefix?: string;
-  amendLibrary(engine: string, callback: (library: Environment) => void): unknown;
+  amendLibrary(engine: string, callback: (library: NunjucksEnvironment) => void): unknown;
   addShortcode(name: string, callback: (...args: unknown[]) => unknown): unknown;
   addPassthroughCopy(mapping: Record<string, string>): unknown;
   on(event: string, callback: (event: EleventyAfterEvent) => unknown): unknown;

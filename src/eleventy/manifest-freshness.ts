@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { AppLike } from '../app.js';
 import { staticMounts } from '../app.js';
-import { resolveConfig, setting } from '../config.js';
+import { resolveConfig } from '../config.js';
 import { manifestFile } from '../content/manifest.js';
 
 function modifiedMs(file: string): number | undefined {
@@ -44,9 +44,6 @@ export function staleManifest(app: Omit<AppLike, 'env'>): string | undefined {
  * the stale one that is never written, so the template half hashes each file on first use.
  */
 export function ignoringManifest(app: Omit<AppLike, 'env'>, stale: string): Omit<AppLike, 'env'> {
-  const spec = setting('manifestPath');
-  const config = { ...app.config };
-  delete config[spec.flask];
-  config[spec.camel] = `${stale}.older-than-static-files`;
-  return { ...app, config };
+  const { FLASKS3_MANIFEST: _either, manifestPath: _spelling, ...config } = app.config ?? {};
+  return { ...app, config: { ...config, manifestPath: `${stale}.older-than-static-files` } };
 }

@@ -5,6 +5,7 @@
 
 import type { AppLike, Blueprint, Router } from '../app.js';
 import { joinUrlPath } from '../app.js';
+import type { NunjucksS3Settings } from '../config.js';
 import type { CreateAllOptions } from '../deploy/upload.js';
 import { ConfigError } from '../errors.js';
 
@@ -29,7 +30,7 @@ export interface EleventyPluginOptions {
   blueprints?: Blueprint[];
   router?: Router;
   /** Settings: `FLASKS3_*` names or camelCase (README, Configuration). */
-  config?: Record<string, unknown>;
+  config?: NunjucksS3Settings;
   /**
    * Upload the assets after each `build` run (never under `--serve`/`--watch`): `true`, or createAll's
    * options. @default false

@@ -5,25 +5,17 @@
 
 import { createRequire } from 'node:module';
 import type * as ClientS3 from '@aws-sdk/client-s3';
-import type * as LibStorage from '@aws-sdk/lib-storage';
 import type * as SignatureV4 from '@smithy/signature-v4';
 
 const load = createRequire(import.meta.url);
 
 let clientS3: typeof ClientS3 | undefined;
-let libStorage: typeof LibStorage | undefined;
 let signatureV4: typeof SignatureV4 | undefined;
 
 /** `@aws-sdk/client-s3`: the client and its commands. */
 export function s3Sdk(): typeof ClientS3 {
   clientS3 ??= load('@aws-sdk/client-s3') as typeof ClientS3;
   return clientS3;
-}
-
-/** `@aws-sdk/lib-storage`: the streaming `Upload` for bodies of unknown length. */
-export function storageSdk(): typeof LibStorage {
-  libStorage ??= load('@aws-sdk/lib-storage') as typeof LibStorage;
-  return libStorage;
 }
 
 /** `@smithy/signature-v4`: the SDK's own request signer, for the direct PUT path. */
