@@ -193,6 +193,7 @@ export function uploadTargets(u: UploadResult): Target[] {
         (u.site.files >= 10000 ? '' : ' (the target is for 10,000 files)'),
     });
   }
+  targets.push(...cliTargets(u, tag));
   const allOk = u.rows.every((r) =>
     [...r.runs.first, ...r.runs.unchanged, ...r.runs.changed].every((x) => x.check.ok),
   );
@@ -256,6 +257,37 @@ export function renderTargets(r: RenderResult): Target[] {
         `its render-time check; \`inlineUrls: false\` is ${(r.us.noInline / r.us.literal).toFixed(2)}x`,
     },
   ];
+}
+
+/** The CLI as a user runs it (whole process, node start included) against the peers' whole processes. */
+function cliTargets(u: UploadResult, tag: string): Target[] {
+  const cli = u.rows.find((r) => r.contender.family === 'cli');
+  if (!cli) return [];
+  const ok = (p: Phase) => cli.runs[p].length > 0 && cli.runs[p].every((r) => r.check.ok);
+  const targets: Target[] = [];
+  const aws = bestOf(u, 'aws', 'unchanged');
+  if (aws && ok('unchanged')) {
+    const a = wall(cli.runs.unchanged);
+    const b = comparable(u, aws, 'unchanged');
+    targets.push({
+      name: `${tag}: CLI unchanged re-deploy >= 5x faster than aws s3 sync (whole processes, CLI defaults)`,
+      met: u.site.files >= 10000 ? b / a >= 5 : undefined,
+      detail:
+        `node dist/cli/main.js upload ${seconds(a)} s vs aws s3 sync ${aws.contender.concurrency} ${seconds(b)} s: ${(b / a).toFixed(1)}x` +
+        (u.site.files >= 10000 ? '' : ' (the target is for 10,000 files)'),
+    });
+  }
+  const rclone = bestOf(u, 'rclone', 'first');
+  if (rclone && ok('first')) {
+    const a = wall(cli.runs.first);
+    const b = comparable(u, rclone, 'first');
+    targets.push({
+      name: `${tag}: CLI first deploy faster than rclone sync at its best (whole processes)`,
+      met: a < b,
+      detail: `node dist/cli/main.js upload ${seconds(a)} s vs rclone sync ${rclone.contender.concurrency} ${seconds(b)} s: ${(b / a).toFixed(2)}x`,
+    });
+  }
+  return targets;
 }
 
 export function sweepSection(s: SweepResult): string {
