@@ -378,6 +378,49 @@ describe("inlined calls keep Nunjucks' shadowing rules (the same page as with in
     expect(on).not.toContain(shadowed);
   });
 
+  it('a stretch with super() between inlined calls renders as without inlining', () => {
+    const files = {
+      'base.html': "{% block b %}B {{ url_for('static', filename='a.css') }}{% endblock %}",
+      'outer.html':
+        "{% extends 'base.html' %}{% block b %}C {{ url_for('static', filename='c.css') }} {{ super() }} " +
+        "{{ url_for('static', filename='d.css') }}{% endblock %}",
+    };
+    const on = memoryEnvironment(files, true).env.render('outer.html', {});
+    expect(on).toBe(memoryEnvironment(files, false).env.render('outer.html', {}));
+    expect(on).toBe(`C ${A_CSS.replace('a.css', 'c.css')} B ${A_CSS} ${A_CSS.replace('a.css', 'd.css')}`);
+  });
+
+  it('an async filter beside inlined calls renders as without inlining (asynchronous render)', async () => {
+    const files = {
+      'page.html':
+        "{{ url_for('static', filename='a.css') }} {{ 'x' | later }} {{ url_for('static', filename='b.css') }}",
+    };
+    const render = (inlineUrls: boolean) => {
+      const { env } = memoryEnvironment(files, inlineUrls);
+      env.addFilter(
+        'later',
+        (value: string, done: (e: null, v: string) => void) => setTimeout(() => done(null, value), 1),
+        true,
+      );
+      return new Promise<string>((resolve, reject) =>
+        env.render('page.html', {}, (err, out) => (err ? reject(err) : resolve(out as string))),
+      );
+    };
+    const on = await render(true);
+    expect(on).toBe(await render(false));
+    expect(on).toBe(`${A_CSS} x ${A_CSS.replace('a.css', 'b.css')}`);
+  });
+
+  it("loop.index beside an inlined call is the template's own loop's", () => {
+    const files = {
+      'page.html':
+        "{% for x in [1, 2] %}{{ url_for('static', filename='a.css') }}#{{ loop.index }} {% endfor %}",
+    };
+    const on = memoryEnvironment(files, true).env.render('page.html', {});
+    expect(on).toBe(memoryEnvironment(files, false).env.render('page.html', {}));
+    expect(on).toBe(`${A_CSS}#1 ${A_CSS}#2 `);
+  });
+
   it('without shadowing, the inlined text is what the call renders', () => {
     const files = { 'page.html': PAGE };
     const on = memoryEnvironment(files, true);
