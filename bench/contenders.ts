@@ -13,7 +13,7 @@ import { assertLoopback, type S3Server } from './servers.js';
 import type { Site } from './site.js';
 import type { WorkerJob, WorkerResult } from './worker.js';
 
-export type Family = 'ours' | 'sdk' | 'raw' | 'aws' | 'rclone';
+export type Family = 'ours' | 'cli' | 'sdk' | 'raw' | 'aws' | 'rclone';
 
 export interface DeployTarget {
   server: S3Server;
@@ -121,6 +121,57 @@ export function oursContender(concurrency: number | undefined): Contender {
         t.server,
         t.cpuProfDir,
       ),
+  };
+}
+
+/**
+ * The CLI as a user runs it: `node dist/cli/main.js upload` (the build, node start included), its app in
+ * a config file, credentials in the environment. Its own app root, so its hash cache starts empty.
+ */
+export function cliContender(): Contender {
+  return {
+    id: 'cli',
+    family: 'cli',
+    label: 'nunjucks-s3 CLI (node dist/cli/main.js upload)',
+    firstOnly: false,
+    concurrency: 'default',
+    async run(t) {
+      assertLoopback(t.server.endpoint);
+      const root = path.join(t.scratch, 'cli-root');
+      mkdirSync(root, { recursive: true });
+      const config = path.join(t.scratch, 'nunjucks-s3.config.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          root,
+          staticFolder: path.join(t.site.dir, 'static'),
+          staticUrlPath: '/static',
+          blueprints: [
+            {
+              name: 'admin',
+              staticFolder: path.join(t.site.dir, 'admin/static'),
+              urlPrefix: '/admin',
+              staticUrlPath: '/static',
+            },
+          ],
+          config: {
+            bucketName: t.bucket,
+            endpointUrl: t.server.endpoint,
+            region: t.server.region,
+            onlyModified: true,
+          },
+        }),
+      );
+      const env = cleanEnv({
+        AWS_ACCESS_KEY_ID: t.server.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: t.server.secretAccessKey,
+        AWS_EC2_METADATA_DISABLED: 'true',
+      });
+      const cli = path.join(PROJECT_DIR, 'dist/cli/main.js');
+      const args = [cli, 'upload', '-q', '--config', config, '--prefix', t.prefix];
+      const r = await runTimed(process.execPath, args, env, () => t.server.cpuSeconds(), root);
+      return { ...r, error: r.code === 0 ? undefined : `exit ${r.code}: ${r.stderr.trim().slice(-400)}` };
+    },
   };
 }
 

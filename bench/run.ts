@@ -8,6 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BackendName, type BenchOptions, PROJECT_DIR, parseArgs } from './args.js';
+import { importCostSection, measureImportCost } from './import-cost.js';
 import { memoryPart } from './memory-part.js';
 import { hotFiles, hotFunctions, hotTable, readProfileDir } from './profile.js';
 import { renderPart } from './render-part.js';
@@ -92,6 +93,11 @@ async function main() {
       const r = await renderPart(opts, opts.cpuProf);
       sections.render.push(`## Render\n\n${renderSection(r)}`);
       targets.push(...renderTargets(r));
+    });
+    await attempt('start-up', async () => {
+      const runs = opts.quick ? 7 : 15;
+      log(`start-up: node, nunjucks, the package and the CLI as whole processes, ${runs} runs each`);
+      sections.render.push(`## Start-up\n\n${importCostSection(await measureImportCost(runs), runs)}`);
     });
   }
 

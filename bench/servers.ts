@@ -57,17 +57,20 @@ export function assertLoopback(endpoint: string): void {
     throw new Error(`refusing non-loopback S3 endpoint ${endpoint}`);
 }
 
-/** Ceph RGW via scripts/rgw.sh, on ports 4900-4980 (not the tests' 7480) and a data dir under the work dir. */
+/**
+ * Ceph RGW via scripts/rgw.sh, on ports 4900-4980 (not the tests' 7480) and a data dir under the work dir.
+ * BENCH_RGW_PORT, BENCH_RGW_MON_PORT, BENCH_RGW_OSD_PORT_MIN/MAX move it, for two benches on one machine.
+ */
 async function startRgw(workDir: string): Promise<S3Server> {
   const script = process.env.BENCH_RGW_SH ?? path.join(PROJECT_DIR, 'scripts/rgw.sh');
   const base = path.join(workDir, 'rgw');
   const env = {
     ...process.env,
     RGW_DIR: base,
-    RGW_PORT: '4980',
-    RGW_MON_PORT: '4900',
-    RGW_OSD_PORT_MIN: '4910',
-    RGW_OSD_PORT_MAX: '4969',
+    RGW_PORT: process.env.BENCH_RGW_PORT ?? '4980',
+    RGW_MON_PORT: process.env.BENCH_RGW_MON_PORT ?? '4900',
+    RGW_OSD_PORT_MIN: process.env.BENCH_RGW_OSD_PORT_MIN ?? '4910',
+    RGW_OSD_PORT_MAX: process.env.BENCH_RGW_OSD_PORT_MAX ?? '4969',
     RGW_STORE: 'memstore',
   };
   const rgw = (...args: string[]) =>

@@ -8,6 +8,7 @@ import type { BenchOptions } from './args.js';
 import {
   awsContender,
   type Contender,
+  cliContender,
   type DeployTarget,
   measureStartup,
   type Outcome,
@@ -56,6 +57,7 @@ export function log(msg: string): void {
 
 function contendersFor(opts: BenchOptions, sdkConcurrency: number[]): Contender[] {
   const list: Contender[] = opts.oursConcurrency.map((c) => oursContender(c));
+  list.push(cliContender());
   if (opts.peers) {
     list.push(awsContender(undefined), awsContender(32));
     list.push(rcloneContender(undefined));
@@ -149,7 +151,8 @@ export async function uploadPart(
           label: `${row.contender.label} (${row.contender.id}), ${phase}`,
         });
       const outcome = await row.contender.run(target);
-      const ours = row.contender.family === 'ours';
+      // createAll and the CLI keep their record under the prefix.
+      const ours = row.contender.family === 'ours' || row.contender.family === 'cli';
       const check = await verifyDeploy(
         client,
         BUCKET,

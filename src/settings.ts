@@ -40,11 +40,11 @@ export interface NunjucksS3Config {
   /** false: local URLs when the app is testing. `FLASKS3_OVERRIDE_TESTING`. @default true */
   overrideTesting?: boolean;
   /**
-   * Replace `url_for`/`static_integrity` calls whose arguments are all literals with their output when a
-   * template is compiled, so they cost nothing per render. Off by default: an inlined call no longer sees
-   * a render-context `url_for` variable, or one defined by a template that includes or extends
-   * this one.
-   * `FLASKS3_INLINE_URLS`. @default false
+   * Compile `url_for`/`static_integrity` calls whose arguments are all literals into the template, so
+   * they cost almost nothing per render. Each inlined call checks at render time that the name still
+   * resolves to the installed function, and calls whatever it resolves to otherwise (a render-context
+   * `url_for`, or one bound by a template that includes or extends this one, still shadows the global).
+   * false: every call runs at render time. `FLASKS3_INLINE_URLS`. @default true
    */
   inlineUrls?: boolean;
   /** AWS region of the client and of a created bucket. `FLASKS3_REGION`. @default the SDK's (AWS_REGION), else us-east-1 */
@@ -188,7 +188,7 @@ const SETTING_ROWS = [
   { flask: 'FLASKS3_ACTIVE', camel: 'active', kind: { type: 'boolean' }, default: true },
   { flask: 'FLASKS3_DEBUG', camel: 'debug', kind: { type: 'boolean' }, default: false },
   { flask: 'FLASKS3_OVERRIDE_TESTING', camel: 'overrideTesting', kind: { type: 'boolean' }, default: true },
-  { flask: 'FLASKS3_INLINE_URLS', camel: 'inlineUrls', kind: { type: 'boolean' }, default: false },
+  { flask: 'FLASKS3_INLINE_URLS', camel: 'inlineUrls', kind: { type: 'boolean' }, default: true },
   { flask: 'FLASKS3_REGION', camel: 'region', kind: { type: 'string' }, default: undefined },
   { flask: 'FLASKS3_ENDPOINT_URL', camel: 'endpointUrl', kind: { type: 'string' }, default: undefined },
   {

@@ -79,6 +79,7 @@ describe('inlineUrls renders exactly what url_for renders', () => {
     ['fingerprint filename', { fingerprint: 'filename' }, {}],
     ['fingerprint query', { fingerprint: 'query' }, {}],
     ['fingerprint strict', { fingerprint: 'filename', fingerprintStrict: true }, {}],
+    ['trimBlocks and lstripBlocks', {}, { trimBlocks: true, lstripBlocks: true }],
   ];
   it.each(cases)('%s: every template of templates-test/', (_name, config, options) => {
     const off = environment(options);
@@ -130,15 +131,38 @@ describe('inlineUrls renders exactly what url_for renders', () => {
   });
 });
 
+/** The guard the unit cases below inline with. */
+const GUARD = { property: 'tok', token: 't.1' };
+/** An inliner whose fold gives `text` (or what `text` computes). */
+const inliner = (text: string | ((name: string, args: unknown[]) => string)) => ({
+  fold: typeof text === 'string' ? () => text : text,
+  guard: GUARD,
+});
+/** The check a stretch between block tags starts with: is the name still the function that folded? */
+const check = (name: string) => `{% for _nunjucks_s3_inline_${name} in [${name}.tok === "t.1"] %}`;
+const END = '{% endfor %}';
+/** What a call becomes: the inlined text while the check held, the call itself otherwise. */
+const branch = (name: string, text: string, call: string) =>
+  `{% if _nunjucks_s3_inline_${name} %}${text}{% else %}${call}{% endif %}`;
+
 describe('what is inlined, and what is left to render time', () => {
   /** A fold that shows what it was asked: `[name args]`. */
-  const show = (name: string, args: unknown[]) => `[${name} ${JSON.stringify(args)}]`;
+  const show = inliner((name: string, args: unknown[]) => `[${name} ${JSON.stringify(args)}]`);
   it.each([
     [
       "a {{ url_for('static', filename='x.css', v=1) }} b",
-      'a [url_for ["static",{"filename":"x.css","v":1,"__keywords":true}]] b',
+      `${check('url_for')}a ${branch('url_for', '[url_for ["static",{"filename":"x.css","v":1,"__keywords":true}]]', "{{ url_for('static', filename='x.css', v=1) }}")} b${END}`,
     ],
-    ["{{ static_integrity('admin.static', 'a.js') }}", '[static_integrity ["admin.static","a.js"]]'],
+    [
+      "{{ static_integrity('admin.static', 'a.js') }}",
+      check('static_integrity') +
+        branch(
+          'static_integrity',
+          '[static_integrity ["admin.static","a.js"]]',
+          "{{ static_integrity('admin.static', 'a.js') }}",
+        ) +
+        END,
+    ],
     ["{{ url_for('static', filename=name) }}", "{{ url_for('static', filename=name) }}"],
     ["{{ url_for('static', filename='x') | e }}", "{{ url_for('static', filename='x') | e }}"],
     ["{{ url_for('static', filename='x',) }}", "{{ url_for('static', filename='x',) }}"],
@@ -148,7 +172,7 @@ describe('what is inlined, and what is left to render time', () => {
     // A template that binds the name itself: nothing of that name is inlined.
     [
       "{% set url_for = f %}{{ url_for('static', filename='x') }}{{ static_integrity('a') }}",
-      "{% set url_for = f %}{{ url_for('static', filename='x') }}[static_integrity [\"a\"]]",
+      `{% set url_for = f %}${check('static_integrity')}{{ url_for('static', filename='x') }}${branch('static_integrity', '[static_integrity ["a"]]', "{{ static_integrity('a') }}")}${END}`,
     ],
     [
       "{% macro m(url_for) %}{{ url_for('static', filename='x') }}{% endmacro %}",
@@ -166,31 +190,55 @@ describe('what is inlined, and what is left to render time', () => {
   });
 
   it('escapes what it inlines when autoescape is on, as the render does', () => {
-    expect(inlineStaticCalls("{{ url_for('x') }}", { autoescape: true }, () => 'a&b<"c">')).toBe(
-      'a&amp;b&lt;&quot;c&quot;&gt;',
+    expect(inlineStaticCalls("{{ url_for('x') }}", { autoescape: true }, inliner('a&b<"c">'))).toBe(
+      check('url_for') + branch('url_for', 'a&amp;b&lt;&quot;c&quot;&gt;', "{{ url_for('x') }}") + END,
     );
   });
 
-  it('never inlines text that would read as a tag, or a call whose fold fails', () => {
-    expect(inlineStaticCalls("{{ url_for('x') }}", {}, () => 'a{{b')).toBe("{{ url_for('x') }}");
-    expect(inlineStaticCalls("{{ url_for('x') }}", {}, () => 'a#}b')).toBe("{{ url_for('x') }}");
-    // With what stands around the call: '#' + '}' closes a comment, '{' + '{' opens a variable.
-    expect(inlineStaticCalls("{{ url_for('x') }}}", {}, () => 'a#')).toBe("{{ url_for('x') }}}");
-    expect(inlineStaticCalls("{{ url_for('x') }}{", {}, () => 'a{')).toBe("{{ url_for('x') }}{");
-    expect(inlineStaticCalls("{{ url_for('x') }})", {}, () => 'a#')).toBe('a#)');
+  it("writes the branch with the Environment's block delimiters", () => {
+    const tags = { blockStart: '<%', blockEnd: '%>', variableStart: '<$', variableEnd: '$>' };
+    expect(inlineStaticCalls("<$ url_for('x') $>", { tags }, inliner('/x'))).toBe(
+      '<% for _nunjucks_s3_inline_url_for in [url_for.tok === "t.1"] %>' +
+        "<% if _nunjucks_s3_inline_url_for %>/x<% else %><$ url_for('x') $><% endif %><% endfor %>",
+    );
+  });
+
+  it("never inlines text that would read as a tag next to the branch's tags, or a call whose fold fails", () => {
+    const call = "{{ url_for('x') }}";
+    for (const text of ['a{{b', 'a#}b', 'a{', '}a', 'a{%b', 'a%}b'])
+      expect(inlineStaticCalls(call, {}, inliner(text)), text).toBe(call);
+    expect(inlineStaticCalls(`${call}}`, {}, inliner('a#'))).toBe(
+      `${check('url_for')}${branch('url_for', 'a#', call)}}${END}`,
+    );
     const fails = () => {
       throw new Error('no');
     };
-    expect(inlineStaticCalls("{{ url_for('x') }}", {}, fails)).toBe("{{ url_for('x') }}");
+    expect(inlineStaticCalls(call, {}, inliner(fails))).toBe(call);
   });
 
-  it('the inlined page no longer sees a render-context url_for (the documented trade-off); other calls do', () => {
-    const on = environment();
-    new NunjucksS3(makeApp(on, { inlineUrls: true }));
-    const source = "{{ url_for('static', filename='a.css') }} {{ url_for('static', filename=f) }}";
-    expect(on.renderString(source, { f: 'b.css', url_for: () => '/shadowed' })).toBe(
-      'https://mybucket.s3.amazonaws.com/static/a.css /shadowed',
+  it("leaves a call alone where the branch's block tags would eat whitespace (trimBlocks, lstripBlocks)", () => {
+    const line = "{{ url_for('x') }}";
+    expect(inlineStaticCalls(`${line}\nnext`, { trimBlocks: true }, inliner('/x'))).toBe(`${line}\nnext`);
+    expect(inlineStaticCalls(`${line}\r\nnext`, { trimBlocks: true }, inliner('/x'))).toBe(`${line}\r\nnext`);
+    expect(inlineStaticCalls(`a\n  ${line}`, { lstripBlocks: true }, inliner('/x'))).toBe(`a\n  ${line}`);
+    // Not at a line's end or start: inlined as usual.
+    expect(inlineStaticCalls(`${line}.`, { trimBlocks: true }, inliner('/x'))).toBe(
+      `${check('url_for')}${branch('url_for', '/x', line)}.${END}`,
     );
+    expect(inlineStaticCalls(`  x${line}`, { lstripBlocks: true }, inliner('/x'))).toBe(
+      `${check('url_for')}  x${branch('url_for', '/x', line)}${END}`,
+    );
+  });
+
+  it('checks once per stretch between block tags; where a loop would change the stretch, per call', () => {
+    const line = "{{ url_for('x') }}";
+    const own = (text: string) => `{% if url_for.tok === "t.1" %}${text}{% else %}${line}{% endif %}`;
+    const source = `{% block b %}${line}{% endblock %}{% if a %}{{ x | e }}${line}{% endif %}{{ loop.index }}${line}{%- if b %}${line}`;
+    expect(inlineStaticCalls(source, {}, inliner('/x'))).toBe(
+      `{% block b %}${check('url_for')}${branch('url_for', '/x', line)}${END}{% endblock %}` +
+        `{% if a %}{{ x | e }}${own('/x')}{% endif %}{{ loop.index }}${own('/x')}{%- if b %}${own('/x')}`,
+    );
+    expect(inlineStaticCalls(`\n${line}`, { trimBlocks: true }, inliner('/x'))).toBe(`\n${own('/x')}`);
   });
 
   it('non-static endpoints go to the router at render time', () => {
@@ -241,6 +289,166 @@ describe('what is inlined, and what is left to render time', () => {
   });
 });
 
+/** An Environment over templates held in memory, with `url_for` installed (inlining on, or off). */
+function memoryEnvironment(
+  files: Record<string, string>,
+  inlineUrls: boolean,
+  options: nunjucks.ConfigureOptions = {},
+) {
+  const loader = {
+    getSource: (name: string) => (name in files ? { src: files[name]!, path: name, noCache: false } : null),
+  };
+  const env = new nunjucks.Environment(loader as unknown as nunjucks.ILoader, {
+    autoescape: true,
+    ...options,
+  });
+  const app = makeApp(env, { inlineUrls });
+  return { env, app, s3: new NunjucksS3(app) };
+}
+
+const A_CSS = 'https://mybucket.s3.amazonaws.com/static/a.css';
+const PAGE = "<link href=\"{{ url_for('static', filename='a.css') }}\">{{ static_integrity('a.css') }}";
+
+describe("inlined calls keep Nunjucks' shadowing rules (the same page as with inlineUrls: false)", () => {
+  const shadow = (...args: unknown[]) => `/shadowed/${String(args[0])}`;
+  const otherIntegrity = () => 'sha0-other';
+  const cases: [string, Record<string, string>, object, string, string][] = [
+    ['a render-context variable', { 'page.html': PAGE }, { url_for: shadow }, '/shadowed/static', A_CSS],
+    [
+      'a render-context static_integrity',
+      { 'page.html': PAGE },
+      { static_integrity: otherIntegrity },
+      'sha0-other',
+      'sha384-',
+    ],
+    [
+      'a set in a template that includes this one',
+      { 'outer.html': '{% set url_for = shadow %}{% include "page.html" %}', 'page.html': PAGE },
+      { shadow },
+      '/shadowed/static',
+      A_CSS,
+    ],
+    [
+      'a loop variable of a template that includes this one',
+      {
+        'outer.html': '{% for url_for in [shadow] %}{% include "page.html" %}{% endfor %}',
+        'page.html': PAGE,
+      },
+      { shadow },
+      '/shadowed/static',
+      A_CSS,
+    ],
+    [
+      'a macro argument of a template that includes this one',
+      {
+        'outer.html': '{% macro m(url_for) %}{% include "page.html" %}{% endmacro %}{{ m(shadow) }}',
+        'page.html': PAGE,
+      },
+      { shadow },
+      '/shadowed/static',
+      A_CSS,
+    ],
+    [
+      'a top-level set in a template that extends this one (in the base and in its blocks)',
+      {
+        'outer.html': '{% extends "base.html" %}{% set url_for = shadow %}',
+        'base.html': `${PAGE}|{% block b %}{{ url_for('static', filename='b.css') }}{% endblock %}`,
+      },
+      { shadow },
+      '/shadowed/static',
+      A_CSS,
+    ],
+    [
+      'a macro of this template, called where url_for is shadowed',
+      {
+        'outer.html': '{% import "macros.html" as m with context %}{{ m.link() }}',
+        'macros.html': "{% macro link() %}{{ url_for('static', filename='a.css') }}{% endmacro %}",
+      },
+      { url_for: shadow },
+      '/shadowed/static',
+      A_CSS,
+    ],
+  ];
+  it.each(cases)('%s', (_name, files, context, expected, shadowed) => {
+    const name = 'outer.html' in files ? 'outer.html' : 'page.html';
+    const off = memoryEnvironment(files, false).env.render(name, context);
+    const on = memoryEnvironment(files, true).env.render(name, context);
+    expect(on).toBe(off);
+    expect(on).toContain(expected);
+    expect(on).not.toContain(shadowed);
+  });
+
+  it('a stretch with super() between inlined calls renders as without inlining', () => {
+    const files = {
+      'base.html': "{% block b %}B {{ url_for('static', filename='a.css') }}{% endblock %}",
+      'outer.html':
+        "{% extends 'base.html' %}{% block b %}C {{ url_for('static', filename='c.css') }} {{ super() }} " +
+        "{{ url_for('static', filename='d.css') }}{% endblock %}",
+    };
+    const on = memoryEnvironment(files, true).env.render('outer.html', {});
+    expect(on).toBe(memoryEnvironment(files, false).env.render('outer.html', {}));
+    expect(on).toBe(`C ${A_CSS.replace('a.css', 'c.css')} B ${A_CSS} ${A_CSS.replace('a.css', 'd.css')}`);
+  });
+
+  it('an async filter beside inlined calls renders as without inlining (asynchronous render)', async () => {
+    const files = {
+      'page.html':
+        "{{ url_for('static', filename='a.css') }} {{ 'x' | later }} {{ url_for('static', filename='b.css') }}",
+    };
+    const render = (inlineUrls: boolean) => {
+      const { env } = memoryEnvironment(files, inlineUrls);
+      env.addFilter(
+        'later',
+        (value: string, done: (e: null, v: string) => void) => setTimeout(() => done(null, value), 1),
+        true,
+      );
+      return new Promise<string>((resolve, reject) =>
+        env.render('page.html', {}, (err, out) => (err ? reject(err) : resolve(out as string))),
+      );
+    };
+    const on = await render(true);
+    expect(on).toBe(await render(false));
+    expect(on).toBe(`${A_CSS} x ${A_CSS.replace('a.css', 'b.css')}`);
+  });
+
+  it("loop.index beside an inlined call is the template's own loop's", () => {
+    const files = {
+      'page.html':
+        "{% for x in [1, 2] %}{{ url_for('static', filename='a.css') }}#{{ loop.index }} {% endfor %}",
+    };
+    const on = memoryEnvironment(files, true).env.render('page.html', {});
+    expect(on).toBe(memoryEnvironment(files, false).env.render('page.html', {}));
+    expect(on).toBe(`${A_CSS}#1 ${A_CSS}#2 `);
+  });
+
+  it('without shadowing, the inlined text is what the call renders', () => {
+    const files = { 'page.html': PAGE };
+    const on = memoryEnvironment(files, true);
+    expect(on.env.getTemplate('page.html').render({})).toBe(
+      memoryEnvironment(files, false).env.render('page.html', {}),
+    );
+    expect(on.env.render('page.html', {})).toContain(A_CSS);
+  });
+
+  it('a url_for global replaced after initApp is the one called', () => {
+    for (const inlineUrls of [false, true]) {
+      const { env } = memoryEnvironment({ 'page.html': PAGE }, inlineUrls);
+      expect(env.render('page.html', {})).toContain(A_CSS);
+      env.addGlobal('url_for', shadow);
+      expect(env.render('page.html', {}), `inlineUrls: ${inlineUrls}`).toContain('/shadowed/static');
+    }
+  });
+
+  it('a template compiled before initApp changed the settings calls the functions, not the old text', () => {
+    const { env, app, s3 } = memoryEnvironment({}, true);
+    const template = new nunjucks.Template(PAGE, env, 'kept.html', true);
+    expect(template.render({})).toContain(A_CSS);
+    app.config = { ...app.config, FLASKS3_BUCKET_NAME: 'otherbucket' };
+    s3.initApp(app);
+    expect(template.render({})).toContain('https://otherbucket.s3.amazonaws.com/static/a.css');
+  });
+});
+
 describe('static_integrity while inactive (development)', () => {
   it('is left to render time, so an edited file gets its new integrity value, not the compiled one', () => {
     const env = environment();
@@ -272,15 +480,18 @@ describe('initApp and the compiled-template cache', () => {
     expect(env.render('shadow.html').trim()).toBe('https://otherbucket.s3.amazonaws.com/static/a.css');
   });
 
-  it('turning inlineUrls off again restores render-time calls (a render-context url_for shadows again)', () => {
+  it('inlineUrls: false removes the inliner; a render-context url_for shadows either way', () => {
     const env = environment();
-    const app = makeApp(env, { inlineUrls: true });
+    const app = makeApp(env, {});
     const s3 = new NunjucksS3(app);
+    expect(env.hasExtension('nunjucks-s3-inline')).toBe(true);
     const shadow = { url_for: () => '/shadowed' };
-    expect(env.render('shadow.html', shadow).trim()).toBe('https://mybucket.s3.amazonaws.com/static/a.css');
+    expect(env.render('shadow.html').trim()).toBe('https://mybucket.s3.amazonaws.com/static/a.css');
+    expect(env.render('shadow.html', shadow).trim()).toBe('/shadowed');
     app.config = { ...app.config, inlineUrls: false };
     s3.initApp(app);
-    expect(env.render('shadow.html', shadow).trim()).toBe('/shadowed');
     expect(env.hasExtension('nunjucks-s3-inline')).toBe(false);
+    expect(env.render('shadow.html').trim()).toBe('https://mybucket.s3.amazonaws.com/static/a.css');
+    expect(env.render('shadow.html', shadow).trim()).toBe('/shadowed');
   });
 });

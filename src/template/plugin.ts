@@ -1,5 +1,5 @@
 // The Nunjucks adapter: NunjucksS3 reads the app once (initApp; what it derives is state.ts), installs
-// `url_for` and `static_integrity` into app.env (and, with inlineUrls, the compile-time inliner), and
+// `url_for` and `static_integrity` into app.env (and, unless inlineUrls is false, the compile-time inliner), and
 // dispatches each call: static endpoints to static-urls.ts (S3/CDN URLs, or local ones when inactive),
 // every other endpoint to the host router (router.ts). Arguments are merged and split by arguments.ts.
 // A call does argument splitting, filename checks, encoding and string concatenation; nothing that
@@ -18,6 +18,15 @@ export type { StaticIntegrity, UrlFor, UrlForValues } from './arguments.js';
 
 /** The name of the preprocessing extension `inlineUrls` adds to the Environment. */
 const INLINE_EXTENSION = 'nunjucks-s3-inline';
+
+/**
+ * The property inlined branches check on `url_for` / `static_integrity` at render time (inline.ts): it
+ * holds the token of the settings the inlined text was computed with.
+ */
+const INLINE_TOKEN_PROPERTY = 'nunjucksS3InlineToken';
+
+/** Numbers each initApp of every instance, so no two states share an inlining token. */
+let inlineGenerations = 0;
 
 /**
  * Serves a Nunjucks app's static assets from S3 (or a CDN): the `url_for` template global.
@@ -112,15 +121,23 @@ export class NunjucksS3 {
   /**
    * With `inlineUrls`, add the preprocessor that compiles literal calls into templates (inline.ts);
    * without, remove it. Either way, templates compiled under the previous state are dropped from the
-   * loaders' caches (`invalidateCache`), so the next render compiles with what initApp just read.
+   * loaders' caches (`invalidateCache`), so the next render compiles with what initApp just read; and
+   * the functions get a new token, so a template compiled earlier and kept elsewhere calls them rather
+   * than print text computed under the previous settings.
    */
   #installInlining(env: NonNullable<AppLike['env']>, on: boolean): void {
+    const token = `s3.${++inlineGenerations}`;
+    for (const fn of [this.urlFor, this.staticIntegrity])
+      Object.defineProperty(fn, INLINE_TOKEN_PROPERTY, { value: token, configurable: true });
     const had = env.hasExtension(INLINE_EXTENSION);
     if (had) env.removeExtension(INLINE_EXTENSION);
     if (on) {
       const options = (env as unknown as { opts?: InlineOptions }).opts ?? {};
-      const preprocess = (source: string) =>
-        inlineStaticCalls(source, options, (name, args) => this.#fold(name, args));
+      const inliner = {
+        fold: (name: 'url_for' | 'static_integrity', args: unknown[]) => this.#fold(name, args),
+        guard: { property: INLINE_TOKEN_PROPERTY, token },
+      };
+      const preprocess = (source: string) => inlineStaticCalls(source, options, inliner);
       env.addExtension(INLINE_EXTENSION, { tags: [], parse: () => undefined, preprocess } as never);
     }
     if (had || on) (env as unknown as { invalidateCache?: () => void }).invalidateCache?.();
