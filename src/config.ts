@@ -3,7 +3,7 @@
 // defaults, documentation) are the table in settings.ts, re-exported here for the modules that import
 // them with the checks. Pure: no I/O.
 
-import { closestName, distance } from './closest-name.js';
+import { distance, suggestFlaskName } from './closest-name.js';
 import { ConfigError } from './errors.js';
 import { checkValue, compileRegex, describe, isPlainObject, sameValue } from './setting-checks.js';
 import {
@@ -17,7 +17,7 @@ import {
   settingLabel,
 } from './settings.js';
 
-export { closestName } from './closest-name.js';
+export { closestName, suggestFlaskName } from './closest-name.js';
 export { parseSettingString } from './setting-strings.js';
 export type { FingerprintMode, NunjucksS3Config, ObjectAcl, SettingSpec } from './settings.js';
 export { findSetting, SETTINGS, setting, settingLabel } from './settings.js';
@@ -120,7 +120,7 @@ interface GivenValue {
 function checkUnknownKey(key: string): void {
   const isFlaskKey = key.startsWith('FLASKS3_');
   const guess = isFlaskKey
-    ? closestName(
+    ? suggestFlaskName(
         key,
         SETTINGS.map((s) => s.flask),
       )
@@ -210,6 +210,23 @@ function filepathHeaderRules(get: SettingReader): FilepathHeaderRule[] {
   );
 }
 
+/**
+ * The prefix is the first part of every key and URL path: a `.` or `..` segment would make keys like
+ * `../static/a.css` that no URL reaches (browsers collapse dot segments), so it is refused, as a
+ * blueprint's staticUrlPath is (app.ts).
+ */
+function checkPrefix(prefix: string): string {
+  if (prefix.split('/').some((s) => s === '.' || s === '..') || prefix.includes('\0')) {
+    const label = settingLabel(setting('prefix'));
+    throw new ConfigError(
+      'CONFIG_PATH',
+      `${label} must not contain '.' or '..' segments or NUL: ${JSON.stringify(prefix)}`,
+      { setting: label },
+    );
+  }
+  return prefix;
+}
+
 /** The resolved values, from the checked settings; credentials are added (hidden) by the caller. */
 function resolvedValues(
   get: SettingReader,
@@ -226,7 +243,7 @@ function resolvedValues(
     cdnDomain: get<string>('cdnDomain').trim(),
     urlStyle: get<'host' | 'path'>('urlStyle'),
     useHttps: get<boolean>('useHttps'),
-    prefix: normalisePrefix(get<string>('prefix')),
+    prefix: checkPrefix(normalisePrefix(get<string>('prefix'))),
     active: get<boolean>('active'),
     debug: get<boolean>('debug'),
     overrideTesting: get<boolean>('overrideTesting'),

@@ -5,13 +5,13 @@
 import path from 'node:path';
 import type { AppLike } from '../app.js';
 import {
-  closestName,
   findSetting,
   type ResolvedConfig,
   resolveConfig,
   SETTINGS,
   setting,
   settingLabel,
+  suggestFlaskName,
 } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { REDACTION_MASK } from '../s3/redact.js';
@@ -42,7 +42,7 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
   }
   for (const name of Object.keys(env)) {
     if (name.startsWith('FLASKS3_') && !findSetting(name)) {
-      const guess = closestName(
+      const guess = suggestFlaskName(
         name,
         SETTINGS.map((s) => s.flask),
         2,
