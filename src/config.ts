@@ -211,6 +211,21 @@ function filepathHeaderRules(get: SettingReader): FilepathHeaderRule[] {
 }
 
 /**
+ * A region is letters, digits and hyphens (`eu-west-1`, or Flask-S3's legacy `EU`, `USWest`): anything
+ * else (`eu west 1`, a pasted URL) is a typo that S3 would answer, after the deploy started, with an
+ * error no retry can fix.
+ */
+function checkRegion(region: string | undefined): string | undefined {
+  if (region === undefined || /^[A-Za-z0-9-]*$/.test(region)) return region;
+  const label = settingLabel(setting('region'));
+  throw new ConfigError(
+    'CONFIG_TYPE',
+    `${label}: ${JSON.stringify(region)} is not a region name (letters, digits and hyphens, e.g. eu-west-1)`,
+    { setting: label },
+  );
+}
+
+/**
  * The prefix is the first part of every key and URL path: a `.` or `..` segment would make keys like
  * `../static/a.css` that no URL reaches (browsers collapse dot segments), so it is refused, as a
  * blueprint's staticUrlPath is (app.ts).
@@ -248,7 +263,7 @@ function resolvedValues(
     debug: get<boolean>('debug'),
     overrideTesting: get<boolean>('overrideTesting'),
     inlineUrls: get<boolean>('inlineUrls'),
-    region: get<string | undefined>('region') || undefined,
+    region: checkRegion(get<string | undefined>('region')) || undefined,
     endpointUrl,
     forcePathStyle: get<boolean | undefined>('forcePathStyle') ?? endpointUrl !== undefined,
     headers: Object.freeze(get<Record<string, string>>('headers')),
