@@ -274,6 +274,48 @@ describe('an endpoint URL with a password in it', () => {
   });
 });
 
+describe('the CLI without a config file', () => {
+  it('uploads static/ of the current folder when flags and the environment give every setting', async () => {
+    const root = tempDir('noconfig');
+    writeFiles(root, { 'static/css/a.css': 'a { color: red }' });
+    const bucket = await freshBucket('noconfig');
+    const run = await runCli(['upload', '--endpoint-url', s3Backend().endpoint], {
+      cwd: root,
+      env: { ...s3Env(), FLASKS3_BUCKET_NAME: bucket },
+    });
+    expect(ownStderr(run.stderr)).not.toMatch(/error/i);
+    expect(run.code).toBe(0);
+    const served = await fetch(`${s3Backend().endpoint}/${bucket}/static/css/a.css`);
+    expect(await served.text()).toBe('a { color: red }');
+  });
+
+  it('without a bucket either: says what to create or set', async () => {
+    const root = tempDir('nothing');
+    const run = await runCli(['upload'], { cwd: root, env: s3Env() });
+    expect(run.code).toBe(2);
+    expect(ownStderr(run.stderr)).toMatch(
+      /no bucket: bucketName \/ FLASKS3_BUCKET_NAME is not set, and no nunjucks-s3\.config\.js, .* found from .* upward; create one .* or give the bucket with --bucket <name> or FLASKS3_BUCKET_NAME/,
+    );
+  });
+});
+
+describe('nunjucks-s3 url for a file that does not exist', () => {
+  it('prints the URL, warns on stderr naming the file, and exits 0; an existing file gets no warning', async () => {
+    const root = tempDir('urlmissing');
+    writeFiles(root, { 'static/css/app.css': 'a{}' });
+    const env = { FLASKS3_BUCKET_NAME: 'my-bucket' };
+    const missing = await runCli(['url', 'static', 'css/missing.css'], { cwd: root, env });
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toBe('https://my-bucket.s3.amazonaws.com/static/css/missing.css\n');
+    expect(ownStderr(missing.stderr)).toBe(
+      `warning: ${path.join(root, 'static/css/missing.css')} does not exist: this URL will not serve anything after an upload\n`,
+    );
+    const present = await runCli(['url', 'static', 'css/app.css'], { cwd: root, env });
+    expect(present.code).toBe(0);
+    expect(ownStderr(present.stderr)).toBe('');
+  });
+});
+
 describe('the bucket policy printed for a site at the bucket root', () => {
   it("names the site's own top-level folders and files, never the whole bucket (the record would be public)", async () => {
     const root = tempDir('rootsite');
