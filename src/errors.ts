@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   UPLOAD_FINISH_FAILED: 'every file was uploaded, but a step after the upload failed',
   VERIFY_HOST: 'verify would fetch from a host the settings do not name',
   URL_ASSET_UNREADABLE: 'a static file cannot be read to hash it',
+  URL_CHANGED_SINCE_UPLOAD:
+    'with fingerprintStrict: a static file changed since the upload that wrote the fingerprint manifest',
   URL_BAD_ARGUMENTS: 'url_for or static_integrity got arguments of the wrong kind',
   URL_BAD_ENDPOINT: 'the endpoint is not a non-empty string, or not a static endpoint',
   URL_BAD_FILENAME: "the filename is not a string, or contains '..' or NUL",

@@ -29,6 +29,12 @@ export interface ManifestEntry {
   integrity: string;
   /** Size of the file in bytes. */
   size: number;
+  /**
+   * The file's modification time (ms) when it was uploaded. With the size, how the plugin notices a file
+   * edited since (and then renders the name the next upload will send). Absent in manifests written
+   * before it was added: only the size is compared then.
+   */
+  mtimeMs?: number;
 }
 
 /**
@@ -121,7 +127,8 @@ export function parseManifest(text: string, file: string): Manifest {
         !HEX16.test(e.hash) ||
         typeof e.integrity !== 'string' ||
         !INTEGRITY.test(e.integrity) ||
-        typeof e.size !== 'number'
+        typeof e.size !== 'number' ||
+        (e.mtimeMs !== undefined && typeof e.mtimeMs !== 'number')
       ) {
         throw bad(
           file,
@@ -129,6 +136,7 @@ export function parseManifest(text: string, file: string): Manifest {
         );
       }
       entries[relPath] = { path: e.path, hash: e.hash, integrity: e.integrity, size: e.size };
+      if (typeof e.mtimeMs === 'number') entries[relPath]!.mtimeMs = e.mtimeMs;
     }
     assets[endpoint] = entries;
   }
@@ -205,6 +213,9 @@ async function removeStaleManifest(file: string, writeError: unknown): Promise<v
   try {
     await rm(file, { force: true });
   } catch (rmError) {
+    // Nothing to remove: the path leads through a file, or is a folder (no manifest was ever there).
+    if (['ENOTDIR', 'EISDIR', 'ERR_FS_EISDIR'].includes((rmError as NodeJS.ErrnoException).code ?? ''))
+      return;
     const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new Error(
       `${code(writeError)}; and the previous manifest ${file} could not be removed (${code(rmError)}): it ` +

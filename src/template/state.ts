@@ -125,6 +125,7 @@ export function createPluginState(app: AppLike): PluginState {
       entries: manifest ? (manifest.assets[mount.endpoint] ?? {}) : undefined,
       includeHidden: config.includeHidden,
       revalidate: !active,
+      strict: config.fingerprintStrict,
     });
   const statics = staticEntries(mounts, config, active, assetsOf);
   for (const mount of mounts) checkStaticFolder(mount);
