@@ -16,10 +16,18 @@ export const FIRST_ANSWER_LIMIT_MS = 20_000;
 /** How often the logger says it is still waiting. */
 export const WAITING_NOTICE_MS = 5_000;
 
-/** The deadline of the first request: the retry budget, capped at {@link FIRST_ANSWER_LIMIT_MS}, never under one attempt. */
+/** requestTimeout's default: a value above it is a statement that the server is slow. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * The deadline of the first request: the retry budget, capped at {@link FIRST_ANSWER_LIMIT_MS}; a
+ * requestTimeout raised above its default (a server known to be slow) is the cap instead.
+ */
 export function firstAnswerLimit(config: { requestTimeout: number; maxAttempts: number }): number {
   const budget = config.requestTimeout * config.maxAttempts;
-  return Math.max(config.requestTimeout, Math.min(budget, FIRST_ANSWER_LIMIT_MS));
+  const cap =
+    config.requestTimeout > DEFAULT_REQUEST_TIMEOUT_MS ? config.requestTimeout : FIRST_ANSWER_LIMIT_MS;
+  return Math.min(budget, cap);
 }
 
 /** Where the requests go, for messages (a password in the endpoint URL masked). */
@@ -66,7 +74,7 @@ function noAnswer(run: DeployContext, what: string, limitMs: number, cause: unkn
     'CONFIG_ENDPOINT',
     `${what} s3://${run.bucket}: no answer from ${endpointName(run)} within ${limitMs / 1000} s: the server ` +
       `accepts connections but does not answer. Check ${endpoint} and that the server is an S3 API that is up ` +
-      `(or raise ${timeout} for a very slow one). Nothing was uploaded`,
+      `(or raise ${timeout} above ${DEFAULT_REQUEST_TIMEOUT_MS} ms for a very slow one). Nothing was uploaded`,
     { cause, setting: endpoint },
   );
 }
