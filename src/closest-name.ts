@@ -33,3 +33,38 @@ export function closestName(name: string, candidates: Iterable<string>, maxDista
   }
   return bestD <= Math.max(maxDistance, Math.floor(name.length / 3)) ? best : undefined;
 }
+
+/**
+ * Names a Flask-S3 user writes from memory, or from older Flask-S3 versions and other tools, that are too
+ * far from this project's names for an edit distance to find (`FLASKS3_BUCKET` is five letters short of
+ * `FLASKS3_BUCKET_NAME`). Each maps to the setting meant.
+ */
+const REMEMBERED_NAMES: Readonly<Record<string, string>> = {
+  FLASKS3_BUCKET: 'FLASKS3_BUCKET_NAME',
+  FLASKS3_NAME: 'FLASKS3_BUCKET_NAME',
+  FLASKS3_CDN: 'FLASKS3_CDN_DOMAIN',
+  FLASKS3_DOMAIN: 'FLASKS3_BUCKET_DOMAIN',
+  FLASKS3_HTTPS: 'FLASKS3_USE_HTTPS',
+  FLASKS3_LOCATION: 'FLASKS3_REGION',
+  FLASKS3_ENDPOINT: 'FLASKS3_ENDPOINT_URL',
+  FLASKS3_URL: 'FLASKS3_ENDPOINT_URL',
+  FLASKS3_ACL: 'FLASKS3_OBJECT_ACL',
+  FLASKS3_CACHE: 'FLASKS3_CACHE_CONTROL',
+  FLASKS3_MIMETYPE: 'FLASKS3_FORCE_MIMETYPE',
+  FLASKS3_GZIP_EXTS: 'FLASKS3_GZIP_ONLY_EXTS',
+  FLASKS3_GZIP_EXTENSIONS: 'FLASKS3_GZIP_ONLY_EXTS',
+  FLASKS3_MODIFIED: 'FLASKS3_ONLY_MODIFIED',
+  FLASKS3_FILTER_REGEX: 'FLASKS3_FILEPATH_FILTER_REGEX',
+  FLASKS3_FILTER: 'FLASKS3_FILEPATH_FILTER_REGEX',
+  FLASKS3_ACCESS_KEY_ID: 'AWS_ACCESS_KEY_ID',
+  FLASKS3_SECRET_ACCESS_KEY: 'AWS_SECRET_ACCESS_KEY',
+};
+
+/** The `FLASKS3_*` setting meant by an unknown name: a remembered name first, else the nearest of `candidates`. */
+export function suggestFlaskName(
+  name: string,
+  candidates: Iterable<string>,
+  maxDistance = 3,
+): string | undefined {
+  return REMEMBERED_NAMES[name.toUpperCase()] ?? closestName(name, candidates, maxDistance);
+}

@@ -3,7 +3,7 @@
 // defaults, documentation) are the table in settings.ts, re-exported here for the modules that import
 // them with the checks. Pure: no I/O.
 
-import { closestName, distance } from './closest-name.js';
+import { distance, suggestFlaskName } from './closest-name.js';
 import { ConfigError } from './errors.js';
 import { checkValue, compileRegex, describe, isPlainObject, sameValue } from './setting-checks.js';
 import {
@@ -18,7 +18,7 @@ import {
   settingLabel,
 } from './settings.js';
 
-export { closestName } from './closest-name.js';
+export { closestName, suggestFlaskName } from './closest-name.js';
 export { parseSettingString } from './setting-strings.js';
 export type {
   FingerprintMode,
@@ -128,7 +128,7 @@ interface GivenValue {
 function checkUnknownKey(key: string): void {
   const isFlaskKey = key.startsWith('FLASKS3_');
   const guess = isFlaskKey
-    ? closestName(
+    ? suggestFlaskName(
         key,
         SETTINGS.map((s) => s.flask),
       )
@@ -218,6 +218,38 @@ function filepathHeaderRules(get: SettingReader): FilepathHeaderRule[] {
   );
 }
 
+/**
+ * A region is letters, digits and hyphens (`eu-west-1`, or Flask-S3's legacy `EU`, `USWest`): anything
+ * else (`eu west 1`, a pasted URL) is a typo that S3 would answer, after the deploy started, with an
+ * error no retry can fix.
+ */
+function checkRegion(region: string | undefined): string | undefined {
+  if (region === undefined || /^[A-Za-z0-9-]*$/.test(region)) return region;
+  const label = settingLabel(setting('region'));
+  throw new ConfigError(
+    'CONFIG_TYPE',
+    `${label}: ${JSON.stringify(region)} is not a region name (letters, digits and hyphens, e.g. eu-west-1)`,
+    { setting: label },
+  );
+}
+
+/**
+ * The prefix is the first part of every key and URL path: a `.` or `..` segment would make keys like
+ * `../static/a.css` that no URL reaches (browsers collapse dot segments), so it is refused, as a
+ * blueprint's staticUrlPath is (app.ts).
+ */
+function checkPrefix(prefix: string): string {
+  if (prefix.split('/').some((s) => s === '.' || s === '..') || prefix.includes('\0')) {
+    const label = settingLabel(setting('prefix'));
+    throw new ConfigError(
+      'CONFIG_PATH',
+      `${label} must not contain '.' or '..' segments or NUL: ${JSON.stringify(prefix)}`,
+      { setting: label },
+    );
+  }
+  return prefix;
+}
+
 /** The resolved values, from the checked settings; credentials are added (hidden) by the caller. */
 function resolvedValues(
   get: SettingReader,
@@ -234,12 +266,12 @@ function resolvedValues(
     cdnDomain: get<string>('cdnDomain').trim(),
     urlStyle: get<'host' | 'path'>('urlStyle'),
     useHttps: get<boolean>('useHttps'),
-    prefix: normalisePrefix(get<string>('prefix')),
+    prefix: checkPrefix(normalisePrefix(get<string>('prefix'))),
     active: get<boolean>('active'),
     debug: get<boolean>('debug'),
     overrideTesting: get<boolean>('overrideTesting'),
     inlineUrls: get<boolean>('inlineUrls'),
-    region: get<string | undefined>('region') || undefined,
+    region: checkRegion(get<string | undefined>('region')) || undefined,
     endpointUrl,
     forcePathStyle: get<boolean | undefined>('forcePathStyle') ?? endpointUrl !== undefined,
     headers: Object.freeze(get<Record<string, string>>('headers')),

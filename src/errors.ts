@@ -9,6 +9,8 @@
 export const ERROR_CODES = {
   CONFIG_APP: 'a NunjucksS3 instance was given a second, different app',
   CONFIG_BLUEPRINT: 'a blueprint has a bad or duplicate name',
+  CONFIG_BUCKET:
+    'the bucket cannot be read or created with these settings (access denied, taken, an unknown region); nothing was uploaded',
   CONFIG_BUCKET_NAME: "the bucket name breaks S3's naming rules",
   CONFIG_CDN: 'the CDN settings do not fit together (a Cloudflare zone without its token or the CDN domain)',
   CONFIG_CONFLICT: 'a setting is given in both spellings with different values',
@@ -16,7 +18,8 @@ export const ERROR_CODES = {
   CONFIG_DOMAIN: 'the bucket or CDN domain is not a host name',
   CONFIG_DUPLICATE_KEY: 'two files would be uploaded under the same key',
   CONFIG_ELEVENTY: "the Eleventy plugin's options or the site's Eleventy config cannot be used",
-  CONFIG_ENDPOINT: 'the endpoint URL is not an http(s) URL, or nothing answers there',
+  CONFIG_ENDPOINT:
+    'the endpoint URL is not an http(s) URL, nothing answers there, it never answers, or it is not an S3 API',
   CONFIG_FILE: 'the CLI config file is missing, unreadable or exports no app',
   CONFIG_HEADER: 'a header value cannot be sent over HTTP',
   CONFIG_MANIFEST: 'the fingerprint manifest is damaged or was written for another mode',
@@ -37,6 +40,8 @@ export const ERROR_CODES = {
   UPLOAD_FINISH_FAILED: 'every file was uploaded, but a step after the upload failed',
   VERIFY_HOST: 'verify would fetch from a host the settings do not name',
   URL_ASSET_UNREADABLE: 'a static file cannot be read to hash it',
+  URL_CHANGED_SINCE_UPLOAD:
+    'with fingerprintStrict: a static file changed since the upload that wrote the fingerprint manifest',
   URL_BAD_ARGUMENTS: 'url_for or static_integrity got arguments of the wrong kind',
   URL_BAD_ENDPOINT: 'the endpoint is not a non-empty string, or not a static endpoint',
   URL_BAD_FILENAME: "the filename is not a string, or contains '..' or NUL",

@@ -472,7 +472,10 @@ describe('files and folders', () => {
 });
 
 describe('url_for: filenames that would leave the static folder', () => {
-  const s3 = new NunjucksS3({ root: '/srv/site', config: { FLASKS3_BUCKET_NAME: 'assets-bucket' } });
+  const s3 = new NunjucksS3({
+    root: path.join(import.meta.dirname, 'fixtures/site'),
+    config: { FLASKS3_BUCKET_NAME: 'assets-bucket' },
+  });
   it.each([
     ['../secret.txt', /must not contain '\.\.' segments/],
     ['css/../../secret.txt', /must not contain '\.\.' segments/],

@@ -271,7 +271,7 @@ describe('missing bucket name', () => {
     expect(thrown(() => new NunjucksS3({ config: { FLASKS3_ACTIVE: true } })).setting).toBe(
       'bucketName / FLASKS3_BUCKET_NAME',
     );
-    expect(() => new NunjucksS3({ config: { FLASKS3_ACTIVE: false } })).not.toThrow();
+    expect(() => new NunjucksS3({ staticFolder: null, config: { FLASKS3_ACTIVE: false } })).not.toThrow();
   });
 });
 

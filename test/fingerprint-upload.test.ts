@@ -9,6 +9,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   unlinkSync,
   writeFileSync,
@@ -218,6 +219,7 @@ describe("fingerprint 'filename': a deploy", async () => {
       hash: xxh64(contentOf(key)),
       integrity: sha384(contentOf(key)),
       size: Buffer.byteLength(contentOf(key)),
+      mtimeMs: expect.any(Number),
     });
     expect(m.assets).toEqual({
       static: {
@@ -243,8 +245,17 @@ describe("fingerprint 'filename': a deploy", async () => {
 
   it('renders templates whose URLs fetch the uploaded bytes, with integrity matching the served bytes', async () => {
     const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATES), { autoescape: true });
-    // Files on disk changed after the deploy: the manifest, not the folder, decides.
+    // A file on disk changed after the deploy: strict mode refuses the manifest's name (it serves the old
+    // bytes) rather than render it; test/edges-stale-names.test.ts covers the rest.
+    const jsFile = path.join(root, 'static/js/app.js');
+    renameSync(jsFile, `${jsFile}.deployed`);
     writeFile(root, 'static/js/app.js', 'console.log("edited after deploy");\n');
+    new NunjucksS3({ ...siteApp(root, bucket, { fingerprint: 'filename', fingerprintStrict: true }), env });
+    expect(() => env.render('sri.html')).toThrow(
+      /changed since the upload that wrote the fingerprint manifest/,
+    );
+    // The deployed file back, timestamps and all (the next test compares the manifest a rerun writes).
+    renameSync(`${jsFile}.deployed`, jsFile);
     new NunjucksS3({ ...siteApp(root, bucket, { fingerprint: 'filename', fingerprintStrict: true }), env });
     const html = env.render('sri.html');
     const tags = [...html.matchAll(/(?:href|src)="([^"]+)" integrity="([^"]+)"/g)];
@@ -255,7 +266,6 @@ describe("fingerprint 'filename': a deploy", async () => {
       expect(res.status).toBe(200);
       expect(sha384(res.body)).toBe(integrity);
     }
-    writeFile(root, 'static/js/app.js', contentOf('static/js/app.js'));
   });
 
   it('an unchanged rerun with onlyModified uploads nothing and keeps the manifest', async () => {
@@ -317,6 +327,7 @@ describe('fingerprint headers', () => {
       hash: xxh64(contentOf('static/css/app.css')),
       integrity: sha384(contentOf('static/css/app.css')),
       size: Buffer.byteLength(contentOf('static/css/app.css')),
+      mtimeMs: expect.any(Number),
     });
     const s3 = new NunjucksS3(siteApp(root, bucket, { fingerprint: 'query' }));
     const url = s3.urlFor('static', { filename: 'css/app.css' });

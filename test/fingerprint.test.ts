@@ -3,6 +3,7 @@
 // the manifest format and atomic write, url_for with and without a manifest in both modes, strict and
 // not, blueprints, and static_integrity through a real Nunjucks Environment rendering templates-test/.
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -397,8 +398,10 @@ describe('url_for with fingerprint, no manifest (files hashed on first use)', ()
     }
   });
 
-  it('is off by default: no file is read (the root does not even exist)', () => {
-    const s3 = new NunjucksS3(makeApp('/nonexistent/site', { fingerprintStrict: true }));
+  it('is off by default: no file is read (the static folder is empty)', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'fp-empty-'));
+    mkdirSync(path.join(root, 'static'));
+    const s3 = new NunjucksS3(makeApp(root, { fingerprintStrict: true }, { blueprints: [] }));
     expect(s3.urlFor('static', { filename: 'css/app.css' })).toBe(`${S3}/static/css/app.css`);
   });
 });
@@ -413,6 +416,10 @@ describe('url_for with a manifest', () => {
 
   it("'filename': the manifest's paths win, files it lacks are hashed from the folder", async () => {
     const root = await makeSite();
+    // Not on disk, as on a server that ships only the manifest (a local file that differs from its
+    // entry is hashed instead: test/edges-stale-names.test.ts).
+    rmSync(path.join(root, 'static/css/app.css'));
+    rmSync(path.join(root, 'admin/static/logo.svg'));
     await writeManifest(
       path.join(root, 'nunjucks-s3-manifest.json'),
       manifestOf({
@@ -441,6 +448,7 @@ describe('url_for with a manifest', () => {
 
   it("'query': ?v= from the manifest's hash", async () => {
     const root = await makeSite();
+    rmSync(path.join(root, 'static/css/app.css'));
     await writeManifest(
       path.join(root, 'nunjucks-s3-manifest.json'),
       manifestOf({ static: { 'css/app.css': fake('css/app.css') } }, 'query'),
@@ -453,6 +461,7 @@ describe('url_for with a manifest', () => {
 
   it('is found at manifestPath, relative to app.root, or absolute', async () => {
     const root = await makeSite();
+    rmSync(path.join(root, 'static/css/app.css'));
     const m = manifestOf({ static: { 'css/app.css': fake('css/app.dddddddddddd.css') } });
     await writeManifest(path.join(root, 'build/assets.json'), m);
     const rel = new NunjucksS3(
@@ -524,6 +533,7 @@ describe('static_integrity', () => {
 
   it('prefers the manifest (what was uploaded) when fingerprinting', async () => {
     const root = await makeSite();
+    rmSync(path.join(root, 'static/css/app.css'));
     await writeManifest(
       path.join(root, 'nunjucks-s3-manifest.json'),
       manifestOf({

@@ -1,5 +1,7 @@
 // plugin.ts: NunjucksS3 through its public API (s3.urlFor), then through real Nunjucks environments
 // rendering templates-test/, then against the real S3 server: a rendered URL fetches the uploaded object.
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
@@ -14,11 +16,16 @@ import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
 
 const TEMPLATES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'templates-test');
 const S3 = 'https://mybucket.s3.amazonaws.com';
+/** The site of most tests: its static folders exist (the plugin checks that they do), empty. */
+const SITE = mkdtempSync(path.join(os.tmpdir(), 'plugin-site-'));
+for (const folder of ['static', 'admin/static', 'shop/assets', 'cart/static']) {
+  mkdirSync(path.join(SITE, folder), { recursive: true });
+}
 
 /** The app of most tests: an app static folder, blueprints (one nested, one without static files), a router table. */
 function makeApp(config: Record<string, unknown> = {}, more: Partial<AppLike> = {}): AppLike {
   return {
-    root: '/srv/site',
+    root: SITE,
     config: { FLASKS3_BUCKET_NAME: 'mybucket', ...config },
     blueprints: [
       { name: 'admin', staticFolder: 'admin/static', urlPrefix: '/admin' },
@@ -564,7 +571,7 @@ describe('initApp', () => {
     ['testing with overrideTesting false', { testing: true, config: { overrideTesting: false } }],
     ['with active false', { config: { active: false } }],
   ])('no bucket is fine when inactive (%s)', (_name, more) => {
-    const s3 = new NunjucksS3({ root: '/srv', ...more });
+    const s3 = new NunjucksS3({ root: SITE, ...more });
     expect(s3.urlFor('static', { filename: 'a.css' })).toBe('/static/a.css');
   });
 

@@ -47,15 +47,20 @@ export function locateConfigFile(cwd: string, explicit: string | undefined): str
     return file;
   }
   const found = findConfigFile(cwd);
-  if (!found) {
-    throw new ConfigError(
-      'CONFIG_FILE',
-      `no ${CONFIG_FILE_NAMES.join(', ')} found from ${path.resolve(cwd)} upward; create one (export default { staticFolder: 'static', config: { FLASKS3_BUCKET_NAME: 'my-bucket' } }) or pass --config <path>`,
-      { setting: '--config' },
-    );
-  }
+  if (!found) throw new ConfigError('CONFIG_FILE', noConfigFileFound(cwd), { setting: '--config' });
   return found;
 }
+
+/** What the CLI says when it needs a config file and none is found: where it looked, and what to create. */
+export function noConfigFileFound(cwd: string): string {
+  return (
+    `no ${CONFIG_FILE_NAMES.join(', ')} found from ${path.resolve(cwd)} upward; create one ` +
+    `(export default { staticFolder: 'static', config: { FLASKS3_BUCKET_NAME: 'my-bucket' } }) or pass --config <path>`
+  );
+}
+
+/** The `file` of a run without a config file (flags and environment only, the app's defaults). */
+export const NO_CONFIG_FILE = '(no config file: the defaults, static/ in the current folder)';
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -172,8 +177,8 @@ export async function loadConfigFile(file: string): Promise<AppLike> {
 /**
  * The app the CLI works on, and the file it came from: the `--config` file, else a nunjucks-s3.config file
  * found from `cwd` upward, else an Eleventy site's config in `cwd` whose nunjucks-s3 plugin holds the
- * settings (so an Eleventy site needs no second file). Without any of them, the error of
- * `locateConfigFile` says what to create.
+ * settings (so an Eleventy site needs no second file). Without any of them, the defaults
+ * ({@link NO_CONFIG_FILE}).
  */
 export async function loadApp(
   cwd: string,
@@ -187,6 +192,11 @@ export async function loadApp(
       const app = checkApp(exported, eleventyFile);
       return { app: { ...app, root: path.resolve(cwd, app.root ?? '.') }, file: eleventyFile };
     }
+  }
+  // Without a config file, flags and environment variables may give every setting: the app is then
+  // the defaults (static/ in the current folder). A missing bucket still says what to create.
+  if (explicit === undefined && findConfigFile(cwd) === undefined) {
+    return { app: { root: path.resolve(cwd) }, file: NO_CONFIG_FILE };
   }
   const file = locateConfigFile(cwd, explicit);
   return { app: await loadConfigFile(file), file };

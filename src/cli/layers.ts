@@ -5,17 +5,18 @@
 import path from 'node:path';
 import type { AppLike } from '../app.js';
 import {
-  closestName,
   findSetting,
   type ResolvedConfig,
   resolveConfig,
   SETTINGS,
   setting,
   settingLabel,
+  suggestFlaskName,
 } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { REDACTION_MASK } from '../s3/redact.js';
 import type { CliArgs } from './args.js';
+import { NO_CONFIG_FILE, noConfigFileFound } from './config-file.js';
 import { type Camel, fromSource, settingFromString } from './setting-input.js';
 
 /** Settings from the environment, with where each came from. */
@@ -42,7 +43,7 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
   }
   for (const name of Object.keys(env)) {
     if (name.startsWith('FLASKS3_') && !findSetting(name)) {
-      const guess = closestName(
+      const guess = suggestFlaskName(
         name,
         SETTINGS.map((s) => s.flask),
         2,
@@ -130,6 +131,13 @@ export function mergeLayers(
 /** Where the bucket name can be set, for the "missing bucket" message. */
 export function missingBucketError(file: string): ConfigError {
   const label = settingLabel(setting('bucketName'));
+  if (file === NO_CONFIG_FILE) {
+    return new ConfigError(
+      'CONFIG_MISSING_BUCKET',
+      `no bucket: ${label} is not set, and ${noConfigFileFound(process.cwd())}; or give the bucket with --bucket <name> or FLASKS3_BUCKET_NAME`,
+      { setting: label },
+    );
+  }
   return new ConfigError(
     'CONFIG_MISSING_BUCKET',
     `no bucket: ${label} is not set; pass --bucket <name>, set FLASKS3_BUCKET_NAME, or add FLASKS3_BUCKET_NAME to config in ${file}`,

@@ -5,7 +5,9 @@
 // Exit codes: 0 ok, 1 upload failures or an unexpected error, 2 usage or configuration errors (the
 // message says how to fix it), 130 interrupted.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { type AppLike, staticMounts } from '../app.js';
 import type { UploadReport } from '../deploy/upload.js';
 import { ConfigError, NunjucksS3Error, UploadError, UrlBuildError } from '../errors.js';
 import { redact } from '../s3/redact.js';
@@ -90,6 +92,14 @@ function reportJson(report: UploadReport): string {
 function reportFailedUpload(e: UploadError, args: CliArgs): number {
   const failedReport = e.report as UploadReport;
   const failures = e.failures.length ? e.failures : failedReport.failed;
+  if (failedReport.uploaded.length === 0 && failures.every((f) => f.message.startsWith('not uploaded: '))) {
+    // Stopped before the first upload (a server error that outlived the retries): one message, not
+    // one line per file, and no "what succeeded is recorded": nothing was sent.
+    err(`nunjucks-s3: ${e.message}\n`);
+    if (args.json) out(reportJson(failedReport));
+    err('run the same command again once the server answers\n');
+    return 1;
+  }
   err(`${failures.length} file${failures.length === 1 ? '' : 's'} failed to upload:\n`);
   // One cause behind many failures (endpoint down, access denied) is said once, above its keys.
   const byMessage = new Map<string, string[]>();
@@ -155,6 +165,8 @@ async function upload(args: CliArgs): Promise<number> {
   } catch (e) {
     progress?.stop();
     if (controller.signal.aborted) {
+      // CI that stops a job still gets what was done, in the form it asked for.
+      if (args.json && e instanceof UploadError && e.report) out(reportJson(e.report as UploadReport));
       err('interrupted: what was uploaded is recorded; run the same command again to finish\n');
       return 130;
     }
@@ -188,7 +200,19 @@ async function url(args: CliArgs): Promise<number> {
   }
   const result = s3.urlFor(endpoint, values);
   out(args.json ? `${JSON.stringify({ endpoint, values, url: result })}\n` : `${result}\n`);
+  // The URL is what templates render either way (url_for does not need the file), so the exit code
+  // stays 0 for scripts; a person checking a link learns that nothing would be there.
+  const missing = missingStaticFile(app, endpoint, values.filename);
+  if (missing) err(`warning: ${missing} does not exist: this URL will not serve anything after an upload\n`);
   return 0;
+}
+
+/** The local file a static endpoint's filename names, when it does not exist; undefined otherwise. */
+function missingStaticFile(app: AppLike, endpoint: string, filename: unknown): string | undefined {
+  const mount = staticMounts(app).find((m) => m.endpoint === endpoint);
+  if (!mount || typeof filename !== 'string') return undefined;
+  const file = path.join(mount.folder, filename);
+  return existsSync(file) ? undefined : file;
 }
 
 /** Print an error the way its kind deserves; returns the exit code. */

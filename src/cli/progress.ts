@@ -91,9 +91,10 @@ function lineProgress(options: ProgressOptions): ProgressDisplay {
         if (t - lastAt >= intervalMs || tenth > lastTenth) {
           lastAt = t;
           lastTenth = tenth;
+          // Failed files are done but not uploaded: "uploaded 20/20" after 20 failures would be false.
           const fails = failed ? `, ${failed} failed` : '';
           stream.write(
-            `uploaded ${e.doneFiles}/${total} files, ${formatBytes(e.doneBytes)}, ${formatRate(e.doneBytes, t - started)}${fails}\n`,
+            `uploaded ${e.doneFiles - failed}/${total} files, ${formatBytes(e.doneBytes)}, ${formatRate(e.doneBytes, t - started)}${fails}\n`,
           );
         }
       }

@@ -3,13 +3,13 @@
 // `environment variable FLASKS3_GZIP`).
 
 import {
-  closestName,
   findSetting,
   type NunjucksS3Config,
   parseSettingString,
   resolveConfig,
   SETTINGS,
   type SettingSpec,
+  suggestFlaskName,
 } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { UsageError } from './usage-error.js';
@@ -43,7 +43,7 @@ export function settingFromString(spec: SettingSpec, raw: string, source: string
 export function settingByName(name: string, source: string): SettingSpec {
   const spec = findSetting(name);
   if (spec) return spec;
-  const guess = closestName(
+  const guess = suggestFlaskName(
     name,
     [...SETTINGS.map((s) => s.camel as string), ...SETTINGS.map((s) => s.flask)],
     2,

@@ -5,6 +5,7 @@
 // surprise at render time), and its write (atomic, through src/util/atomic-write.ts).
 
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setting, settingLabel } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -28,6 +29,12 @@ export interface ManifestEntry {
   integrity: string;
   /** Size of the file in bytes. */
   size: number;
+  /**
+   * The file's modification time (ms) when it was uploaded. With the size, how the plugin notices a file
+   * edited since (and then renders the name the next upload will send). Absent in manifests written
+   * before it was added: only the size is compared then.
+   */
+  mtimeMs?: number;
 }
 
 /**
@@ -120,7 +127,8 @@ export function parseManifest(text: string, file: string): Manifest {
         !HEX16.test(e.hash) ||
         typeof e.integrity !== 'string' ||
         !INTEGRITY.test(e.integrity) ||
-        typeof e.size !== 'number'
+        typeof e.size !== 'number' ||
+        (e.mtimeMs !== undefined && typeof e.mtimeMs !== 'number')
       ) {
         throw bad(
           file,
@@ -128,6 +136,7 @@ export function parseManifest(text: string, file: string): Manifest {
         );
       }
       entries[relPath] = { path: e.path, hash: e.hash, integrity: e.integrity, size: e.size };
+      if (typeof e.mtimeMs === 'number') entries[relPath]!.mtimeMs = e.mtimeMs;
     }
     assets[endpoint] = entries;
   }
@@ -186,5 +195,32 @@ export function serializeManifest(manifest: Manifest): string {
  * so an app starting meanwhile reads the old manifest or the new one, never a part of either.
  */
 export async function writeManifest(file: string, manifest: Manifest): Promise<void> {
-  await writeFileAtomically(file, serializeManifest(manifest));
+  try {
+    await writeFileAtomically(file, serializeManifest(manifest));
+  } catch (err) {
+    await removeStaleManifest(file, err);
+    throw err;
+  }
+}
+
+/**
+ * After a failed write (a full disk), the old manifest would still name the previous deploy's files, and
+ * an app started now would render those names for files that changed. Without a manifest the plugin
+ * hashes the local files itself, which are the ones just uploaded; so the old one goes. Removing needs
+ * no space; if it fails all the same, the error says the old manifest is still there.
+ */
+async function removeStaleManifest(file: string, writeError: unknown): Promise<void> {
+  try {
+    await rm(file, { force: true });
+  } catch (rmError) {
+    // Nothing to remove: the path leads through a file, or is a folder (no manifest was ever there).
+    if (['ENOTDIR', 'EISDIR', 'ERR_FS_EISDIR'].includes((rmError as NodeJS.ErrnoException).code ?? ''))
+      return;
+    const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new Error(
+      `${code(writeError)}; and the previous manifest ${file} could not be removed (${code(rmError)}): it ` +
+        `still names the previous deploy's files; delete it`,
+      { cause: writeError },
+    );
+  }
 }

@@ -55,6 +55,8 @@ export interface BucketAclOutcome {
 /** The object ACL of a deploy: sent until a server refuses it, then off, with one warning. */
 export class ObjectAclPolicy {
   private on: boolean;
+  /** A PUT was refused with and without the ACL alike: such refusals are not about the ACL. */
+  private refusedWithoutAclToo = new Set<string>();
 
   constructor(
     private readonly config: Pick<ResolvedConfig, 'objectAcl'>,
@@ -62,6 +64,7 @@ export class ObjectAclPolicy {
     private readonly where: {
       bucket: string;
       folderKeys: readonly string[];
+      staticKeys: readonly string[];
       secrets: readonly string[];
       warn: (message: string) => void;
     },
@@ -72,6 +75,16 @@ export class ObjectAclPolicy {
   /** The ACL to send with the next PUT, or undefined. */
   aclToSend(): string | undefined {
     return this.on ? this.config.objectAcl : undefined;
+  }
+
+  /** Whether a retry without the ACL is worth it after `err` (not when that code was refused without ACL too). */
+  retryWithoutAclMayHelp(err: unknown): boolean {
+    return !this.refusedWithoutAclToo.has(errorCode(err) ?? '');
+  }
+
+  /** The same PUT was refused without the ACL too: that refusal is the object's, not the ACL's. */
+  refusedEitherWay(code: string | undefined): void {
+    if (code) this.refusedWithoutAclToo.add(code);
   }
 
   /** The server refused the ACL: send none from now on, and say so once. */
@@ -89,7 +102,7 @@ export class ObjectAclPolicy {
       warn(
         `${what} To make them public, attach this bucket policy (on AWS, also allow public policies in the ` +
           `bucket's Block Public Access settings), or set objectAcl to 'none' to silence this warning:\n` +
-          publicReadPolicy(this.where.bucket, this.where.folderKeys),
+          publicReadPolicy(this.where.bucket, this.where.folderKeys, this.where.staticKeys),
       );
     }
   }
@@ -107,8 +120,18 @@ export async function sendWithAclFallback(
   } catch (err) {
     const decision = decideAfterPutFailure(err, sentAcl !== undefined, ctx.signal?.aborted === true);
     if (decision === 'give-up') throw err;
+    // Refused without the ACL too, earlier in this deploy: retrying would only double every request.
+    if (decision === 'retry-without-acl' && !acl.retryWithoutAclMayHelp(err)) throw err;
     if (decision === 'turn-acl-off-and-retry') acl.turnOff(err);
-    const sent = await sendObject(ctx, item, undefined);
+    let sent: SentObject;
+    try {
+      sent = await sendObject(ctx, item, undefined);
+    } catch (again) {
+      if (decision === 'retry-without-acl' && errorCode(again) === errorCode(err)) {
+        acl.refusedEitherWay(errorCode(err));
+      }
+      throw again;
+    }
     acl.turnOff(err); // AccessDenied with the ACL, fine without it: the ACL was the problem
     return sent;
   }

@@ -64,7 +64,7 @@ function noAclsWarning(run: DeployContext, err: unknown): string {
     `${run.config.objectAcl} was set, and objects are uploaded without an ACL. To make the static files public, ` +
     `attach this bucket policy (on AWS, also allow public policies in the bucket's Block Public Access ` +
     `settings), or set putBucketAcl to false and objectAcl to 'none' to silence this warning:\n` +
-    publicReadPolicy(run.bucket, run.folderKeys)
+    publicReadPolicy(run.bucket, run.folderKeys, run.staticKeys)
   );
 }
 
@@ -73,6 +73,6 @@ function bucketAclRefusedWarning(run: DeployContext, err: unknown): string {
     `${settingLabel(setting('putBucketAcl'))}: the bucket ACL public-read was not set: ${describeError(err, run.secrets)}. ` +
     `Uploads go on. To make the static files public, attach this bucket policy instead (on AWS, also allow ` +
     `public policies in the bucket's Block Public Access settings), or set putBucketAcl to false to ` +
-    `silence this warning:\n${publicReadPolicy(run.bucket, run.folderKeys)}`
+    `silence this warning:\n${publicReadPolicy(run.bucket, run.folderKeys, run.staticKeys)}`
   );
 }

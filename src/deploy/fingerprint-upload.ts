@@ -103,7 +103,9 @@ export function deployEntry(keys: string[], now = new Date()): RecordedDeploy {
 }
 
 /** What the manifest needs of a deploy item: its own item carries the integrity computed while hashing. */
-export type ManifestItem = Pick<DeployItem, 'file' | 'key' | 'hash' | 'size' | 'integrity'>;
+export type ManifestItem = Pick<DeployItem, 'file' | 'key' | 'hash' | 'size' | 'integrity'> & {
+  stamp?: { mtimeMs: number } | undefined;
+};
 
 /**
  * The manifest of a deploy: one entry per file (fingerprinted copies are not files of their own). With
@@ -134,6 +136,7 @@ export function buildManifest(
       hash: item.hash,
       integrity: item.integrity,
       size: item.size,
+      ...(item.stamp ? { mtimeMs: item.stamp.mtimeMs } : {}),
     };
   }
   return {

@@ -6,7 +6,7 @@
 import { ConfigError, UploadError } from '../errors.js';
 import { diagnoseFailure } from '../s3/diagnosis.js';
 import { describeError } from '../s3/errors.js';
-import { scrubError } from '../s3/redact.js';
+import { redact, scrubError } from '../s3/redact.js';
 import type { ProgressEvent, ReportEntry, UploadReport } from './api-types.js';
 import type { UploadReason } from './plan.js';
 import type { DeployContext, DeployItem, DeployRun } from './types.js';
@@ -104,12 +104,16 @@ const DIAGNOSIS_CODES = {
   credentials: 'CONFIG_CREDENTIALS',
   region: 'CONFIG_REGION',
   endpoint: 'CONFIG_ENDPOINT',
+  timeout: 'CONFIG_ENDPOINT',
+  'not-s3': 'CONFIG_ENDPOINT',
+  bucket: 'CONFIG_BUCKET',
 } as const;
 
 /**
  * A failure before any upload (record, bucket). When the settings are the cause (credentials, region,
- * an endpoint nothing answers at), one ConfigError naming the setting to check: the same error would
- * follow for every file. Otherwise an UploadError reporting every file as not uploaded, with the reason.
+ * an endpoint nothing answers at or that never answers, a server that is not S3, a bucket refused to us),
+ * one ConfigError naming the setting to check: the same error would follow for every file. Otherwise (a
+ * server error that outlived the retries) an UploadError reporting every file as not uploaded.
  */
 export function preflightFailure(
   run: DeployContext,
@@ -123,8 +127,8 @@ export function preflightFailure(
   const reason = describeError(err, secrets).replace(/\.$/, '');
   const diagnosis = diagnoseFailure(err, run.config);
   const hint = diagnosis ? `. ${diagnosis.hint[0]!.toUpperCase()}${diagnosis.hint.slice(1)}` : '';
-  const message = `${what} s3://${report.bucket}: ${reason}${hint}. Nothing was uploaded`;
-  if (diagnosis && diagnosis.kind !== 'timeout') {
+  const message = redact(`${what} s3://${report.bucket}: ${reason}${hint}. Nothing was uploaded`, secrets);
+  if (diagnosis) {
     return new ConfigError(DIAGNOSIS_CODES[diagnosis.kind], message, {
       cause: err,
       setting: diagnosis.setting,

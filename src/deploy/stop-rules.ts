@@ -28,11 +28,23 @@ export function failsEveryRequest(err: unknown): boolean {
   return code !== undefined && FATAL.has(code);
 }
 
+/**
+ * A bucket with Object Lock default retention wants a Content-MD5 or checksum header on every PUT; the
+ * uploader sends none to S3-compatible endpoints (see src/s3/client.ts), so every file would fail alike.
+ */
+const OBJECT_LOCK = 'MissingUploadObjectWithObjectLockHeaders';
+
+/** The same refusal (not transient) this many times in a row, before any file succeeded, stops the transfer. */
+export const SAME_REFUSAL_LIMIT = 4;
+
 /** The stop rules of one transfer (see the top of this file). */
 export class StopRules {
   /** Why the transfer stopped taking new files; undefined while it goes on. */
   reason: string | undefined;
   private transientStreak = 0;
+  private anySucceeded = false;
+  /** The code of the last refusal, and how many files in a row got it. */
+  private refusal: { code: string; count: number } | undefined;
 
   constructor(
     private readonly rules: { concurrency: number; maxAttempts: number; secrets: readonly string[] },
@@ -46,6 +58,8 @@ export class StopRules {
   /** A file was uploaded: the streak of transient failures is broken. */
   succeeded(): void {
     this.transientStreak = 0;
+    this.anySucceeded = true;
+    this.refusal = undefined;
   }
 
   /** A file failed with `err` (after its retries); `aborted`: the caller aborted, no rule applies. */
@@ -53,8 +67,29 @@ export class StopRules {
     if (aborted) return;
     const { secrets } = this.rules;
     if (failsEveryRequest(err)) this.reason ??= describeError(err, secrets);
+    if (errorCode(err) === OBJECT_LOCK) {
+      this.reason ??=
+        `${describeError(err, secrets)}: the bucket has Object Lock default retention, which needs a ` +
+        'Content-MD5 or checksum header on every PUT; nunjucks-s3 sends none to S3-compatible endpoints, so ' +
+        'upload to a bucket without default retention';
+    }
+    this.countRefusal(err);
     if (isTransient(err) && ++this.transientStreak >= this.streakLimit) {
       this.reason ??= `${this.transientStreak} files in a row failed after ${this.rules.maxAttempts} attempts each (last: ${describeError(err, secrets)})`;
+    }
+  }
+
+  /**
+   * The same refusal for every file so far (AccessDenied on each PUT: a policy that denies the whole
+   * prefix): after a few, the rest would only be refused too. Once a file went through, refusals are the
+   * files' own (a policy on some paths) and every file is still tried.
+   */
+  private countRefusal(err: unknown): void {
+    const code = errorCode(err);
+    if (this.anySucceeded || isTransient(err) || code === undefined) return;
+    this.refusal = this.refusal?.code === code ? { code, count: this.refusal.count + 1 } : { code, count: 1 };
+    if (this.refusal.count >= SAME_REFUSAL_LIMIT) {
+      this.reason ??= `the first ${this.refusal.count} files were all refused (${describeError(err, this.rules.secrets)})`;
     }
   }
 

@@ -96,4 +96,6 @@ export interface DeployContext extends DeployRun {
   report: UploadReport;
   /** Each static folder's key prefix: `objectKey(prefix, mount, '')`. */
   folderKeys: string[];
+  /** Every object key of the deploy (for a bucket policy of a site at the bucket root). */
+  staticKeys: readonly string[];
 }

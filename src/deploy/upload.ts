@@ -27,6 +27,7 @@ import { planTheDeploy, type RecordFound, readTheRecord } from './consult-record
 import { ensureBucket } from './ensure-bucket.js';
 import { fingerprintedKeys } from './fingerprint-upload.js';
 import { finishTheDeploy } from './finish.js';
+import { awaitFirstAnswer } from './first-answer.js';
 import { gatherLocalFiles, type LocalFiles, saveLocalHashes } from './gather.js';
 import type { UploadPlan } from './plan.js';
 import { emptyRecord } from './record.js';
@@ -55,7 +56,9 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   let keeper: RecordKeeper | undefined;
   try {
     await addClientSecrets(deploy);
-    const found = await readTheRecord(deploy, local.items);
+    const found = await awaitFirstAnswer(deploy, 'reading the upload record from', (first) =>
+      readTheRecord(first, local.items),
+    );
     const plan = await planTheDeploy(deploy, local, found);
     if (run.dryRun) return await reportDryRun(deploy, { app, local, plan, found, options });
     const bucketAcl = await ensureBucket(deploy, {
@@ -103,6 +106,7 @@ function connect(run: DeployRun, client: S3Client, local: LocalFiles): DeployCon
     secrets,
     report: emptyReport(run.bucket, config.prefix, run.dryRun, run.warnings),
     folderKeys: local.mounts.map((m) => objectKey(config.prefix, m, '')),
+    staticKeys: local.items.map((i) => i.key),
   };
 }
 

@@ -24,8 +24,9 @@ const UNREACHABLE = new Set([
 /** What a failed first request says about the settings, and which one to check. */
 export interface FailureDiagnosis {
   /** credentials: the server refused who we are; region: the bucket lives elsewhere; endpoint: nothing
-   * answers there; timeout: something accepted the connection but did not answer in time. */
-  kind: 'credentials' | 'region' | 'endpoint' | 'timeout';
+   * answers there; timeout: something accepted the connection but did not answer in time; not-s3: an HTTP
+   * server answers, but not the S3 API; bucket: the bucket cannot be read or created with these settings. */
+  kind: 'credentials' | 'region' | 'endpoint' | 'timeout' | 'not-s3' | 'bucket';
   /** The setting to check, both spellings. */
   setting: string;
   /** What to do, one sentence naming the setting (never a credential). */
@@ -71,7 +72,63 @@ function causeCodes(err: unknown): string[] {
  */
 export function diagnoseFailure(err: unknown, config: DiagnosisSettings): FailureDiagnosis | undefined {
   const codes = causeCodes(err);
-  return credentialsDiagnosis(codes, config) ?? placeDiagnosis(err, codes, config);
+  return (
+    credentialsDiagnosis(codes, config) ??
+    placeDiagnosis(err, codes, config) ??
+    notS3Diagnosis(err, codes, config) ??
+    bucketDiagnosis(codes)
+  );
+}
+
+/**
+ * An HTTP server that is not an S3 API: 501 to a GET or PUT of an object (which every S3 store
+ * implements), or a body that is not S3's XML (an HTML page: the SDK cannot parse it).
+ */
+function notS3Diagnosis(
+  err: unknown,
+  codes: readonly string[],
+  config: DiagnosisSettings,
+): FailureDiagnosis | undefined {
+  const notImplemented = httpStatus(err) === 501 || codes.includes('NotImplemented');
+  const message = String((err as { message?: unknown } | undefined)?.message ?? '');
+  const unparsable = /Deserialization error|char '<'|Unexpected token|not well-formed|<html/i.test(message);
+  if (!notImplemented && !unparsable) return undefined;
+  const s = label('endpointUrl');
+  const where = config.endpointUrl ?? 'S3';
+  return {
+    kind: 'not-s3',
+    setting: s,
+    hint: notImplemented
+      ? `the endpoint ${where} is not an S3 API: it answered a basic S3 request with 501 Not Implemented; check ${s}`
+      : `the endpoint ${where} is not an S3 API: its answer is not S3's XML (an HTML page?); check ${s}`,
+  };
+}
+
+/** Codes that say this bucket cannot be read or created with these settings, whatever is retried. */
+const BUCKET_REFUSALS = new Set([
+  'AccessDenied',
+  'AllAccessDisabled',
+  'BucketAlreadyExists',
+  'InvalidBucketName',
+  'InvalidLocationConstraint',
+  'InvalidRegion',
+  'TooManyBuckets',
+]);
+
+/** The bucket is refused to us (denied, someone else's, a location S3 does not know): which setting to check. */
+function bucketDiagnosis(codes: readonly string[]): FailureDiagnosis | undefined {
+  const code = codes.find((c) => BUCKET_REFUSALS.has(c));
+  if (!code) return undefined;
+  if (code === 'InvalidLocationConstraint' || code === 'InvalidRegion') {
+    const s = label('region');
+    return { kind: 'bucket', setting: s, hint: `the server does not know this region (${code}): check ${s}` };
+  }
+  const s = label('bucketName');
+  const why =
+    code === 'BucketAlreadyExists'
+      ? 'the bucket name is taken by another account: choose another'
+      : `the bucket cannot be used with these credentials (${code}): check ${s}, and that the credentials may read, create and write it`;
+  return { kind: 'bucket', setting: s, hint: why };
 }
 
 /** The settings a diagnosis names. */

@@ -96,6 +96,8 @@ export function describeError(err: unknown, secrets: readonly string[] = []): st
   message = message
     .replace(/^@smithy\/[\w-]+ - /, '')
     .replace(/ \(configured by client requestHandler\)\.?$/, '');
+  // Node's system errors start their message with their code (`ENOENT: no such file...`): said once.
+  if (message.startsWith(`${code}: `)) message = message.slice(code.length + 2);
   const line = `${code}${status ? ` (HTTP ${status})` : ''}${message ? `: ${message}` : ''}`;
   return redact(line.replace(/\s+/g, ' ').trim(), secrets);
 }

@@ -29,9 +29,18 @@ export async function clientSecrets(client: S3Client): Promise<string[]> {
   }
 }
 
-/** `text` with every secret replaced by `mask` ({@link REDACTION_MASK} unless told otherwise). */
+/**
+ * The password of a URL written with credentials (`http://admin:PW@host`): whatever its length, it is
+ * masked wherever the URL is printed, since an endpoint URL is echoed in errors, progress and dry runs.
+ */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)[^\s/?#@]+@/gi;
+
+/**
+ * `text` with every secret replaced by `mask` ({@link REDACTION_MASK} unless told otherwise), and the
+ * password of every URL with credentials in it.
+ */
 export function redact(text: string, secrets: Iterable<string>, mask = REDACTION_MASK): string {
-  let out = text;
+  let out = text.replace(URL_PASSWORD, (_, head: string) => `${head}${mask}@`);
   for (const s of secrets) if (s && s.length >= MIN_SECRET_LENGTH) out = out.split(s).join(mask);
   return out;
 }

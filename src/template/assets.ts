@@ -37,10 +37,19 @@ export interface MountAssetsOptions {
    * integrity value would make the browser block the edited file.
    */
   readonly revalidate: boolean;
+  /**
+   * A local file that differs from its manifest entry (edited since the upload): a UrlBuildError instead
+   * of the warning and the name the next upload will send (fingerprintStrict).
+   */
+  readonly strict?: boolean;
+  /** Where the warning about such a file goes (once per file). @default console.warn */
+  readonly warn?: (message: string) => void;
 }
 
 interface Cached {
   readonly info: AssetInfo;
+  /** From the manifest, not yet compared with the local file (done once, on first use). */
+  readonly unchecked?: ManifestEntry;
   /** For revalidation: what the file looked like when hashed. */
   readonly mtimeMs?: number;
   readonly size?: number;
@@ -70,7 +79,10 @@ export class MountAssets {
     this.#options = options;
     if (options.entries) {
       for (const [relPath, e] of Object.entries(options.entries)) {
-        this.#cache.set(relPath, { info: { path: e.path, hash: e.hash, integrity: e.integrity } });
+        this.#cache.set(relPath, {
+          info: { path: e.path, hash: e.hash, integrity: e.integrity },
+          unchecked: e,
+        });
       }
     }
   }
@@ -91,9 +103,51 @@ export class MountAssets {
    */
   lookup(relPath: string, caller: 'url_for' | 'static_integrity'): AssetInfo | undefined {
     const hit = this.#cache.get(relPath);
+    if (hit?.unchecked !== undefined) return this.#checkedAgainstManifest(relPath, hit, caller);
     if (hit !== undefined && (!this.#options.revalidate || hit.mtimeMs === undefined)) return hit.info;
     if (hit === undefined && this.#misses.has(relPath)) return undefined;
     return this.#fromDisk(relPath, hit, caller);
+  }
+
+  /**
+   * A manifest entry, on its first use, against the local file: the manifest must never hide a file
+   * edited since the upload that wrote it (its URL would serve the old bytes). Same size and mtime: the
+   * manifest holds. No local file (a server that ships only the manifest): the manifest holds. Otherwise
+   * the file is hashed; the same hash (a fresh checkout changes mtimes, not bytes) keeps the manifest's
+   * name, a different one gives the name the next upload will send, with one warning (or an error in
+   * strict mode).
+   */
+  #checkedAgainstManifest(relPath: string, hit: Cached, caller: string): AssetInfo | undefined {
+    const entry = hit.unchecked!;
+    const trusted: Cached = { info: hit.info };
+    const st = statSync(path.join(this.#options.mount.folder, relPath), { throwIfNoEntry: false });
+    const same = st?.size === entry.size && (entry.mtimeMs === undefined || st.mtimeMs === entry.mtimeMs);
+    if (!st?.isFile() || same) {
+      this.#cache.set(relPath, trusted);
+      return hit.info;
+    }
+    const local = this.#fromDisk(relPath, undefined, caller);
+    if (local === undefined || local.hash === entry.hash) {
+      this.#cache.set(relPath, trusted);
+      return hit.info;
+    }
+    const { mount, strict, warn = console.warn } = this.#options;
+    const what =
+      `${caller}('${mount.endpoint}', ${JSON.stringify(relPath)}): ${path.join(mount.folder, relPath)} changed ` +
+      `since the upload that wrote the fingerprint manifest`;
+    if (strict) {
+      this.#cache.set(relPath, hit); // checked again next time: the file may be restored or uploaded
+      throw new UrlBuildError(
+        'URL_CHANGED_SINCE_UPLOAD',
+        mount.endpoint,
+        `${what}; its manifest name ${entry.path} serves the old bytes. Upload before rendering (fingerprintStrict is on)`,
+      );
+    }
+    warn(
+      `nunjucks-s3: ${what}: rendering ${local.path}, the name the next upload sends (not yet in the bucket ` +
+        `until then); upload before rendering`,
+    );
+    return local;
   }
 
   #fromDisk(relPath: string, hit: Cached | undefined, caller: string): AssetInfo | undefined {

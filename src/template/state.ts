@@ -2,6 +2,7 @@
 // active, one URL base per static mount, the compiled router and the fingerprint manifest. A url_for
 // call then does no work that depends only on the configuration.
 
+import { statSync } from 'node:fs';
 import type { AppLike, StaticMount } from '../app.js';
 import { staticMounts } from '../app.js';
 import { type ResolvedConfig, requireBucketName, resolveConfig, setting, settingLabel } from '../config.js';
@@ -89,6 +90,25 @@ function staticEntries(
   return statics;
 }
 
+/**
+ * A static folder that is not there is a typo in the app description (or a run from the wrong folder):
+ * said at init, naming the folder, rather than at the first url_for of a file in it or by an upload
+ * that finds nothing. `staticFolder: null` is how an app (or a blueprint, by leaving it out) has none.
+ */
+function checkStaticFolder(mount: StaticMount): void {
+  const isFolder = statSync(mount.folder, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  if (isFolder) return;
+  const what = mount.blueprint
+    ? `blueprint ${JSON.stringify(mount.blueprint)}.staticFolder`
+    : 'app.staticFolder';
+  throw new ConfigError(
+    'CONFIG_STATIC_FOLDER',
+    `${what}: the static folder ${mount.folder} does not exist or is not a folder; create it, fix the path ` +
+      `(relative folders start at app.root, else the current folder), or set it to null for none`,
+    { setting: what },
+  );
+}
+
 /** Read the app: check its configuration and derive everything url_for needs. Throws a ConfigError. */
 export function createPluginState(app: AppLike): PluginState {
   const config = resolveConfig(app.config ?? {});
@@ -105,7 +125,9 @@ export function createPluginState(app: AppLike): PluginState {
       entries: manifest ? (manifest.assets[mount.endpoint] ?? {}) : undefined,
       includeHidden: config.includeHidden,
       revalidate: !active,
+      strict: config.fingerprintStrict,
     });
   const statics = staticEntries(mounts, config, active, assetsOf);
+  for (const mount of mounts) checkStaticFolder(mount);
   return { app, config, active, statics, route, fingerprint, manifestFile: mFile, manifest };
 }

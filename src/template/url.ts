@@ -251,6 +251,11 @@ function parseDomain(
   if (path !== '' && !allowPath)
     throw fail('must be a host name (with optional port) without a path; put a path in cdnDomain');
   if (!CDN_PATH.test(path)) throw fail('has a path with characters that must be percent-encoded');
+  // Browsers collapse `.` and `..` segments (written plainly or as %2e), so such a path would serve URLs
+  // outside the folder the keys are in.
+  if (path.split('/').some((s) => /^(?:\.|%2e){1,2}$/i.test(s))) {
+    throw fail("has a '.' or '..' segment in its path: browsers collapse those, so the URLs would 404");
+  }
   return { scheme: lowerScheme as 'http' | 'https' | undefined, host: host.toLowerCase(), path };
 }
 
