@@ -458,6 +458,23 @@ describe('files and folders', () => {
     expect(proxy.requests).toBe(0);
   });
 
+  it.each([
+    ['a newline', 'a\nb.css'],
+    ['a carriage return', 'a\rb.css'],
+  ])(
+    'a file name with %s: ConfigError naming it, before any request (not skipped in silence)',
+    async (_, name) => {
+      const root = site({ [`static/${name}`]: 'x', 'static/ok.css': 'y' });
+      const { proxy, app } = await watchedApp(root, { blueprints: [] });
+      const err = await failure(app);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).code).toBe('FILE_NAME');
+      expect(err.message).toContain(JSON.stringify(path.join(root, 'static', name)));
+      expect(err.message).toContain('line break');
+      expect(proxy.requests).toBe(0);
+    },
+  );
+
   it('two static folders that would give the same key: ConfigError naming both files', async () => {
     const root = site({ 'static/a.css': '1', 'other/a.css': '2' });
     const { proxy, app } = await watchedApp(root, {

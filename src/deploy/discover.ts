@@ -284,6 +284,14 @@ function makeFile(mount: StaticMount, prefix: string, relPath: string, file: str
       `cannot upload ${JSON.stringify(file)}: its path contains NUL or an empty, '.' or '..' segment`,
     );
   }
+  // S3 stores such a key, but its XML listings and most tools mangle it, and a skipped file would leave
+  // a page linking to nothing: refuse it up front, by name.
+  if (/[\r\n]/.test(relPath)) {
+    throw new ConfigError(
+      'FILE_NAME',
+      `cannot upload ${JSON.stringify(file)}: its name contains a line break; rename it, or leave it out with ${settingLabel(setting('filepathFilterRegex'))}`,
+    );
+  }
   const key = objectKey(prefix, mount, relPath);
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
     throw new ConfigError(
