@@ -20,7 +20,8 @@ if (!endpoint) {
   server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: path.join(work, 's3') });
   endpoint = `http://127.0.0.1:${((await server.run()) as { port: number }).port}`;
 }
-if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(endpoint)) throw new Error(`not a loopback endpoint: ${endpoint}`);
+if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(endpoint))
+  throw new Error(`not a loopback endpoint: ${endpoint}`);
 const credentials = {
   accessKeyId: process.env.S3_ACCESS_KEY_ID ?? 'S3RVER',
   secretAccessKey: process.env.S3_SECRET_ACCESS_KEY ?? 'S3RVER',
@@ -92,7 +93,9 @@ const purposes = [...new Set(rows.flatMap(([, c]) => [...c.keys()]))].sort();
 console.log(`${files} files (+ ${files} fingerprinted keys), ${server ? 's3rver' : endpoint}`);
 console.log(['requests', ...rows.map(([l]) => l)].join(' | '));
 for (const p of purposes) console.log([p, ...rows.map(([, c]) => String(c.get(p) ?? 0))].join(' | '));
-console.log(['total', ...rows.map(([, c]) => String([...c.values()].reduce((a, b) => a + b, 0)))].join(' | '));
+console.log(
+  ['total', ...rows.map(([, c]) => String([...c.values()].reduce((a, b) => a + b, 0)))].join(' | '),
+);
 await proxy.close();
 await server?.close();
 rmSync(work, { recursive: true, force: true });

@@ -90,8 +90,7 @@ async function closedPort(): Promise<number> {
 
 /** Requests that write (PUT, POST), the upload record included. */
 const puts = (proxy: FaultProxy) => proxy.log.filter((e) => e.method === 'PUT' || e.method === 'POST');
-/** Requests that write an asset (anything but the upload record). */
-/** PUTs of assets: not of the record, nor of the deploy's lease and generation (docs/deploy-state.md). */
+/** Requests that write an asset: not of the record, nor of the deploy's lease and generation (docs/deploy-state.md). */
 const assetPuts = (proxy: FaultProxy) =>
   puts(proxy).filter((e) => e.key !== recordKey('') && !/^\.nunjucks-s3\/(lease|gen)\//.test(e.key ?? ''));
 

@@ -69,18 +69,14 @@ export function updateGeneration(s: GenerationStore, life: GenerationLife): Prom
   return put(s, lifeKey(s, life.owner.id), JSON.stringify(life), 'application/json');
 }
 
-/** Delete generations' objects (best effort is the caller's: errors are thrown). */
+/**
+ * Delete generations' objects, one DeleteObject each (a handful: s3rver answers some DeleteObjects
+ * batches with 500). Errors are thrown; best effort is the caller's.
+ */
 export async function deleteGenerations(s: GenerationStore, ids: readonly string[]): Promise<void> {
-  const { DeleteObjectsCommand } = s3Sdk();
-  const keys = ids.flatMap((id) => [keysKey(s, id), lifeKey(s, id)]);
-  for (let i = 0; i < keys.length; i += 1000) {
-    await s.client.send(
-      new DeleteObjectsCommand({
-        Bucket: s.bucket,
-        Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
-      }),
-      { abortSignal: s.signal },
-    );
+  const { DeleteObjectCommand } = s3Sdk();
+  for (const key of ids.flatMap((id) => [keysKey(s, id), lifeKey(s, id)])) {
+    await s.client.send(new DeleteObjectCommand({ Bucket: s.bucket, Key: key }), { abortSignal: s.signal });
   }
 }
 
