@@ -119,7 +119,13 @@ export class HeldLease {
   }
 }
 
-async function endGeneration(store: GenerationStore, owner: DeployOwner, completed: boolean): Promise<void> {
+async function endGeneration(
+  running: GenerationStore,
+  owner: DeployOwner,
+  completed: boolean,
+): Promise<void> {
+  // Without the run's signal: an aborted run still says it ended.
+  const store = { ...running, signal: undefined };
   if (!completed) return updateGeneration(store, { owner, state: 'failed', expires: 0 });
   await deleteGenerations(store, [owner.id]);
 }
