@@ -89,6 +89,9 @@ export interface ResolvedConfig {
   /** Non-enumerable, like the AWS credentials. */
   readonly cloudflareApiToken: string | undefined;
   readonly cloudflareApiUrl: string;
+
+  // --- Trust, part B (sharing). ---
+  readonly leaseWait: number;
 }
 
 /** Lower-case, leading dot: `'CSS'` and `'.css'` both give `'.css'`. */
@@ -302,6 +305,8 @@ function resolvedValues(
     keepDeploys: get<number>('keepDeploys'),
     // --- The CDN in front (src/cdn/). ---
     ...cdnSettings(get),
+    // --- Trust, part B (sharing). ---
+    leaseWait: get<number>('leaseWait'),
   };
 }
 

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   CONFIG_STATIC_FOLDER: 'a static folder is not a folder',
   CONFIG_TYPE: 'a setting or app field has the wrong type or is out of range',
   CONFIG_UNKNOWN: 'an unknown FLASKS3_* setting, or a near miss of a setting name',
+  DEPLOY_LOCKED:
+    'another deploy held the lease on the prefix for longer than leaseWait; nothing was uploaded',
   FILE_NAME: 'a static file would overwrite the upload record',
   FILE_UNREADABLE: 'files to upload cannot be read (nothing was uploaded)',
   UPLOAD_ABORTED: 'the upload was aborted (signal); what was uploaded is recorded',
@@ -129,5 +131,21 @@ export class UploadError extends NunjucksS3Error {
     super(code, message, options);
     this.failures = options.failures ?? [];
     this.report = options.report;
+  }
+}
+
+/**
+ * Another deploy to the same bucket and prefix held its lease for longer than `leaseWait`: this one
+ * uploaded nothing. `holder` says who holds it (as its lease object names it).
+ */
+export class DeployLockedError extends NunjucksS3Error {
+  override name = 'DeployLockedError' as const;
+  readonly holder:
+    | { owner: string; host?: string; pid?: number; started?: string; expires: number }
+    | undefined;
+
+  constructor(message: string, holder: DeployLockedError['holder']) {
+    super('DEPLOY_LOCKED', message);
+    this.holder = holder;
   }
 }

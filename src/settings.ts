@@ -127,6 +127,14 @@ export interface NunjucksS3Config {
   cloudflareApiToken?: string;
   /** Cloudflare API base URL (a stand-in for tests). `FLASKS3_CLOUDFLARE_API_URL`. @default 'https://api.cloudflare.com/client/v4' */
   cloudflareApiUrl?: string;
+
+  // --- Trust, part B (sharing). ---
+  /**
+   * Seconds a deploy waits for another deploy to the same bucket and prefix to finish (it prints who holds
+   * the lease every few seconds), before it gives up with a DeployLockedError. `FLASKS3_LEASE_WAIT`.
+   * @default 600
+   */
+  leaseWait?: number;
 }
 
 type Kind =
@@ -334,6 +342,14 @@ const SETTING_ROWS = [
     camel: 'cloudflareApiUrl',
     kind: { type: 'string', nonEmpty: true },
     default: 'https://api.cloudflare.com/client/v4',
+  },
+
+  // --- Trust, part B (sharing): the lease on a prefix (src/deploy/deploy-lease.ts). ---
+  {
+    flask: 'FLASKS3_LEASE_WAIT',
+    camel: 'leaseWait',
+    kind: { type: 'number', min: 0, max: 86_400, integer: true },
+    default: 600,
   },
 ] as const satisfies readonly SettingSpec[];
 

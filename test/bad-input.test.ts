@@ -90,8 +90,9 @@ async function closedPort(): Promise<number> {
 
 /** Requests that write (PUT, POST), the upload record included. */
 const puts = (proxy: FaultProxy) => proxy.log.filter((e) => e.method === 'PUT' || e.method === 'POST');
-/** Requests that write an asset (anything but the upload record). */
-const assetPuts = (proxy: FaultProxy) => puts(proxy).filter((e) => e.key !== recordKey(''));
+/** Requests that write an asset: not of the record, nor of the deploy's lease and generation (docs/deploy-state.md). */
+const assetPuts = (proxy: FaultProxy) =>
+  puts(proxy).filter((e) => e.key !== recordKey('') && !/^\.nunjucks-s3\/(lease|gen)\//.test(e.key ?? ''));
 
 describe('settings: a ConfigError naming the setting, before any request', () => {
   interface Case {

@@ -210,9 +210,13 @@ function causes(error: unknown): Error[] {
 }
 
 /** Every key in the bucket, listed with credentials (an anonymous GET of a missing key is 403 on RGW). */
+/** The keys in the bucket, but the deploy's lease and generations (docs/deploy-state.md). */
 async function storedKeys(bucket: string): Promise<string[]> {
   const listed = await testClient().send(new ListObjectsV2Command({ Bucket: bucket }));
-  return (listed.Contents ?? []).map((o) => o.Key as string).sort();
+  return (listed.Contents ?? [])
+    .map((o) => o.Key as string)
+    .filter((k) => !/(^|\/)\.nunjucks-s3\/(lease|gen)\//.test(k))
+    .sort();
 }
 
 function storeUrl(bucket: string): string {

@@ -55,6 +55,8 @@ function progressOf(proxy: FaultProxy): { assets: number; checkpoints: number } 
   let checkpoints = 0;
   for (const e of proxy.log) {
     if (e.method !== 'PUT' || e.status !== 200) continue;
+    // The deploy's lease and generation (docs/deploy-state.md) are neither assets nor checkpoints.
+    if (/^\.nunjucks-s3\/(lease|gen)\//.test(e.key ?? '')) continue;
     if (e.key === RECORD) checkpoints++;
     else assets++;
   }

@@ -40,6 +40,8 @@ describe('selectStale', () => {
     kept: new Set(['static/a.aaaaaaaaaaaa.css']),
     recordFolder: recordFolder(''),
     includeHidden: false,
+    owns: (key) => !key.startsWith('static/theirs/'),
+    inFlight: new Set(['static/a.cccccccccccc.css']),
     ...over,
   });
   it.each<[string, string[], string, Partial<StaleRules>, string[]]>([
@@ -87,6 +89,21 @@ describe('selectStale', () => {
       ['p/x'],
     ],
     ['folder placeholders stay', ['static/', 'static/img/'], 'static/', {}, []],
+    [
+      'keys no state of this app names are left alone',
+      ['static/theirs/x.css', 'static/b.css'],
+      'static/',
+      {},
+      ['static/b.css'],
+    ],
+    ['keys of a deploy in flight stay', ['static/a.cccccccccccc.css'], 'static/', {}, []],
+    [
+      "another app's state folder, wherever it lies, is never stale (an app at the root)",
+      ['v2/.nunjucks-s3/record.json', 'v2/.nunjucks-s3/gen/x.live.json', 'x.css'],
+      '',
+      { includeHidden: true },
+      ['x.css'],
+    ],
     ['keys outside the prefix are never stale', ['other/x', 'staticx/y'], 'static/', {}, []],
   ])('%s', (_name, listed, prefix, over, expected) => {
     expect(selectStale(listed, prefix, rules(over))).toEqual(expected);
@@ -164,12 +181,20 @@ describe('against the S3 server', () => {
       includeHidden: false,
       secrets: [],
       pageSize: 2,
+      owns: (key: string) => key !== 'p/static/a.111111111111.css' || ownsOld,
+      inFlight: new Set<string>(),
     };
+    let ownsOld = false;
+    const notOurs = await cleanStale({ ...base, dryRun: true });
+    expect(notOurs.deleted).toEqual(['p/static/gone.js']);
+    expect(notOurs.leftAlone).toEqual(['p/static/a.111111111111.css']);
+    ownsOld = true;
     const dry = await cleanStale({ ...base, dryRun: true });
     expect(dry).toEqual({
       deleted: ['p/static/a.111111111111.css', 'p/static/gone.js'],
       failed: [],
       warnings: [],
+      leftAlone: [],
     });
     expect(await allKeys(bucket)).toHaveLength(9);
 
@@ -188,6 +213,7 @@ describe('against the S3 server', () => {
       deleted: ['p/static/a.111111111111.css', 'p/static/gone.js'],
       failed: [],
       warnings: [],
+      leftAlone: [],
     });
     expect(await allKeys(bucket)).toEqual([
       'p/.nunjucks-s3/record.json',

@@ -119,13 +119,17 @@ function countingClient(): { client: S3Client; calls: string[]; inputs: Record<s
   return { client, calls, inputs };
 }
 
+/** A key of the deploy state's lease or generations (docs/deploy-state.md), which every deploy writes. */
+const LEASE_OR_GENERATION = /(^|\/)\.nunjucks-s3\/(lease|gen)\//;
+
+/** Every key in the bucket but the lease's and the generations'. */
 async function listKeys(bucket: string): Promise<string[]> {
   const client = testClient();
   const keys: string[] = [];
   let token: string | undefined;
   do {
     const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) keys.push(o.Key!);
+    for (const o of page.Contents ?? []) if (!LEASE_OR_GENERATION.test(o.Key!)) keys.push(o.Key!);
     token = page.NextContinuationToken;
   } while (token);
   return keys.sort();
@@ -439,14 +443,22 @@ describe('createAll: which files', () => {
 });
 
 describe('createAll: the upload record (onlyModified)', () => {
-  it('an unchanged re-deploy is one GET and skips everything', async () => {
+  it('an unchanged re-deploy writes only its lease and generation, and skips everything', async () => {
     const bucket = await freshBucket('rec');
     const { logger } = quietLogger();
     const app = siteApp(FIXTURE, bucket, { FLASKS3_ONLY_MODIFIED: true });
     await createAll(app, { logger });
-    const { client, calls } = countingClient();
+    const { client, calls, inputs } = countingClient();
     const report = await createAll(app, { logger, client });
-    expect(calls).toEqual(['GetObjectCommand']);
+    expect(calls[0]).toBe('GetObjectCommand');
+    // Every object written or deleted: keys of PUTs and DELETEs, and of DeleteObjects batches.
+    const touched = inputs
+      .filter((_, i) => /^(Put|Delete|CreateMultipart|Copy)Object/.test(calls[i]!))
+      .flatMap(
+        (w) => (w.Delete as { Objects: { Key: string }[] } | undefined)?.Objects.map((o) => o.Key) ?? [w.Key],
+      );
+    expect(touched.length).toBeGreaterThan(0);
+    expect(touched.filter((k) => !LEASE_OR_GENERATION.test(String(k)))).toEqual([]);
     expect(report.uploaded).toEqual([]);
     expect(report.skipped.map((e) => e.key)).toEqual(FIXTURE_KEYS);
     expect(report.skipped.every((e) => e.reason === 'unchanged')).toBe(true);

@@ -7,11 +7,13 @@ import { setting, settingLabel } from '../config.js';
 import { UploadError } from '../errors.js';
 import { describeError } from '../s3/errors.js';
 import { scrubError } from '../s3/redact.js';
+import type { HeldLease } from './deploy-lease.js';
 import { type ManifestItem, writeDeployManifest } from './fingerprint-upload.js';
 import { previousGenerations } from './history.js';
-import type { RecordedDeploy } from './record.js';
+import { type AppState, readAppState, settleGenerations } from './ownership.js';
+import type { RecordedDeploy, UploadRecord } from './record.js';
 import type { RecordKeeper } from './record-keeper.js';
-import { cleanStale } from './stale.js';
+import { type CleanStaleResult, cleanStale } from './stale.js';
 import type { DeployContext } from './types.js';
 
 /** What {@link finishDeploy} needs. */
@@ -27,6 +29,10 @@ export interface FinishDeployInput {
   previousDeploys: readonly RecordedDeploy[];
   /** The record, to drop deleted keys from (absent in a dry run). */
   keeper?: RecordKeeper | undefined;
+  /** The record as read, in a dry run (a real run's is the keeper's). */
+  recordRead?: UploadRecord | undefined;
+  /** The lease this run holds (absent in a dry run): checked before anything is deleted. */
+  lease?: HeldLease | undefined;
 }
 
 /**
@@ -83,14 +89,22 @@ export async function finishDeploy(
 
 async function cleanup(run: DeployContext, input: FinishDeployInput, where: string): Promise<void> {
   const { config, report, warn, secrets } = run;
-  let result: Awaited<ReturnType<typeof cleanStale>>;
+  let result: CleanStaleResult;
+  let state: AppState;
   try {
+    await input.lease?.assertHeld();
+    state = await readAppState(run, {
+      record: input.keeper?.record ?? input.recordRead,
+      ownGeneration: input.lease?.owner.id,
+    });
     result = await cleanStale({
       client: run.client,
       bucket: report.bucket,
       prefix: config.prefix,
       folderKeys: run.folderKeys,
       current: new Set(input.items.map((i) => i.key)),
+      owns: state.owns,
+      inFlight: state.inFlight,
       previousDeploys: previousGenerations(input.previousDeploys, input.items),
       keepDeploys: config.keepDeploys,
       maxDeletes: config.maxDeletes,
@@ -107,8 +121,11 @@ async function cleanup(run: DeployContext, input: FinishDeployInput, where: stri
     return;
   }
   for (const w of result.warnings) warn(w);
+  if (result.leftAlone.length > 0) run.logger.info?.(leftAloneMessage(result.leftAlone, where));
   report.deleted.push(...result.deleted);
   report.failed.push(...result.failed);
+  if (!run.dryRun && result.warnings.length === 0 && result.failed.length === 0)
+    await settleGenerations(run, state);
   if (run.dryRun || input.keeper === undefined || result.deleted.length === 0) return;
   // Deleted objects leave the record, or an onlyModified run would skip a file that comes back unchanged.
   for (const key of result.deleted) input.keeper.forget(key);
@@ -124,4 +141,13 @@ async function cleanup(run: DeployContext, input: FinishDeployInput, where: stri
       cause: err,
     });
   }
+}
+
+/** "N keys under <where> not put there by this app: left alone", with a few of them. */
+function leftAloneMessage(keys: readonly string[], where: string): string {
+  const shown = keys.slice(0, 5).join(', ') + (keys.length > 5 ? `, ... (${keys.length - 5} more)` : '');
+  return (
+    `${settingLabel(setting('deleteStale'))}: ${keys.length} object(s) under ${where} were not put there by ` +
+    `this app (no record or deploy of it names them): left alone: ${shown}`
+  );
 }

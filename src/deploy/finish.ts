@@ -7,6 +7,7 @@ import { describeError } from '../s3/errors.js';
 import { scrubError } from '../s3/redact.js';
 import { finishDeploy } from './after-upload.js';
 import type { ProgressEvent, UploadReport } from './api-types.js';
+import type { HeldLease } from './deploy-lease.js';
 import { recordDeploy } from './history.js';
 import { recordKey } from './record.js';
 import type { RecordKeeper } from './record-keeper.js';
@@ -22,6 +23,8 @@ export interface FinishInput {
   /** How many files the transfer planned to upload (for the abort message). */
   planned: number;
   progress: (event: ProgressEvent) => void;
+  /** The lease this run holds: cleanup checks it is still held. */
+  lease: HeldLease | undefined;
 }
 
 /** The record's final write; a failure is reported (the files are in the bucket), not thrown. */
@@ -52,6 +55,7 @@ export async function finishTheDeploy(run: DeployContext, input: FinishInput): P
       items: input.items,
       previousDeploys,
       keeper: input.keeper,
+      lease: input.lease,
     });
     if (finishError) {
       input.progress({ type: 'end' });

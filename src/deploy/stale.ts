@@ -1,7 +1,10 @@
 // Stale cleanup (deleteStale): after a successful upload, delete the objects under the app's static
-// prefixes that this deploy no longer has, except the fingerprinted files of the previous keepDeploys
-// deploys (pages cached by browsers and CDNs still name them), the upload record, and anything this run
-// cannot see (hidden files without includeHidden). Behind maxDeletes: more candidates than that and
+// prefixes that this deploy no longer has and that this app put there (its record or one of its
+// generations names them: docs/deploy-state.md), except the fingerprinted files of the previous
+// keepDeploys deploys (pages cached by browsers and CDNs still name them), the keys of deploys still in
+// flight (uploading, or waiting for the lease), any app's state folder (a `.nunjucks-s3` segment anywhere:
+// an app at the bucket root lists the state of apps under prefixes), and anything this run cannot see
+// (hidden files without includeHidden). Keys no state of this app names are left alone, and counted. Behind maxDeletes: more candidates than that and
 // nothing is deleted, with a warning that says how many and how to raise the limit. The bucket is
 // reached only through a CleanupStore (listing and deleting: src/s3/objects.ts), so what "the app's
 // keys" are can be answered by something other than a listing without touching the rules here.
@@ -37,6 +40,15 @@ export interface StaleRules {
   recordFolder: string;
   /** Hidden files were part of this run; without it, a key with a hidden segment is never stale. */
   includeHidden: boolean;
+  /** Whether this app put the key there (its record or one of its generations names it). */
+  owns: (key: string) => boolean;
+  /** Keys of the deploys of this app still in flight: needed, never stale. */
+  inFlight: ReadonlySet<string>;
+}
+
+/** Whether a key lies in some app's state folder (a `.nunjucks-s3` segment anywhere in it). */
+export function isStateKey(key: string): boolean {
+  return key.startsWith('.nunjucks-s3/') || key.includes('/.nunjucks-s3/');
 }
 
 /** The record's folder for a key prefix: `'p/.nunjucks-s3/'`, or `'.nunjucks-s3/'` without prefix. */
@@ -46,18 +58,26 @@ export function recordFolder(prefix: string): string {
 
 /**
  * The stale keys among those listed under `listPrefix`, in listing order. Kept: keys of this deploy,
- * fingerprinted keys of the kept deploys, the record's folder, "folder" placeholder keys (ending in
- * `/`: consoles create them, no file has that name), and keys with a hidden segment below the prefix
- * unless hidden files were included (this run did not look at hidden files, so it cannot know).
+ * fingerprinted keys of the kept deploys, keys of deploys in flight, any state folder, "folder"
+ * placeholder keys (ending in `/`: consoles create them, no file has that name), and keys with a hidden
+ * segment below the prefix unless hidden files were included (this run did not look at hidden files, so
+ * it cannot know). A key that would be stale but that this app does not own goes to `leftAlone`.
  */
-export function selectStale(listed: readonly string[], listPrefix: string, rules: StaleRules): string[] {
+export function selectStale(
+  listed: readonly string[],
+  listPrefix: string,
+  rules: StaleRules,
+  leftAlone: string[] = [],
+): string[] {
   const stale: string[] = [];
   for (const key of listed) {
     if (!key.startsWith(listPrefix) || key.endsWith('/')) continue;
-    if (rules.current.has(key) || rules.kept.has(key) || key.startsWith(rules.recordFolder)) continue;
+    if (rules.current.has(key) || rules.kept.has(key) || rules.inFlight.has(key)) continue;
+    if (key.startsWith(rules.recordFolder) || isStateKey(key)) continue;
     const rel = key.slice(listPrefix.length);
     if (!rules.includeHidden && (rel.startsWith('.') || rel.includes('/.'))) continue;
-    stale.push(key);
+    if (rules.owns(key)) stale.push(key);
+    else leftAlone.push(key);
   }
   return stale;
 }
@@ -86,6 +106,10 @@ export interface CleanStaleInput {
   folderKeys: readonly string[];
   /** Every key of this deploy. */
   current: ReadonlySet<string>;
+  /** Whether this app put the key there (see {@link StaleRules.owns}). */
+  owns: (key: string) => boolean;
+  /** Keys of this app's deploys still in flight. */
+  inFlight: ReadonlySet<string>;
   /** The record's deploys before this one, oldest first. */
   previousDeploys: readonly RecordedDeploy[];
   keepDeploys: number;
@@ -107,6 +131,8 @@ export interface CleanStaleResult {
   failed: UploadFailure[];
   /** The guard's refusal, said once. */
   warnings: string[];
+  /** Keys that would be stale but that no state of this app names: never deleted. */
+  leftAlone: string[];
 }
 
 /** How cleanup reaches the bucket: the keys under a listing prefix, and deleting keys. */
@@ -154,18 +180,21 @@ export async function cleanStale(
     kept: keptKeys(input.previousDeploys, input.keepDeploys),
     recordFolder: recordFolder(input.prefix),
     includeHidden: input.includeHidden,
+    owns: input.owns,
+    inFlight: input.inFlight,
   };
   const stale: string[] = [];
+  const leftAlone: string[] = [];
   const prefixes = listPrefixes(input.folderKeys);
   for (const listPrefix of prefixes) {
-    stale.push(...selectStale(await store.listKeys(listPrefix), listPrefix, rules));
+    stale.push(...selectStale(await store.listKeys(listPrefix), listPrefix, rules, leftAlone));
   }
   stale.sort();
-  if (stale.length === 0) return { deleted: [], failed: [], warnings: [] };
+  if (stale.length === 0) return { deleted: [], failed: [], warnings: [], leftAlone };
   if (stale.length > input.maxDeletes) {
-    return { deleted: [], failed: [], warnings: [tooManyStaleWarning(stale, prefixes, input)] };
+    return { deleted: [], failed: [], warnings: [tooManyStaleWarning(stale, prefixes, input)], leftAlone };
   }
-  if (input.dryRun) return { deleted: stale, failed: [], warnings: [] };
+  if (input.dryRun) return { deleted: stale, failed: [], warnings: [], leftAlone };
   const { deleted, failed } = await store.deleteKeys(stale);
-  return { deleted, failed, warnings: [] };
+  return { deleted, failed, warnings: [], leftAlone };
 }

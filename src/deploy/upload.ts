@@ -3,8 +3,11 @@
 //
 //   resolve (resolve.ts)          settings and options; every input error before anything is read
 //   gather (gather.ts)            walk the static folders, stat every file, hash what must be hashed now
-//   read the record, plan         one GET (it also tells whether the bucket exists), then what to upload
-//     (consult-record.ts)
+//   read the record               one GET (it also tells whether the bucket exists)
+//   the lease (deploy-lease.ts)   announce this run's generation, take the lease on the prefix (waiting
+//                                 while another deploy holds it), abort abandoned multipart uploads; then
+//                                 the record is read again: what the previous holder left
+//   plan (consult-record.ts)      what to upload
 //   ensure the bucket             create it if missing, bucket ACL (best effort)
 //     (ensure-bucket.ts)
 //   transfer (transfer.ts)        the uploads, concurrent, with retries, stop rules and the ACL fallback
@@ -24,6 +27,7 @@ import { ObjectAclPolicy } from './acl-fallback.js';
 import { finishDeploy } from './after-upload.js';
 import type { CreateAllOptions, UploadReport } from './api-types.js';
 import { planTheDeploy, type RecordFound, readTheRecord } from './consult-record.js';
+import { type HeldLease, takeTheLease } from './deploy-lease.js';
 import { ensureBucket } from './ensure-bucket.js';
 import { fingerprintedKeys } from './fingerprint-upload.js';
 import { finishTheDeploy } from './finish.js';
@@ -54,11 +58,21 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   const client = options.client ?? createS3Client(run.config, run.logger);
   const deploy = connect(run, client, local);
   let keeper: RecordKeeper | undefined;
+  let lease: HeldLease | undefined;
+  let completed = false;
   try {
     await addClientSecrets(deploy);
-    const found = await awaitFirstAnswer(deploy, 'reading the upload record from', (first) =>
+    let found = await awaitFirstAnswer(deploy, 'reading the upload record from', (first) =>
       readTheRecord(first, local.items),
     );
+    if (!run.dryRun) {
+      lease = await takeTheLease(deploy, {
+        items: local.items,
+        bucketExists: found.bucketExists,
+        ownedKeys: new Set(Object.keys(found.record?.objects ?? {})),
+      });
+      found = await readTheRecord(deploy, local.items);
+    }
     const plan = await planTheDeploy(deploy, local, found);
     if (run.dryRun) return await reportDryRun(deploy, { app, local, plan, found, options });
     const bucketAcl = await ensureBucket(deploy, {
@@ -84,11 +98,14 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       manifestFile: manifest,
       planned,
       progress,
+      lease,
     });
     report.invalidation = await invalidateTheCdn(deploy, local.items, options);
+    completed = true;
     return report;
   } finally {
     keeper?.stop();
+    await lease?.release(completed);
     if (!options.client) client.destroy();
     saveLocalHashes(local, run);
   }
@@ -154,6 +171,7 @@ async function reportDryRun(
       manifestFile: manifestFile(app.root, deploy.config.manifestPath),
       items: local.items,
       previousDeploys: found.record?.deploys ?? [],
+      recordRead: found.record,
     });
   }
   deploy.report.invalidation = await invalidateTheCdn(deploy, local.items, planned.options);

@@ -15,6 +15,11 @@ export interface LeaseRecord {
   epoch: number;
   /** Milliseconds since the epoch (the taker's clock) after which others may take over. */
   expires: number;
+  /** Where the holder runs, for the messages of those waiting and to notice a killed holder. */
+  host?: string;
+  pid?: number;
+  /** ISO time the holder's run started. */
+  started?: string;
 }
 
 export interface LeaseOptions {
@@ -30,6 +35,10 @@ export interface LeaseOptions {
   settleMs?: number;
   /** @default Date.now */
   now?: () => number;
+  /** Written into the lease for those who wait (see {@link LeaseRecord}). */
+  identity?: Pick<LeaseRecord, 'host' | 'pid' | 'started'>;
+  /** Whether an unexpired lease's holder is known to be gone (killed on this host): then it is taken. */
+  abandoned?: (holder: LeaseRecord) => boolean;
 }
 
 export type TakeResult =
@@ -121,8 +130,13 @@ export async function tryTakeLease(o: LeaseOptions, conditional?: boolean): Prom
   const guarded = conditional ?? (await honoursConditionalCreate(o));
   const epoch = await currentEpoch(o);
   const holder = epoch === 0 ? undefined : await readLease(o, epoch);
-  if (holder && holder.expires > now()) return { taken: false, holder };
-  const lease: LeaseRecord = { owner: o.owner, epoch: epoch + 1, expires: now() + (o.ttlMs ?? 60_000) };
+  if (holder && holder.expires > now() && !o.abandoned?.(holder)) return { taken: false, holder };
+  const lease: LeaseRecord = {
+    owner: o.owner,
+    epoch: epoch + 1,
+    expires: now() + (o.ttlMs ?? 60_000),
+    ...o.identity,
+  };
   if (!(await createIfAbsent(o, leaseKey(o, lease.epoch), JSON.stringify(lease)))) {
     return { taken: false, holder: await readLease(o, lease.epoch) };
   }
@@ -159,4 +173,21 @@ export async function releaseLease(o: LeaseOptions, lease: LeaseRecord): Promise
   await o.client.send(
     new PutObjectCommand({ Bucket: o.bucket, Key: leaseKey(o, lease.epoch), Body: JSON.stringify(done) }),
   );
+}
+
+/**
+ * Delete the epochs below the one before `lease` (best effort, by its holder): the highest epoch decides,
+ * so the older ones only lengthen the listing every taker makes. One LIST, one DeleteObjects when any.
+ */
+export async function pruneOldEpochs(o: LeaseOptions, lease: LeaseRecord): Promise<void> {
+  const { ListObjectsCommand, DeleteObjectCommand } = s3Sdk();
+  const page = await o.client.send(new ListObjectsCommand({ Bucket: o.bucket, Prefix: leaseFolder(o) }));
+  const old = (page.Contents ?? [])
+    .map((c) => c.Key ?? '')
+    .filter((key) => {
+      const m = /(\d+)\.json$/.exec(key);
+      return m !== null && Number(m[1]) < lease.epoch - 1;
+    });
+  // One DeleteObject each: normally one old epoch per run (s3rver answers some DeleteObjects with 500).
+  for (const Key of old) await o.client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key }));
 }

@@ -1,0 +1,260 @@
+// The lease stage of createAll: one deployer per bucket and prefix at a time (docs/deploy-state.md,
+// "One deployer per prefix at a time: the lease"). Before its first PUT a run announces its generation
+// (the keys it may put there: stale cleanup of any other run spares them while it is in flight), then
+// takes the lease on the app's state folder, waiting while another deploy holds it (a message every few
+// seconds) for up to leaseWait, and refusing clearly after that. While it runs, it renews the lease and
+// its generation; a lease lost to a long pause is noticed before cleanup. With the lease held, it aborts
+// the multipart uploads this app abandoned (multipart-janitor.ts). At the end, the run lets the next one
+// in and deletes its generation, or marks it failed (a later cleanup deals with what it left).
+
+import { setting, settingLabel } from '../config.js';
+import { DeployLockedError } from '../errors.js';
+import { createBucket } from '../s3/bucket.js';
+import { describeError } from '../s3/errors.js';
+import { scrubError } from '../s3/redact.js';
+import { preflightFailure } from './report.js';
+import { recordFolder } from './stale.js';
+import {
+  deleteGenerations,
+  type GenerationStore,
+  readGenerations,
+  updateGeneration,
+  writeGeneration,
+} from './state/generations.js';
+import {
+  honoursConditionalCreate,
+  LeaseLostError,
+  type LeaseOptions,
+  type LeaseRecord,
+  pruneOldEpochs,
+  releaseLease,
+  renewLease,
+  tryTakeLease,
+} from './state/lease.js';
+import { abortAbandonedUploads } from './state/multipart-janitor.js';
+import { type DeployOwner, isDeadLocalProcess, newDeployOwner } from './state/owner.js';
+import type { DeployContext, DeployItem } from './types.js';
+
+/** How long a lease and an in-flight generation last without renewal; renewed every third of it. */
+export const LEASE_TTL_MS = 60_000;
+/** Between two attempts to take a held lease. */
+const POLL_MS = 1000;
+/** Between two "waiting for" messages. */
+const SAY_EVERY_MS = 5000;
+/** On servers that ignore If-None-Match: *, the wait before reading a lease back (see lease.ts). */
+const SETTLE_MS = 1000;
+
+/** What the lease stage needs of the deploy. */
+export interface LeaseNeeds {
+  items: readonly DeployItem[];
+  bucketExists: boolean;
+  /** Keys this app owns by its record (for the multipart janitor). */
+  ownedKeys: ReadonlySet<string>;
+}
+
+/** The state folder of the app's prefix, without its trailing slash. */
+export function stateFolderOf(prefix: string): string {
+  return recordFolder(prefix).slice(0, -1);
+}
+
+/** A lease held by this run, with its generation; see the top of this file. */
+export class HeldLease {
+  private timer: NodeJS.Timeout | undefined;
+  private lost: Error | undefined;
+
+  constructor(
+    private readonly options: LeaseOptions,
+    private readonly generation: GenerationStore,
+    readonly owner: DeployOwner,
+    private lease: LeaseRecord,
+  ) {}
+
+  /** Renew the lease and the generation every third of their time to live. */
+  keepAlive(): void {
+    this.timer = setInterval(() => void this.renew(), LEASE_TTL_MS / 3);
+    this.timer.unref();
+  }
+
+  private async renew(): Promise<void> {
+    if (this.lost) return;
+    try {
+      this.lease = await renewLease(this.options, this.lease);
+      await updateGeneration(this.generation, {
+        owner: this.owner,
+        state: 'in-flight',
+        expires: Date.now() + LEASE_TTL_MS,
+      });
+    } catch (err) {
+      if (err instanceof LeaseLostError) this.lost = err;
+    }
+  }
+
+  /**
+   * Throws when another deploy took the lease (this one was paused past its expiry): checked before
+   * anything is deleted. One LIST of the lease folder.
+   */
+  async assertHeld(): Promise<void> {
+    if (!this.lost) {
+      try {
+        this.lease = await renewLease(this.options, this.lease);
+      } catch (err) {
+        if (!(err instanceof LeaseLostError)) throw err;
+        this.lost = err;
+      }
+    }
+    if (this.lost) throw new Error(`${this.lost.message}: a paused deploy must not clean up; run it again`);
+  }
+
+  /**
+   * Let the next deploy in. A run that completed deletes its generation (its keys are in the record);
+   * one that did not marks it failed, so cleanup may delete what it uploaded once nobody needs it.
+   * Best effort: a failure here leaves an expiring lease and generation, never a wrong one.
+   */
+  async release(completed: boolean): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await endGeneration(this.generation, this.owner, completed).catch(() => {});
+    if (this.lost) return;
+    await releaseLease(this.options, this.lease).catch(() => {});
+    await pruneOldEpochs(this.options, this.lease).catch(() => {});
+  }
+}
+
+async function endGeneration(
+  running: GenerationStore,
+  owner: DeployOwner,
+  completed: boolean,
+): Promise<void> {
+  // Without the run's signal: an aborted run still says it ended.
+  const store = { ...running, signal: undefined };
+  if (!completed) return updateGeneration(store, { owner, state: 'failed', expires: 0 });
+  await deleteGenerations(store, [owner.id]);
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/** "the deploy started at <time> by <host>/<pid>" as a lease names its holder. */
+function describeHolder(holder: LeaseRecord | undefined): string {
+  if (!holder) return 'another deploy';
+  const where = holder.host ? ` by ${holder.host}/${holder.pid}` : '';
+  return `the deploy started at ${holder.started ?? '(unknown time)'}${where} (lease ${holder.owner})`;
+}
+
+/** Take the lease, waiting up to leaseWait; throws DeployLockedError after that. */
+async function waitForLease(run: DeployContext, options: LeaseOptions): Promise<LeaseRecord> {
+  const where = `s3://${run.bucket}/${options.stateFolder.replace(/\.nunjucks-s3$/, '')}`;
+  const conditional = await honoursConditionalCreate(options);
+  const deadline = Date.now() + run.config.leaseWait * 1000;
+  let said = 0;
+  for (;;) {
+    const result = await tryTakeLease(options, conditional);
+    if (result.taken) return result.lease;
+    if (run.signal?.aborted) throw run.signal.reason ?? new Error('aborted');
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new DeployLockedError(
+        `${describeHolder(result.holder)} holds the lease on ${where}, and it was not released within ` +
+          `${settingLabel(setting('leaseWait'))} (${run.config.leaseWait} s); nothing was uploaded. ` +
+          'Run again once that deploy ended, or raise the wait',
+        result.holder,
+      );
+    }
+    if (Date.now() - said >= SAY_EVERY_MS) {
+      said = Date.now();
+      const expiresIn = Math.max(0, Math.round(((result.holder?.expires ?? 0) - Date.now()) / 1000));
+      run.logger.info?.(
+        `waiting for ${describeHolder(result.holder)} on ${where} (lease expires in ${expiresIn} s; ` +
+          `giving up in ${Math.ceil(left / 1000)} s, ${settingLabel(setting('leaseWait'))})`,
+      );
+    }
+    await sleep(Math.min(POLL_MS + Math.random() * 500, left), run.signal);
+  }
+}
+
+/**
+ * The lease stage (see the top of this file). Creates the bucket first when it is missing (its state
+ * lives there). Errors before the lease is held are preflight failures: nothing was uploaded.
+ */
+export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promise<HeldLease> {
+  const owner = newDeployOwner();
+  const stateFolder = stateFolderOf(run.config.prefix);
+  const { client, bucket, signal } = run;
+  const options: LeaseOptions = {
+    client,
+    bucket,
+    stateFolder,
+    owner: owner.id,
+    ttlMs: LEASE_TTL_MS,
+    settleMs: SETTLE_MS,
+    identity: { host: owner.host, pid: owner.pid, started: owner.started },
+    abandoned: isDeadLocalProcess,
+  };
+  const generation: GenerationStore = { client, bucket, stateFolder, signal };
+  let lease: LeaseRecord;
+  try {
+    if (!needs.bucketExists) await createBucket(client, bucket, signal);
+    await writeGeneration(
+      generation,
+      owner,
+      needs.items.map((i) => i.key),
+      Date.now() + LEASE_TTL_MS,
+    );
+    const waiting = setInterval(
+      () =>
+        void updateGeneration(generation, {
+          owner,
+          state: 'in-flight',
+          expires: Date.now() + LEASE_TTL_MS,
+        }).catch(() => {}),
+      LEASE_TTL_MS / 3,
+    );
+    try {
+      lease = await waitForLease(run, options);
+    } finally {
+      clearInterval(waiting);
+    }
+  } catch (err) {
+    if (err instanceof DeployLockedError) {
+      await endGeneration(generation, owner, false).catch(() => {});
+      throw err;
+    }
+    throw preflightFailure(run, err, 'could not take the deploy lease on', needs.items);
+  }
+  const held = new HeldLease(options, generation, owner, lease);
+  held.keepAlive();
+  await abortAbandoned(run, needs);
+  return held;
+}
+
+/** The multipart janitor, with the lease held: no other run of this app is sending parts. */
+async function abortAbandoned(run: DeployContext, needs: LeaseNeeds): Promise<void> {
+  const stateFolder = stateFolderOf(run.config.prefix);
+  try {
+    const owned = new Set(needs.ownedKeys);
+    for (const i of needs.items) owned.add(i.key);
+    const gens = await readGenerations({ client: run.client, bucket: run.bucket, stateFolder });
+    for (const g of gens) for (const k of g.keys) owned.add(k);
+    const report = await abortAbandonedUploads({
+      client: run.client,
+      bucket: run.bucket,
+      prefixes: run.folderKeys.map((k) => (k === '' ? '' : `${k}/`)),
+      owns: (key) => owned.has(key),
+      initiatedBefore: new Date(),
+    });
+    if (report.aborted.length > 0)
+      run.logger.info?.(
+        `aborted ${report.aborted.length} incomplete multipart upload(s) a killed deploy left: ${report.aborted.map((u) => u.key).join(', ')}`,
+      );
+  } catch (err) {
+    scrubError(err, run.secrets);
+    run.warn(
+      `could not abort the incomplete multipart uploads a killed deploy may have left: ${describeError(err, run.secrets)}`,
+    );
+  }
+}

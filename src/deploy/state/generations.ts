@@ -1,0 +1,151 @@
+// Generations: what each run of this app announces before its first PUT (docs/deploy-state.md, "Cleanup
+// deletes only what this app put there and nobody needs"). A generation is two objects in the app's state
+// folder: `gen/<id>.keys.json.gz`, every key the run may put in the bucket (gzipped JSON, written once),
+// and `gen/<id>.live.json`, small, rewritten by its owner while it runs (who, until when, and whether it
+// finished). They serve two rules of stale cleanup:
+// - ownership: a key some generation listed was (or may have been) put there by this app, even by a run
+//   killed before it recorded anything; a key no generation and no record names is never deleted;
+// - protection: the keys of a generation still in flight (not expired, its owner not known dead) are
+//   needed by a deploy that is uploading or waiting for the lease, and are never deleted.
+// A run that completes deletes its own generation (its keys are then in the record); a failed run marks
+// its own expired, and a later complete cleanup deletes it once its keys were dealt with.
+
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { httpStatus } from '../../s3/errors.js';
+import { s3Sdk } from '../../s3/sdk.js';
+import { type DeployOwner, isDeadLocalProcess } from './owner.js';
+
+/** Where a generation's objects live and who writes them. */
+export interface GenerationStore {
+  client: S3Client;
+  bucket: string;
+  /** The app's state folder, e.g. '.nunjucks-s3' or 'v2/.nunjucks-s3'. */
+  stateFolder: string;
+  signal?: AbortSignal | undefined;
+}
+
+/** The small, rewritten half of a generation. */
+export interface GenerationLife {
+  owner: DeployOwner;
+  /** 'in-flight' until the run ends; 'failed' when it ended without completing. */
+  state: 'in-flight' | 'failed';
+  /** Milliseconds since the epoch after which an in-flight generation counts as abandoned. */
+  expires: number;
+}
+
+/** A generation as read back. */
+export interface Generation {
+  id: string;
+  keys: string[];
+  /** Undefined when the life object is missing (a run killed between its two first writes). */
+  life: GenerationLife | undefined;
+}
+
+const folder = (s: GenerationStore) => `${s.stateFolder}/gen/`;
+const keysKey = (s: GenerationStore, id: string) => `${folder(s)}${id}.keys.json.gz`;
+const lifeKey = (s: GenerationStore, id: string) => `${folder(s)}${id}.live.json`;
+
+async function put(s: GenerationStore, key: string, body: Uint8Array | string, type: string): Promise<void> {
+  const { PutObjectCommand } = s3Sdk();
+  await s.client.send(new PutObjectCommand({ Bucket: s.bucket, Key: key, Body: body, ContentType: type }), {
+    abortSignal: s.signal,
+  });
+}
+
+/** Announce a generation: its keys first, then its life (so a live generation always has its keys). */
+export async function writeGeneration(
+  s: GenerationStore,
+  owner: DeployOwner,
+  keys: readonly string[],
+  expires: number,
+): Promise<void> {
+  await put(s, keysKey(s, owner.id), gzipSync(JSON.stringify([...keys].sort())), 'application/gzip');
+  await updateGeneration(s, { owner, state: 'in-flight', expires });
+}
+
+/** Rewrite a generation's life (renewal, or the end of a run that did not complete). */
+export function updateGeneration(s: GenerationStore, life: GenerationLife): Promise<void> {
+  return put(s, lifeKey(s, life.owner.id), JSON.stringify(life), 'application/json');
+}
+
+/**
+ * Delete generations' objects, one DeleteObject each (a handful: s3rver answers some DeleteObjects
+ * batches with 500). Errors are thrown; best effort is the caller's.
+ */
+export async function deleteGenerations(s: GenerationStore, ids: readonly string[]): Promise<void> {
+  const { DeleteObjectCommand } = s3Sdk();
+  for (const key of ids.flatMap((id) => [keysKey(s, id), lifeKey(s, id)])) {
+    await s.client.send(new DeleteObjectCommand({ Bucket: s.bucket, Key: key }), { abortSignal: s.signal });
+  }
+}
+
+async function getBytes(s: GenerationStore, key: string): Promise<Uint8Array | undefined> {
+  const { GetObjectCommand } = s3Sdk();
+  try {
+    const out = await s.client.send(new GetObjectCommand({ Bucket: s.bucket, Key: key }), {
+      abortSignal: s.signal,
+    });
+    return await out.Body!.transformToByteArray();
+  } catch (err) {
+    if (httpStatus(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/** The ids of the generations in the state folder (one LIST per 1,000 objects). */
+async function generationIds(s: GenerationStore): Promise<string[]> {
+  const { ListObjectsCommand } = s3Sdk();
+  const ids = new Set<string>();
+  let marker: string | undefined;
+  for (;;) {
+    const page = await s.client.send(
+      new ListObjectsCommand({ Bucket: s.bucket, Prefix: folder(s), Marker: marker }),
+      { abortSignal: s.signal },
+    );
+    for (const c of page.Contents ?? []) {
+      const m = /\/gen\/([^/]+)\.(?:keys\.json\.gz|live\.json)$/.exec(c.Key ?? '');
+      if (m) ids.add(m[1]!);
+    }
+    const last = page.NextMarker ?? page.Contents?.at(-1)?.Key;
+    if (!page.IsTruncated || last === undefined || last === marker) return [...ids].sort();
+    marker = last;
+  }
+}
+
+/**
+ * Every generation in the state folder, oldest first: one LIST, then two GETs each. A generation whose
+ * keys object is unreadable is an error: ownership and protection must not silently shrink.
+ */
+export async function readGenerations(s: GenerationStore): Promise<Generation[]> {
+  const out: Generation[] = [];
+  for (const id of await generationIds(s)) {
+    const [keys, life] = await Promise.all([getBytes(s, keysKey(s, id)), getBytes(s, lifeKey(s, id))]);
+    const parsed = keys === undefined ? [] : (JSON.parse(gunzipSync(keys).toString('utf8')) as unknown);
+    if (!Array.isArray(parsed)) throw new Error(`${keysKey(s, id)} is not a list of keys`);
+    out.push({
+      id,
+      keys: parsed.filter((k): k is string => typeof k === 'string'),
+      life:
+        life === undefined ? undefined : (JSON.parse(Buffer.from(life).toString('utf8')) as GenerationLife),
+    });
+  }
+  return out;
+}
+
+/**
+ * Whether a generation is still in flight at `now`: not ended, not expired, its owner not known dead. A
+ * generation without its life object counts as in flight for a minute after its id's time (its owner
+ * may be between its two first writes).
+ */
+export function isInFlight(gen: Generation, now: number): boolean {
+  if (gen.life === undefined) return now - idTime(gen.id) < 60_000;
+  if (gen.life.state !== 'in-flight' || gen.life.expires <= now) return false;
+  return !isDeadLocalProcess(gen.life.owner);
+}
+
+/** The time an id was made (see newDeployOwner); 0 when it does not parse. */
+function idTime(id: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(id);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : 0;
+}
