@@ -81,6 +81,9 @@ export interface ResolvedConfig {
   /** Non-enumerable, like the AWS credentials. */
   readonly cloudflareApiToken: string | undefined;
   readonly cloudflareApiUrl: string;
+
+  // --- Trust, part A (claims). ---
+  readonly trustRecord: boolean;
 }
 
 /** Lower-case, leading dot: `'CSS'` and `'.css'` both give `'.css'`. */
@@ -262,6 +265,8 @@ function resolvedValues(
     keepDeploys: get<number>('keepDeploys'),
     // --- The CDN in front (src/cdn/). ---
     ...cdnSettings(get),
+    // --- Trust, part A (claims). ---
+    trustRecord: get<boolean>('trustRecord'),
   };
 }
 

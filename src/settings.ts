@@ -127,6 +127,10 @@ export interface NunjucksS3Config {
   cloudflareApiToken?: string;
   /** Cloudflare API base URL (a stand-in for tests). `FLASKS3_CLOUDFLARE_API_URL`. @default 'https://api.cloudflare.com/client/v4' */
   cloudflareApiUrl?: string;
+
+  // --- Trust, part A (claims): what onlyModified relies on (src/deploy/consult-record.ts). ---
+  /** Skip files on the upload record's word alone, without listing the bucket to confirm it: fast, but blind to hand edits. `FLASKS3_TRUST_RECORD`. @default false */
+  trustRecord?: boolean;
 }
 
 type Kind =
@@ -332,6 +336,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: { type: 'string', nonEmpty: true },
     default: 'https://api.cloudflare.com/client/v4',
   },
+  // --- Trust, part A (claims). ---
+  { flask: 'FLASKS3_TRUST_RECORD', camel: 'trustRecord', kind: { type: 'boolean' }, default: false },
 ];
 
 const BY_FLASK = new Map(SETTINGS.map((s) => [s.flask, s]));
