@@ -439,18 +439,31 @@ describe('createAll: which files', () => {
 });
 
 describe('createAll: the upload record (onlyModified)', () => {
-  it('an unchanged re-deploy is one GET and skips everything', async () => {
+  it('an unchanged re-deploy is one GET and listings (state folder, each static folder before and after), and skips everything', async () => {
     const bucket = await freshBucket('rec');
     const { logger } = quietLogger();
     const app = siteApp(FIXTURE, bucket, { FLASKS3_ONLY_MODIFIED: true });
     await createAll(app, { logger });
     const { client, calls } = countingClient();
     const report = await createAll(app, { logger, client });
-    expect(calls).toEqual(['GetObjectCommand']);
+    // Two static folders (the app's and the blueprint's): each listed to confirm the claims, then again
+    // to confirm the deploy is live. Nothing is written.
+    expect(calls).toEqual(['GetObjectCommand', ...Array(5).fill('ListObjectsCommand')]);
     expect(report.uploaded).toEqual([]);
     expect(report.skipped.map((e) => e.key)).toEqual(FIXTURE_KEYS);
     expect(report.skipped.every((e) => e.reason === 'unchanged')).toBe(true);
     expect(report.bytesSent).toBe(0);
+  });
+
+  it('with trustRecord an unchanged re-deploy is one GET and one LIST of the state folder', async () => {
+    const bucket = await freshBucket('rec');
+    const { logger } = quietLogger();
+    const app = siteApp(FIXTURE, bucket, { FLASKS3_ONLY_MODIFIED: true, FLASKS3_TRUST_RECORD: true });
+    await createAll(app, { logger });
+    const { client, calls } = countingClient();
+    const report = await createAll(app, { logger, client });
+    expect(calls).toEqual(['GetObjectCommand', 'ListObjectsCommand']);
+    expect(report.skipped.map((e) => e.key)).toEqual(FIXTURE_KEYS);
   });
 
   it('re-uploads a changed file, then everything when Cache-Control changes; a filtered run keeps the record whole', async () => {

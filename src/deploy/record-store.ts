@@ -4,8 +4,9 @@
 
 import type { S3Client } from '@aws-sdk/client-s3';
 import { errorCode, httpStatus } from '../s3/errors.js';
-import { deleteKeys, listKeys } from '../s3/objects.js';
+import { listKeys } from '../s3/objects.js';
 import { s3Sdk } from '../s3/sdk.js';
+import { runPool } from '../util/pool.js';
 import { emptyRecord, parseRecord, recordKey, serializeRecord, type UploadRecord } from './record.js';
 import {
   applyDelta,
@@ -160,13 +161,23 @@ export async function writeInflightMarker(
   await putState(client, record.bucket, inflightKey(record.prefix, run), body);
 }
 
-/** Delete objects of the state folder (merged deltas, finished markers). Failures are returned, not thrown. */
+/**
+ * Delete objects of the state folder (merged deltas, finished markers): one DeleteObject per key, a few
+ * at a time (there are a handful per run, and each request names its key, which a log can tell from the
+ * deletions of cleanup). Returns how many failed; never throws.
+ */
 export async function deleteStateObjects(
   client: S3Client,
   bucket: string,
   keys: readonly string[],
 ): Promise<{ failed: number }> {
-  if (keys.length === 0) return { failed: 0 };
-  const { failed } = await deleteKeys(client, bucket, keys, []);
-  return { failed: failed.length };
+  let failed = 0;
+  await runPool(keys, 8, async (key) => {
+    try {
+      await client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: bucket, Key: key }));
+    } catch {
+      failed++;
+    }
+  });
+  return { failed };
 }
