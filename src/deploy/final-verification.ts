@@ -83,7 +83,8 @@ function checkClaims(
     const claim = Object.hasOwn(keeper.record.objects, item.key)
       ? keeper.record.objects[item.key]
       : undefined;
-    if (!claim) continue;
+    // No claim, or a version 1 claim this run did not rely on (it uploads or skips nothing on its word).
+    if (!claim || (claim.etag === undefined && claim.stored === undefined)) continue;
     const found = listed.get(item.key);
     // An upload whose answer carried no ETag is known only by its size: the listing's ETag is adopted.
     const withEtag =
