@@ -92,6 +92,8 @@ export interface ResolvedConfig {
 
   // --- Trust, part B (sharing). ---
   readonly leaseWait: number;
+  // --- Trust, part A (claims). ---
+  readonly trustRecord: boolean;
 }
 
 /** Lower-case, leading dot: `'CSS'` and `'.css'` both give `'.css'`. */
@@ -307,6 +309,8 @@ function resolvedValues(
     ...cdnSettings(get),
     // --- Trust, part B (sharing). ---
     leaseWait: get<number>('leaseWait'),
+    // --- Trust, part A (claims). ---
+    trustRecord: get<boolean>('trustRecord'),
   };
 }
 

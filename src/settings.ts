@@ -135,6 +135,9 @@ export interface NunjucksS3Config {
    * @default 600
    */
   leaseWait?: number;
+  // --- Trust, part A (claims): what onlyModified relies on (src/deploy/consult-record.ts). ---
+  /** Skip files on the upload record's word alone, without listing the bucket to confirm it: fast, but blind to hand edits. `FLASKS3_TRUST_RECORD`. @default false */
+  trustRecord?: boolean;
 }
 
 type Kind =
@@ -351,6 +354,8 @@ const SETTING_ROWS = [
     kind: { type: 'number', min: 0, max: 86_400, integer: true },
     default: 600,
   },
+  // --- Trust, part A (claims). ---
+  { flask: 'FLASKS3_TRUST_RECORD', camel: 'trustRecord', kind: { type: 'boolean' }, default: false },
 ] as const satisfies readonly SettingSpec[];
 
 /** The one table of settings: documented FLASKS3_* name <-> camelCase name, type, default. */

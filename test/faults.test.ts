@@ -252,8 +252,10 @@ describe('a stalled server', () => {
     expect(err.failures.map((f) => f.key)).toEqual([RECORD]);
     expect(err.failures[0]!.message).toMatch(/could not write the upload record/);
     expect((err.report as { uploaded: unknown[] }).uploaded).toHaveLength(expected.size);
+    // No snapshot was written; the checkpoints (deltas) written before hold only claims the bucket bears
+    // out (expectBucketMatches checks every claim against the bytes).
     const state = await expectBucketMatches({ bucket, expected, listPrefixes, recordComplete: false });
-    expect(state.record).toBeUndefined();
+    expect(state.falseClaims).toEqual([]);
   });
 });
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordKey } from '../src/deploy/record.js';
+import { deltaFolder } from '../src/deploy/record-delta.js';
 import { createAll, type UploadReport } from '../src/deploy/upload.js';
 import { UploadError } from '../src/errors.js';
 import { type FaultProxy, faults, startFaultProxy } from './helpers/fault-proxy.js';
@@ -28,6 +29,7 @@ import {
 
 const FILES = 2000;
 const RECORD = recordKey('');
+const DELTAS = deltaFolder('');
 
 let root: string;
 let expected: Map<string, string>;
@@ -49,7 +51,7 @@ afterEach(async () => {
 });
 afterAll(removeTemps);
 
-/** Asset PUTs the server answered 200 to, and checkpoints of the record it stored. */
+/** Asset PUTs the server answered 200 to, and checkpoints of the record it stored (deltas or the snapshot). */
 function progressOf(proxy: FaultProxy): { assets: number; checkpoints: number } {
   let assets = 0;
   let checkpoints = 0;
@@ -57,8 +59,8 @@ function progressOf(proxy: FaultProxy): { assets: number; checkpoints: number } 
     if (e.method !== 'PUT' || e.status !== 200) continue;
     // The deploy's lease and generation (docs/deploy-state.md) are neither assets nor checkpoints.
     if (/^\.nunjucks-s3\/(lease|gen)\//.test(e.key ?? '')) continue;
-    if (e.key === RECORD) checkpoints++;
-    else assets++;
+    if (e.key === RECORD || e.key?.startsWith(DELTAS)) checkpoints++;
+    else if (e.key?.startsWith('static/')) assets++;
   }
   return { assets, checkpoints };
 }

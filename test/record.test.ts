@@ -4,6 +4,7 @@ import { emptyRecord, parseRecord, RECORD_FORMAT, recordKey, serializeRecord } f
 import { RecordKeeper } from '../src/deploy/record-keeper.js';
 import { readRecord, writeRecord } from '../src/deploy/record-store.js';
 import { freshBucket, testClient, uniqueBucket } from './helpers/s3.js';
+import { listKeys } from './helpers/trust.js';
 
 const H = '0123456789abcdef';
 const S = 'fedcba9876543210';
@@ -76,7 +77,10 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
     const client = testClient();
     expect(await readRecord(client, uniqueBucket('nobucket'), '')).toEqual({ status: 'no-bucket' });
     const bucket = await freshBucket('rec');
-    expect(await readRecord(client, bucket, 'pre')).toEqual({ status: 'missing' });
+    expect(await readRecord(client, bucket, 'pre')).toEqual({
+      status: 'missing',
+      pending: { deltas: [], markers: [] },
+    });
     const r = emptyRecord(bucket, 'pre');
     r.objects['pre/static/a'] = { hash: H, settings: S, size: 5 };
     r.settings[S] = { ContentType: 'text/plain; charset=utf-8' };
@@ -86,7 +90,10 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
     if (read.status === 'found')
       expect({ ...read.record.objects }).toEqual({ 'pre/static/a': { hash: H, settings: S, size: 5 } });
     // Another prefix in the same bucket has its own record.
-    expect(await readRecord(client, bucket, '')).toEqual({ status: 'missing' });
+    expect(await readRecord(client, bucket, '')).toEqual({
+      status: 'missing',
+      pending: { deltas: [], markers: [] },
+    });
     const obj = await client.send(
       new GetObjectCommand({ Bucket: bucket, Key: 'pre/.nunjucks-s3/record.json' }),
     );
@@ -100,6 +107,7 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
     expect(await readRecord(client, bucket, '')).toEqual({
       status: 'unusable',
       problem: 'it is not valid JSON',
+      pending: { deltas: [], markers: [] },
     });
   });
 
@@ -109,13 +117,17 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
     const r = emptyRecord(bucket, '');
     r.objects['static/old'] = { hash: H, settings: S, size: 1 };
     r.settings[S] = { ContentType: 'x' };
-    const keeper = new RecordKeeper(client, r, 60_000);
-    keeper.start();
+    const keeper = new RecordKeeper(client, r, { intervalMs: 60_000 });
+    await keeper.begin();
     expect(keeper.changed).toBe(false);
     await keeper.finish();
-    expect(await readRecord(client, bucket, '')).toEqual({ status: 'missing' });
+    await keeper.close();
+    expect(await readRecord(client, bucket, '')).toEqual({
+      status: 'missing',
+      pending: { deltas: [], markers: [] },
+    });
 
-    const k2 = new RecordKeeper(client, r, 60_000);
+    const k2 = new RecordKeeper(client, r, { intervalMs: 60_000 });
     k2.forget('static/old');
     k2.set('static/new', { hash: H, settings: S, size: 2 }, { ContentType: 'x' });
     await k2.finish();
@@ -127,8 +139,8 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
   it('RecordKeeper checkpoints while uploads go on, so an interrupted run keeps what finished', async () => {
     const client = testClient();
     const bucket = await freshBucket('rec');
-    const keeper = new RecordKeeper(client, emptyRecord(bucket, ''), 20);
-    keeper.start();
+    const keeper = new RecordKeeper(client, emptyRecord(bucket, ''), { intervalMs: 20 });
+    await keeper.begin();
     keeper.set('static/first', { hash: H, settings: S, size: 1 }, { ContentType: 'x' });
     // Poll until the checkpoint lands (no finish() call: as if the process were killed now).
     let read = await readRecord(client, bucket, '');
@@ -139,5 +151,34 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
     keeper.stop();
     if (read.status !== 'found') throw new Error(`no checkpoint was written (${read.status})`);
     expect(Object.keys(read.record.objects)).toEqual(['static/first']);
+    // The checkpoint is a delta, and the run's in-flight marker says it did not finish.
+    expect(read.pending.deltas).toEqual([`.nunjucks-s3/delta/${keeper.run}/000001.json`]);
+    expect(read.pending.markers).toEqual([`.nunjucks-s3/inflight/${keeper.run}.json`]);
+  });
+
+  it('RecordKeeper writes deltas of what changed, one snapshot at the end, then removes its deltas and marker', async () => {
+    const client = testClient();
+    const bucket = await freshBucket('rec');
+    const keeper = new RecordKeeper(client, emptyRecord(bucket, 'p'), { intervalMs: 60_000, batch: 2 });
+    await keeper.begin();
+    keeper.set('p/static/a', { hash: H, settings: S, size: 1, etag: 'e1', stored: 1 }, { ContentType: 'x' });
+    keeper.set('p/static/b', { hash: H, settings: S, size: 1, etag: 'e2', stored: 1 }, { ContentType: 'x' });
+    let read = await readRecord(client, bucket, 'p');
+    for (let i = 0; i < 200 && read.status !== 'found'; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      read = await readRecord(client, bucket, 'p');
+    }
+    if (read.status !== 'found') throw new Error(`no delta was written (${read.status})`);
+    expect(Object.keys(read.record.objects).sort()).toEqual(['p/static/a', 'p/static/b']);
+    keeper.forget('p/static/a');
+    await keeper.finish();
+    await keeper.close();
+    read = await readRecord(client, bucket, 'p');
+    if (read.status !== 'found') throw new Error(`no snapshot was written (${read.status})`);
+    expect(read.record.objects).toEqual({
+      'p/static/b': { hash: H, settings: S, size: 1, etag: 'e2', stored: 1 },
+    });
+    expect(read.pending).toEqual({ deltas: [], markers: [] });
+    expect([...(await listKeys(bucket, 'p/', client))]).toEqual(['p/.nunjucks-s3/record.json']);
   });
 });

@@ -21,6 +21,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -167,7 +168,7 @@ async function readRecordJson(
   bucket: string,
   prefix = '',
 ): Promise<{
-  objects: Record<string, { hash: string; settings: string; size: number }>;
+  objects: Record<string, { hash: string; settings: string; size: number; etag?: string }>;
   settings: Record<string, Record<string, unknown>>;
 }> {
   const out = await testClient().send(new GetObjectCommand({ Bucket: bucket, Key: recordKey(prefix) }));
@@ -463,6 +464,49 @@ describe('createAll: the upload record (onlyModified)', () => {
     expect(report.skipped.map((e) => e.key)).toEqual(FIXTURE_KEYS);
     expect(report.skipped.every((e) => e.reason === 'unchanged')).toBe(true);
     expect(report.bytesSent).toBe(0);
+  });
+
+  it('a version 1 record (claims without ETags) is confirmed against the bucket: only what differs goes up', async () => {
+    const bucket = await freshBucket('rec');
+    const { logger } = quietLogger();
+    const app = siteApp(FIXTURE, bucket, { FLASKS3_ONLY_MODIFIED: true });
+    await createAll(app, { logger });
+    // The record as the previous release wrote it: version 1, claims of hash, settings and local size only.
+    const current = await readRecordJson(bucket);
+    const objects = Object.fromEntries(
+      Object.entries(current.objects).map(([k, o]) => [
+        k,
+        { hash: o.hash, settings: o.settings, size: o.size },
+      ]),
+    );
+    const old = { ...current, version: 1, objects };
+    const client = testClient();
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: recordKey(''), Body: JSON.stringify(old) }),
+    );
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'static/css/app.css', Body: 'by hand' }));
+
+    const report = await createAll(app, { logger });
+    expect(report.uploaded.map((e) => [e.key, e.reason])).toEqual([['static/css/app.css', 'not-in-bucket']]);
+    expect(report.skipped).toHaveLength(FIXTURE_KEYS.length - 1);
+    expect((await anonymousGet(bucket, 'static/css/app.css')).body).toEqual(
+      readFileSync(path.join(FIXTURE, 'static/css/app.css')),
+    );
+    // Upgraded: every claim now carries the ETag and size the bucket shows.
+    const upgraded = await readRecordJson(bucket);
+    expect(upgraded).toMatchObject({ version: 2 });
+    for (const o of Object.values(upgraded.objects)) expect(o).toMatchObject({ etag: expect.any(String) });
+  });
+
+  it('with trustRecord an unchanged re-deploy is one GET and one LIST of the state folder', async () => {
+    const bucket = await freshBucket('rec');
+    const { logger } = quietLogger();
+    const app = siteApp(FIXTURE, bucket, { FLASKS3_ONLY_MODIFIED: true, FLASKS3_TRUST_RECORD: true });
+    await createAll(app, { logger });
+    const { client, calls } = countingClient();
+    const report = await createAll(app, { logger, client });
+    expect(calls).toEqual(['GetObjectCommand', 'ListObjectsCommand']);
+    expect(report.skipped.map((e) => e.key)).toEqual(FIXTURE_KEYS);
   });
 
   it('re-uploads a changed file, then everything when Cache-Control changes; a filtered run keeps the record whole', async () => {

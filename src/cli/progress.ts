@@ -198,6 +198,7 @@ function barProgress(options: ProgressOptions): ProgressDisplay {
 
 const REASONS: Record<ReportEntry['reason'], string> = {
   new: 'new',
+  'not-in-bucket': 'not in bucket',
   changed: 'changed',
   'settings-changed': 'headers changed',
   unchanged: 'unchanged',
@@ -207,6 +208,7 @@ const REASONS: Record<ReportEntry['reason'], string> = {
 /** What each reason means, printed under the plan so the short labels need no guessing. */
 const REASON_HELP: Record<ReportEntry['reason'], string> = {
   new: 'not uploaded before',
+  'not-in-bucket': 'recorded, but the bucket holds other bytes or none there (deleted or overwritten since)',
   changed: 'content differs from the last upload',
   'settings-changed': 'same content, but headers, ACL or gzip changed since the last upload',
   unchanged: 'same content and headers as the last upload',

@@ -1,13 +1,17 @@
 // The third and fourth stages of createAll: read the upload record (one GET, which also tells whether
-// the bucket exists), hash the files whose record entry has their size (only they can be unchanged),
-// and plan: what to upload and what to skip (plan.ts).
+// the bucket exists, then the deltas of unfinished runs), confirm its claims against a listing of the
+// bucket (confirm-record.ts; not with trustRecord), hash the files whose claim has their size (only they
+// can be unchanged), and plan: what to upload and what to skip (plan.ts).
 
 import { bucketExists } from '../s3/bucket.js';
+import type { Contradiction } from './confirm-claims.js';
+import { confirmTheRecord, mustConfirm } from './confirm-record.js';
 import type { LocalFiles } from './gather.js';
 import { hashItems } from './local-hashing.js';
 import { planUploads, type UploadPlan } from './plan.js';
-import { recordKey, type UploadRecord } from './record.js';
-import { readRecord } from './record-store.js';
+import { emptyRecord, recordKey, type UploadRecord } from './record.js';
+import { RecordKeeper } from './record-keeper.js';
+import { type PendingState, readRecord } from './record-store.js';
 import { abortedBeforeStart, preflightFailure, reportEntry } from './report.js';
 import { type DeployContext, type DeployItem, UNHASHED } from './types.js';
 
@@ -16,6 +20,12 @@ export interface RecordFound {
   /** The record, when there is a usable one. */
   record: UploadRecord | undefined;
   bucketExists: boolean;
+  /** What the state folder held besides the snapshot (deltas merged into `record`, in-flight markers). */
+  pending: PendingState;
+  /** This run confirms claims against listings (not trustRecord, or a killed run to recover from). */
+  confirm: boolean;
+  /** Claims the listing contradicted, withdrawn from `record` before the plan. */
+  contradicted: Map<string, Contradiction>;
 }
 
 /**
@@ -26,13 +36,27 @@ export async function readTheRecord(run: DeployContext, items: readonly DeployIt
   const { client, bucket, config, signal } = run;
   try {
     const read = await readRecord(client, bucket, config.prefix, signal);
-    if (read.status === 'found') return { record: read.record, bucketExists: true };
-    if (read.status === 'no-bucket') return { record: undefined, bucketExists: false };
-    if (read.status === 'missing') return { record: undefined, bucketExists: true };
+    const confirm = !config.trustRecord;
+    const none = { contradicted: new Map<string, Contradiction>() };
+    if (read.status === 'no-bucket')
+      return {
+        record: undefined,
+        bucketExists: false,
+        pending: { deltas: [], markers: [] },
+        confirm,
+        ...none,
+      };
+    if (read.status === 'found') {
+      const must = mustConfirm(run, read.record, read.pending);
+      return { record: read.record, bucketExists: true, pending: read.pending, confirm: must, ...none };
+    }
+    if (read.status === 'missing')
+      return { record: undefined, bucketExists: true, pending: read.pending, confirm, ...none };
     run.warn(
       `the upload record s3://${bucket}/${recordKey(config.prefix)} could not be used (${read.problem}); every file is uploaded and the record rewritten`,
     );
-    return { record: undefined, bucketExists: await bucketExists(client, bucket, signal) };
+    const exists = await bucketExists(client, bucket, signal);
+    return { record: undefined, bucketExists: exists, pending: read.pending, confirm, ...none };
   } catch (err) {
     throw preflightFailure(run, err, 'could not read the upload record from', items);
   }
@@ -62,11 +86,48 @@ export async function planTheDeploy(
   found: RecordFound,
 ): Promise<UploadPlan<DeployItem>> {
   const { config, report } = run;
+  if (config.onlyModified && found.record && found.confirm) {
+    try {
+      found.contradicted = await confirmTheRecord(run, found.record, local.items);
+    } catch (err) {
+      throw preflightFailure(
+        run,
+        err,
+        'could not list the static folders, to confirm the upload record, in',
+        local.items,
+      );
+    }
+  }
   if (config.onlyModified && found.record) await hashWhatTheRecordCanVouchFor(run, local, found.record);
-  const plan = planUploads(local.items, found.record, config.onlyModified);
+  const plan = planUploads(local.items, found.record, config.onlyModified, found.contradicted);
   for (const p of plan.skip) p.item.body = undefined;
   report.skipped = plan.skip.map((p) => reportEntry(p.item, p.reason));
   if (!found.bucketExists && run.dryRun)
     run.warn(`bucket ${run.bucket} does not exist; a real run creates it`);
   return plan;
+}
+
+/**
+ * The working record of a real run, started: its in-flight marker is written first when the run may change
+ * the bucket (it uploads, or cleans up), so a kill at any later instant is known to the next run. A failed
+ * marker write fails the run before any upload.
+ */
+export async function keepTheRecord(
+  run: DeployContext,
+  found: RecordFound,
+  plan: UploadPlan<DeployItem>,
+  items: readonly DeployItem[],
+): Promise<RecordKeeper> {
+  const keeper = new RecordKeeper(run.client, found.record ?? emptyRecord(run.bucket, run.config.prefix), {
+    pending: found.pending,
+    changedOnRead: found.contradicted.size > 0,
+    confirmedAll: found.confirm && run.config.onlyModified && found.record !== undefined,
+  });
+  if (plan.upload.length === 0 && !run.config.deleteStale) return keeper;
+  try {
+    await keeper.begin();
+  } catch (err) {
+    throw preflightFailure(run, err, 'could not write the in-flight marker of this deploy to', items);
+  }
+  return keeper;
 }

@@ -58,11 +58,13 @@ export async function finishTheDeploy(run: DeployContext, input: FinishInput): P
       lease: input.lease,
     });
     if (finishError) {
+      await input.keeper.close();
       input.progress({ type: 'end' });
       finishReport(report, run.startedAt);
       throw finishError;
     }
   }
+  await input.keeper.close();
   input.progress({ type: 'end' });
   finishReport(report, run.startedAt);
   if (signal?.aborted) throw abortedDuringUpload(run, input.planned);

@@ -16,6 +16,7 @@ import { abortError } from '../s3/retry.js';
 import { s3Sdk } from '../s3/sdk.js';
 import { hashedFileStream } from './body-streams.js';
 import { completedPart, PARTS_AT_ONCE } from './multipart.js';
+import { normaliseEtag } from './state/listing.js';
 import {
   changedWhileUploading,
   type DeployItem,
@@ -174,25 +175,25 @@ export async function sendGzippedParts(
     const read = await source.result();
     if (isNamedByHash(ctx.config, item) && read.hash !== item.hash) throw changedWhileUploading(item);
     if (!upload) {
-      await ctx.client.send(
+      const put = await ctx.client.send(
         new (s3Sdk().PutObjectCommand)({ ...params, Body: sent.last, ContentLength: sent.last.length }),
         { abortSignal: ctx.signal },
       );
-      return { ...read, bytesSent: sent.gzipBytes };
+      return { ...read, bytesSent: sent.gzipBytes, etag: etagOf(put.ETag) };
     }
     if (sent.last.length > 0) startPart(upload, sent.partsStarted + 1, sent.last);
     while (upload.inFlight.size > 0) await Promise.race(upload.inFlight);
     throwIfStopped(upload);
     // Not under the caller's signal: every part is up, and finishing is the short, consistent way out
     // (as in multipart.ts).
-    await ctx.client.send(
+    const done = await ctx.client.send(
       new (s3Sdk().CompleteMultipartUploadCommand)({
         ...upload.target,
         MultipartUpload: { Parts: upload.parts },
       }),
     );
     completed = true;
-    return { ...read, bytesSent: sent.gzipBytes };
+    return { ...read, bytesSent: sent.gzipBytes, etag: etagOf(done.ETag) };
   } finally {
     ctx.signal?.removeEventListener('abort', onAbort);
     compressed.destroy();
@@ -204,4 +205,9 @@ export async function sendGzippedParts(
       await ctx.client.send(new (s3Sdk().AbortMultipartUploadCommand)(upload.target)).catch(() => {});
     }
   }
+}
+
+/** An ETag as claims keep it: without the quotes some servers put around it. */
+function etagOf(etag: string | undefined): string | undefined {
+  return etag === undefined ? undefined : normaliseEtag(etag);
 }

@@ -178,14 +178,19 @@ export async function sendParts(
     if (changed) throw changedWhileUploading(item);
     // Not under the caller's signal: an abort while Complete is in flight could commit the object on the
     // server yet report it aborted. Every part is sent; finishing is the short, consistent way out.
-    await client.send(
+    const done = await client.send(
       new (s3Sdk().CompleteMultipartUploadCommand)({
         ...upload.target,
         MultipartUpload: { Parts: upload.parts },
       }),
     );
     completed = true;
-    return { hash: whole.hash, size: whole.size, bytesSent: item.size };
+    return {
+      hash: whole.hash,
+      size: whole.size,
+      bytesSent: item.size,
+      etag: done.ETag?.replace(/^"(.*)"$/, '$1'),
+    };
   } finally {
     upload.stop.abort();
     signal?.removeEventListener('abort', onAbort);

@@ -1,13 +1,19 @@
-// The upload record: one private JSON object per bucket and prefix (`<prefix>/.nunjucks-s3/record.json`)
-// saying, for every key uploaded, the xxh64 of the local file and the signature of everything it was
-// uploaded with (headers, gzip, ACL). createAll always writes it (merged: a filtered run keeps the
-// other keys) and consults it when onlyModified is on. It only ever lists objects whose upload
-// succeeded; it is checkpointed during long uploads, so an interrupted deploy resumes where it stopped.
+// The upload record: the claims of one app's prefix (`<prefix>/.nunjucks-s3/record.json`, the snapshot,
+// plus the deltas of runs not merged into it yet: record-delta.ts). A claim says, for a key uploaded, the
+// xxh64 of the local file, the signature of everything it was uploaded with (headers, gzip, ACL), and what
+// the bucket itself can confirm about the object that upload stored: its ETag, stored size and (once a
+// listing showed it) its LastModified. onlyModified skips a file only when its claim matches the local
+// file and, unless trustRecord is on, a listing of the bucket shows the claimed object (confirm-claims.ts).
 // This file is the format (pure); record-store.ts reads and writes it, record-keeper.ts keeps it during a run.
 
 /** Format marker and version of the record JSON. */
 export const RECORD_FORMAT = 'nunjucks-s3/upload-record';
-export const RECORD_VERSION = 1;
+export const RECORD_VERSION = 2;
+/**
+ * Version 1 records (before claims carried ETags) are still read: their claims have no `etag`, and are
+ * relied on only after a listing confirms them (confirm-claims.ts, `legacyEtag`).
+ */
+export const LEGACY_RECORD_VERSION = 1;
 
 /** What the record says about one key. */
 export interface RecordedObject {
@@ -17,6 +23,15 @@ export interface RecordedObject {
   settings: string;
   /** Size of the local file in bytes. */
   size: number;
+  /** The ETag of the stored object (no quotes), as the PUT answered and listings show it. Absent: version 1. */
+  etag?: string | undefined;
+  /** Size of the stored object (the gzipped size when gzipped). */
+  stored?: number | undefined;
+  /**
+   * The object's LastModified (ISO) as a listing after the upload showed it. A listing showing a later one
+   * means the object was rewritten since (same bytes and other headers keep the ETag and size).
+   */
+  modified?: string | undefined;
 }
 
 /**
@@ -48,6 +63,8 @@ export interface UploadRecord {
   objects: Record<string, RecordedObject>;
   /** Deploy history (history.ts): the generations stale cleanup keeps. */
   deploys: RecordedDeploy[];
+  /** The deltas (record-delta.ts) this snapshot already holds: readers skip them if still present. */
+  merged?: string[];
   [extra: string]: unknown;
 }
 
@@ -97,7 +114,11 @@ export function parseRecord(
     return { problem: 'it is not valid JSON' };
   }
   if (!isObject(data) || data.format !== RECORD_FORMAT) return { problem: `it is not a ${RECORD_FORMAT}` };
-  if (typeof data.version !== 'number' || data.version > RECORD_VERSION) {
+  if (
+    typeof data.version !== 'number' ||
+    data.version < LEGACY_RECORD_VERSION ||
+    data.version > RECORD_VERSION
+  ) {
     return {
       problem: `its version ${String(data.version)} is newer than this nunjucks-s3 understands (${RECORD_VERSION})`,
     };
@@ -111,17 +132,12 @@ export function parseRecord(
   record.objects = dict();
   if (isObject(data.objects)) {
     for (const [key, o] of Object.entries(data.objects)) {
-      if (
-        isObject(o) &&
-        typeof o.hash === 'string' &&
-        HEX16.test(o.hash) &&
-        typeof o.settings === 'string' &&
-        typeof o.size === 'number'
-      ) {
-        record.objects[key] = { hash: o.hash, settings: o.settings, size: o.size };
-      }
+      const claim = parseClaim(o);
+      if (claim) record.objects[key] = claim;
     }
   }
+  record.merged = Array.isArray(data.merged) ? data.merged.filter((k) => typeof k === 'string') : [];
+  record.version = RECORD_VERSION;
   record.deploys = Array.isArray(data.deploys)
     ? (data.deploys as unknown[]).filter(
         (d): d is RecordedDeploy =>
@@ -133,6 +149,23 @@ export function parseRecord(
       )
     : [];
   return { record };
+}
+
+/**
+ * One stored claim, or undefined when malformed (its file is then simply uploaded again). The ETag, stored
+ * size and LastModified are kept only when all are well-formed; a claim without them is confirmed by a
+ * listing before it is relied on.
+ */
+export function parseClaim(o: unknown): RecordedObject | undefined {
+  if (!isObject(o) || typeof o.hash !== 'string' || !HEX16.test(o.hash)) return undefined;
+  if (typeof o.settings !== 'string' || typeof o.size !== 'number') return undefined;
+  const claim: RecordedObject = { hash: o.hash, settings: o.settings, size: o.size };
+  if (typeof o.etag === 'string' && o.etag !== '' && typeof o.stored === 'number') {
+    claim.etag = o.etag;
+    claim.stored = o.stored;
+    if (typeof o.modified === 'string' && !Number.isNaN(Date.parse(o.modified))) claim.modified = o.modified;
+  }
+  return claim;
 }
 
 /** The JSON text of a record; settings no object refers to any more are dropped. */

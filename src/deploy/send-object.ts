@@ -13,6 +13,7 @@ import { guardedSend, hashedFileStream } from './body-streams.js';
 import { sendGzippedParts } from './gzip-parts.js';
 import { BUFFER_LIMIT } from './local-hashing.js';
 import { partSizeFor, sendParts, sendsAsMultipart } from './multipart.js';
+import { normaliseEtag } from './state/listing.js';
 import {
   changedWhileUploading,
   type DeployItem,
@@ -71,16 +72,18 @@ async function sendSmall(
   }
   const body = s.gzip ? await gzipBuffer(bytes) : bytes;
   const put = ctx.directPut;
+  let etag: string | undefined;
   if (put) {
     const input = { key: item.key, body, fields: s.fields, metadata: s.metadata, acl };
-    await withRetries(ctx.config.maxAttempts, ctx.signal, () => put(input, ctx.signal));
+    etag = await withRetries(ctx.config.maxAttempts, ctx.signal, () => put(input, ctx.signal));
   } else {
-    await ctx.client.send(
+    const out = await ctx.client.send(
       new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length }),
       { abortSignal: ctx.signal },
     );
+    etag = out.ETag;
   }
-  return { hash, size: bytes.length, bytesSent: body.length };
+  return { hash, size: bytes.length, bytesSent: body.length, etag: unquoted(etag) };
 }
 
 /** A mid-size file: a stream per attempt, so a retry sends the file from its start. */
@@ -95,12 +98,17 @@ async function sendStream(
       start: 0,
       length: item.size,
     });
-    await guardedSend(source.stream, ctx.signal, (controller) =>
+    const out = await guardedSend(source.stream, ctx.signal, (controller) =>
       ctx.client.send(
         new (s3Sdk().PutObjectCommand)({ ...params, Body: source.stream, ContentLength: item.size }),
         { abortSignal: controller.signal },
       ),
     );
-    return { ...(await source.result()), bytesSent: item.size };
+    return { ...(await source.result()), bytesSent: item.size, etag: unquoted(out.ETag) };
   });
+}
+
+/** An ETag as claims keep it: without the quotes some servers put around it. */
+function unquoted(etag: string | undefined): string | undefined {
+  return etag === undefined ? undefined : normaliseEtag(etag);
 }

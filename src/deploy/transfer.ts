@@ -101,7 +101,7 @@ async function transferOne(
     if (item.key === item.file.key) item.sentHash = sent.hash;
     input.keeper.set(
       item.key,
-      { hash: sent.hash, settings: item.signature, size: sent.size },
+      { hash: sent.hash, settings: item.signature, size: sent.size, etag: sent.etag, stored: sent.bytesSent },
       item.settings.canonical,
     );
     report.uploaded.push(reportEntry(item, reason));

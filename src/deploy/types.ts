@@ -35,11 +35,16 @@ export interface DeployItem {
   integrity?: string | undefined;
 }
 
-/** What one upload sent: the hash and size of the bytes read from the file, and the body bytes sent. */
+/**
+ * What one upload sent: the hash and size of the bytes read from the file, the body bytes sent (the size
+ * stored), and the ETag the server gave the object, which every later listing must show for the claim to hold.
+ */
 export interface SentObject {
   hash: string;
   size: number;
   bytesSent: number;
+  /** The ETag the server answered for the stored object (quotes removed), when it sent one. */
+  etag?: string | undefined;
 }
 
 /**

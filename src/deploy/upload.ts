@@ -11,6 +11,8 @@
 //   ensure the bucket             create it if missing, bucket ACL (best effort)
 //     (ensure-bucket.ts)
 //   transfer (transfer.ts)        the uploads, concurrent, with retries, stop rules and the ACL fallback
+//   final verification            list the bucket: every key the deploy relies on holds what it claims
+//     (final-verification.ts)
 //   finish (finish.ts)            the record, deploy history, manifest, stale cleanup, the report
 //   the CDN (src/cdn/)            invalidate the URLs this deploy overwrote, after a complete deploy only
 //
@@ -26,16 +28,16 @@ import { clientSecrets } from '../s3/redact.js';
 import { ObjectAclPolicy } from './acl-fallback.js';
 import { finishDeploy } from './after-upload.js';
 import type { CreateAllOptions, UploadReport } from './api-types.js';
-import { planTheDeploy, type RecordFound, readTheRecord } from './consult-record.js';
+import { keepTheRecord, planTheDeploy, type RecordFound, readTheRecord } from './consult-record.js';
 import { type HeldLease, takeTheLease } from './deploy-lease.js';
 import { ensureBucket } from './ensure-bucket.js';
+import { confirmTheDeploy } from './final-verification.js';
 import { fingerprintedKeys } from './fingerprint-upload.js';
 import { finishTheDeploy } from './finish.js';
 import { awaitFirstAnswer } from './first-answer.js';
 import { gatherLocalFiles, type LocalFiles, saveLocalHashes } from './gather.js';
 import type { UploadPlan } from './plan.js';
-import { emptyRecord } from './record.js';
-import { RecordKeeper } from './record-keeper.js';
+import type { RecordKeeper } from './record-keeper.js';
 import { abortedBeforeStart, emptyReport, finishReport, progressEmitter, reportEntry } from './report.js';
 import { resolveRun } from './resolve.js';
 import { transferFiles } from './transfer.js';
@@ -80,8 +82,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       uploads: plan.upload.length > 0,
       items: local.items,
     });
-    keeper = new RecordKeeper(client, found.record ?? emptyRecord(run.bucket, run.config.prefix));
-    keeper.start();
+    keeper = await keepTheRecord(deploy, found, plan, local.items);
     const progress = progressEmitter(options.onProgress);
     const planned = await transferFiles(deploy, {
       uploads: plan.upload,
@@ -91,6 +92,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       injectedClient: options.client !== undefined,
       progress,
     });
+    await confirmTheDeploy(deploy, { keeper, items: local.items, confirm: found.confirm });
     const manifest = manifestFile(app.root, run.config.manifestPath);
     const report = await finishTheDeploy(deploy, {
       keeper,

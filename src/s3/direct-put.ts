@@ -28,7 +28,8 @@ export interface DirectPutInput {
   acl: string | undefined;
 }
 
-export type DirectPut = (input: DirectPutInput, signal?: AbortSignal) => Promise<void>;
+/** Resolves to the ETag the server answered (without quotes), or undefined when it sent none. */
+export type DirectPut = (input: DirectPutInput, signal?: AbortSignal) => Promise<string | undefined>;
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
@@ -130,7 +131,8 @@ export function directPutter(
     const { response } = await handler.handle(signed, { abortSignal: signal });
     const corrected = sampleClock(clock, response.headers);
     const text = await readText(response.body, response.statusCode < 300 ? 0 : 64 * 1024);
-    if (response.statusCode >= 200 && response.statusCode < 300) return;
+    if (response.statusCode >= 200 && response.statusCode < 300)
+      return response.headers.etag?.replace(/^"(.*)"$/, '$1');
     throw s3Error(response.statusCode, response.headers, text, corrected);
   };
 }

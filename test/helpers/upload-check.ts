@@ -16,6 +16,7 @@ import { GetObjectCommand, ListObjectsCommand, type S3Client } from '@aws-sdk/cl
 import { expect } from 'vitest';
 import { contentHash } from '../../src/content/hash.js';
 import { recordKey } from '../../src/deploy/record.js';
+import { readRecord } from '../../src/deploy/record-store.js';
 import { UploadError } from '../../src/errors.js';
 import { s3Backend, testClient } from './s3.js';
 
@@ -180,20 +181,18 @@ export function expectedKeys(
   return out;
 }
 
-/** The upload record of `prefix`, or undefined when there is none (any other error is thrown). */
+/**
+ * The upload record of `prefix` as the next run reads it (the snapshot with the deltas of unfinished runs
+ * applied), or undefined when there is none (any other error is thrown).
+ */
 export async function readRecordJson(
   bucket: string,
   prefix = '',
   client: S3Client = testClient(),
 ): Promise<RecordJson | undefined> {
-  try {
-    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: recordKey(prefix) }));
-    return JSON.parse(await out.Body!.transformToString('utf8')) as RecordJson;
-  } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
-    throw err;
-  }
+  const read = await readRecord(client, bucket, prefix);
+  if (read.status === 'unusable') throw new Error(`unusable record: ${read.problem}`);
+  return read.status === 'found' ? (JSON.parse(JSON.stringify(read.record)) as RecordJson) : undefined;
 }
 
 /** An object's bytes as a browser gets them: gunzipped when stored with Content-Encoding gzip. */

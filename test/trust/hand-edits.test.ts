@@ -4,7 +4,7 @@
 // served.
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAll } from '../../src/index.js';
+import { createAll, UploadError } from '../../src/index.js';
 import { freshBucket, testClient } from '../helpers/s3.js';
 import {
   describeWrong,
@@ -79,5 +79,33 @@ describe('objects deleted and overwritten by hand after a deploy', () => {
       wrongHeaders,
       `headers not restored (TRUST_SEED=${seed}):\n  ${wrongHeaders.join('\n  ')}`,
     ).toEqual([]);
+  }, 120_000);
+
+  it('an object overwritten during a deploy fails that deploy, naming it, and the next deploy puts it right', async () => {
+    const seed = trustSeed();
+    const [site] = makeVersions({ seed, count: 1, files: 60, label: 'hand-during' });
+    const bucket = await freshBucket('trust-during');
+    const app = () => versionApp(site!, bucket, { FLASKS3_ONLY_MODIFIED: true });
+    const client = testClient();
+    const victim = [...site!.files.keys()].sort()[(seededRandom(seed)() * site!.files.size) | 0]!;
+    let edit: Promise<unknown> | undefined;
+    const err = await createAll(app(), {
+      // Right after the victim's own PUT succeeded, someone else overwrites it.
+      onProgress: (e) => {
+        if (e.type === 'file' && e.key === `static/${victim}`)
+          edit = client.send(new PutObjectCommand({ Bucket: bucket, Key: e.key, Body: 'edited meanwhile' }));
+      },
+    }).catch((e: unknown) => e);
+    await edit;
+    expect(err, `TRUST_SEED=${seed}`).toBeInstanceOf(UploadError);
+    const failures = (err as UploadError).failures.map((f) => [f.key, f.message]);
+    expect(failures).toEqual([
+      [`static/${victim}`, expect.stringContaining('changed in the bucket during this deploy')],
+    ]);
+
+    const again = await createAll(app());
+    expect(again.uploaded.map((e) => [e.key, e.reason])).toEqual([[`static/${victim}`, 'new']]);
+    const wrong = await wrongUrls(site!, bucket);
+    expect(wrong, describeWrong('after the redeploy', wrong, seed)).toEqual([]);
   }, 120_000);
 });

@@ -12,6 +12,8 @@ export interface ListedObject {
   /** The ETag without quotes (servers differ: RGW's CopyObject answers one without). */
   etag: string;
   size: number;
+  /** The object's LastModified (ISO), when the server gave one. */
+  lastModified?: string | undefined;
 }
 
 export interface ListBucketOptions {
@@ -78,7 +80,11 @@ async function listSegment(
     for (const o of contents) {
       if (o.Key === undefined) continue;
       if (segment.last !== undefined && o.Key > segment.last) return;
-      into.set(o.Key, { etag: normaliseEtag(o.ETag ?? ''), size: o.Size ?? 0 });
+      into.set(o.Key, {
+        etag: normaliseEtag(o.ETag ?? ''),
+        size: o.Size ?? 0,
+        lastModified: o.LastModified?.toISOString(),
+      });
     }
     const next = page.NextMarker ?? contents.at(-1)?.Key;
     if (!page.IsTruncated || next === undefined || next === marker) return;
