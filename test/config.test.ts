@@ -45,6 +45,7 @@ const SAMPLES: Record<string, unknown> = {
   cloudflareZoneId: '023e105f4ecef8ad9ca31a8372d0c353',
   cloudflareApiToken: 'cf-token',
   cloudflareApiUrl: 'http://127.0.0.1:9/client/v4',
+  leaseWait: 30,
 };
 
 describe('resolveConfig', () => {

@@ -68,8 +68,15 @@ async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
+/** PUTs of the site's files: not of the deploy's own state (record, lease, generation, deltas, markers). */
 const objectPuts = (proxy: FaultProxy) =>
-  proxy.log.filter((e) => e.method === 'PUT' && e.key !== undefined && e.key !== recordKey(''));
+  proxy.log.filter(
+    (e) =>
+      e.method === 'PUT' &&
+      e.key !== undefined &&
+      e.key !== recordKey('') &&
+      !e.key.includes('.nunjucks-s3/'),
+  );
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();

@@ -10,7 +10,7 @@ import * as api from '../src/index.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(REPO, 'src');
-const CODE = /'((?:CONFIG|URL|UPLOAD|FILE|CLI|VERIFY)_[A-Z_]+)'/g;
+const CODE = /'((?:CONFIG|URL|UPLOAD|FILE|CLI|VERIFY|DEPLOY)_[A-Z_]+)'/g;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -58,6 +58,9 @@ beforeAll(() => {
   });
   if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
   writeFileSync(path.join(work, 'hook.mjs'), HOOK);
+  // The app's static folder (the plugin checks that it exists); render.mjs runs with cwd = work.
+  mkdirSync(path.join(work, 'static/css'), { recursive: true });
+  writeFileSync(path.join(work, 'static/css/a.css'), 'a {}');
   writeFileSync(path.join(work, 'render.mjs'), RENDER);
 }, 120_000);
 

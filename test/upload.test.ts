@@ -498,14 +498,23 @@ describe('createAll: the upload record (onlyModified)', () => {
     for (const o of Object.values(upgraded.objects)) expect(o).toMatchObject({ etag: expect.any(String) });
   });
 
-  it('with trustRecord an unchanged re-deploy is one GET and one LIST of the state folder', async () => {
+  it('with trustRecord an unchanged re-deploy lists no static folder and writes only the deploy state', async () => {
     const bucket = await freshBucket('rec');
     const { logger } = quietLogger();
     const app = siteApp(FIXTURE, bucket, { FLASKS3_ONLY_MODIFIED: true, FLASKS3_TRUST_RECORD: true });
     await createAll(app, { logger });
-    const { client, calls } = countingClient();
+    const { client, calls, inputs } = countingClient();
     const report = await createAll(app, { logger, client });
-    expect(calls).toEqual(['GetObjectCommand', 'ListObjectsCommand']);
+    expect(calls[0]).toBe('GetObjectCommand');
+    // Every listing is of the state folder (lease, generations, markers): the record is trusted alone.
+    const listed = inputs.filter((_, i) => calls[i] === 'ListObjectsCommand').map((l) => String(l.Prefix));
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.filter((p) => !p.includes('.nunjucks-s3/'))).toEqual([]);
+    // Every object written or deleted is the deploy's own state.
+    const touched = inputs
+      .filter((_, i) => /^(Put|Delete|CreateMultipart|Copy)Object/.test(calls[i]!))
+      .map((w) => String(w.Key));
+    expect(touched.filter((k) => !k.includes('.nunjucks-s3/'))).toEqual([]);
     expect(report.skipped.map((e) => e.key)).toEqual(FIXTURE_KEYS);
   });
 

@@ -4,10 +4,28 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as ClientCloudFront from '@aws-sdk/client-cloudfront';
-import type { ResolvedConfig } from '../config.js';
+import { type ResolvedConfig, setting, settingLabel } from '../config.js';
+import { ConfigError } from '../errors.js';
 
 const load = createRequire(import.meta.url);
 let sdk: typeof ClientCloudFront | undefined;
+
+/**
+ * Fail before anything is uploaded when a distribution is set but its client is not installed: it is an
+ * optional peer dependency (5 MB that only CloudFront users need), not installed with nunjucks-s3.
+ */
+export function requireCloudFrontClient(): void {
+  try {
+    load.resolve('@aws-sdk/client-cloudfront');
+  } catch {
+    const label = settingLabel(setting('cloudfrontDistributionId'));
+    throw new ConfigError(
+      'CONFIG_CDN',
+      `${label} is set, but @aws-sdk/client-cloudfront is not installed: npm install @aws-sdk/client-cloudfront`,
+      { setting: label },
+    );
+  }
+}
 
 /** `@aws-sdk/client-cloudfront`, loaded on first use. */
 export function cloudfrontSdk(): typeof ClientCloudFront {

@@ -7,6 +7,7 @@ import type { UploadReason } from '../deploy/plan.js';
 import { ConfigError } from '../errors.js';
 import { assetOrigin, encodeUrlPath } from '../template/url.js';
 import { purgeCloudflare } from './cloudflare.js';
+import { requireCloudFrontClient } from './cloudfront.js';
 import { cdnBasePath, cdnPath, foldPaths, overwrittenKeys } from './paths.js';
 
 /** Called with the absolute URLs (as url_for renders them) a deploy made stale; may return a promise. */
@@ -60,6 +61,7 @@ export function checkCdnSettings(config: ResolvedConfig, withHook = false): void
   if (zone !== undefined || config.cloudfrontDistributionId !== undefined || withHook) {
     assetOrigin(config, config.bucketName ?? 'bucket');
   }
+  if (config.cloudfrontDistributionId !== undefined) requireCloudFrontClient();
   if (zone !== undefined && config.cdnDomain === '') {
     const label = settingLabel(setting('cdnDomain'));
     throw new ConfigError(

@@ -196,9 +196,17 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
     abandoned: isDeadLocalProcess,
   };
   const generation: GenerationStore = { client, bucket, stateFolder, signal };
+  // The lease lives in the bucket: a missing bucket is created first (the same failure as ensureBucket's).
+  if (!needs.bucketExists) {
+    try {
+      await createBucket(client, bucket, signal);
+      run.logger.info?.(`created bucket ${bucket}`);
+    } catch (err) {
+      throw preflightFailure(run, err, 'could not create the bucket', needs.items);
+    }
+  }
   let lease: LeaseRecord;
   try {
-    if (!needs.bucketExists) await createBucket(client, bucket, signal);
     await writeGeneration(
       generation,
       owner,
