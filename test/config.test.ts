@@ -109,10 +109,11 @@ describe('resolveConfig', () => {
   });
 
   it('normalises gzipOnlyExts: lower-case, with a dot', () => {
-    expect(resolveConfig({ FLASKS3_GZIP_ONLY_EXTS: ['JS', '.Css', 'svg'] }).gzipOnlyExts).toEqual([
+    expect(resolveConfig({ FLASKS3_GZIP_ONLY_EXTS: ['JS', '.Css', 'svg', ' .TXT '] }).gzipOnlyExts).toEqual([
       '.js',
       '.css',
       '.svg',
+      '.txt',
     ]);
   });
 
@@ -572,6 +573,15 @@ describe('the fields users branch on: code and setting of each configuration err
       'unknown setting prefx; did you mean prefix?',
     );
     expect(() => resolveConfig({ prfx: 'a' })).not.toThrow();
+    // Keys under four characters are never guessed at; an eight-character name allows one edit only.
+    expect(() => resolveConfig({ zip: 1 })).not.toThrow();
+    expect(thrown(() => resolveConfig({ gzap: true })).message).toBe(
+      'unknown setting gzap; did you mean gzip?',
+    );
+    expect(() => resolveConfig({ usHttp: true })).not.toThrow();
+    expect(thrown(() => resolveConfig({ usHttps: true })).message).toBe(
+      'unknown setting usHttps; did you mean useHttps?',
+    );
     expect(thrown(() => resolveConfig({ cdnDomin: 'a' })).message).toBe(
       'unknown setting cdnDomin; did you mean cdnDomain?',
     );

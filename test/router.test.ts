@@ -81,6 +81,15 @@ describe('compileRouter with a table', () => {
     expect(() => big('nope', {})).toThrow(/known: e0, e1, .*e11, \.\.\. \(20 in all\)/);
   });
 
+  it('lists all of a dozen known endpoints, and cuts a thirteenth', () => {
+    const table = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`e${i}`, `/e/${i}`]));
+    expect(() => compileRouter(table(12))('nope', {})).toThrow(/\(known: e0, e1, .*, e10, e11\)$/);
+    expect(() => compileRouter(table(13))('nope', {})).toThrow(
+      /\(known: e0, .*, e11, \.\.\. \(13 in all\)\)$/,
+    );
+  });
+
   it('says so when the table is empty', () => {
     expect(() => compileRouter({})('index', {})).toThrow(/app.router \(it is empty\)/);
   });

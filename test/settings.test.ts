@@ -129,6 +129,11 @@ describe('a value of the wrong kind: the message says what was expected and what
       'headers / FLASKS3_HEADERS must be string header values (header "X-A"), got an object',
     ],
     [
+      'a RegExp for headers',
+      { headers: /x/ },
+      'headers / FLASKS3_HEADERS must be an object of header names to string values, got a RegExp',
+    ],
+    [
       'a string for path headers',
       { filepathHeaders: 'x' },
       'filepathHeaders / FLASKS3_FILEPATH_HEADERS must be an object of path regexes to header objects, got the string "x"',
