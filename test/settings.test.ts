@@ -129,6 +129,11 @@ describe('a value of the wrong kind: the message says what was expected and what
       'headers / FLASKS3_HEADERS must be string header values (header "X-A"), got an object',
     ],
     [
+      'null for headers',
+      { headers: null },
+      'headers / FLASKS3_HEADERS must be an object of header names to string values, got null',
+    ],
+    [
       'a RegExp for headers',
       { headers: /x/ },
       'headers / FLASKS3_HEADERS must be an object of header names to string values, got a RegExp',
