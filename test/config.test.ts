@@ -411,6 +411,8 @@ describe('endpoint URLs: http:// and https:// are accepted, anything else names 
     ['cloudfrontEndpointUrl', 'cloudfront.amazonaws.com'],
     ['cloudflareApiUrl', 'wss://api.example.com'],
     ['cloudflareApiUrl', '//api.example.com'],
+    ['cloudflareApiUrl', 'xhttp://api.example.com'],
+    ['endpointUrl', 'xhttps://s3.example.com'],
   ])('%s %j is refused', (camel, url) => {
     const label = `${camel} / ${setting(camel as 'endpointUrl').flask}`;
     const error = thrown(() => resolveConfig({ [camel]: url }));
