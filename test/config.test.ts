@@ -1,6 +1,13 @@
 import { format, inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseSettingString, requireBucketName, resolveConfig, SETTINGS, setting } from '../src/config.js';
+import {
+  bucketNameProblem,
+  parseSettingString,
+  requireBucketName,
+  resolveConfig,
+  SETTINGS,
+  setting,
+} from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { NunjucksS3 } from '../src/template/plugin.js';
 
@@ -103,10 +110,11 @@ describe('resolveConfig', () => {
   });
 
   it('normalises gzipOnlyExts: lower-case, with a dot', () => {
-    expect(resolveConfig({ FLASKS3_GZIP_ONLY_EXTS: ['JS', '.Css', 'svg'] }).gzipOnlyExts).toEqual([
+    expect(resolveConfig({ FLASKS3_GZIP_ONLY_EXTS: ['JS', '.Css', 'svg', ' .TXT '] }).gzipOnlyExts).toEqual([
       '.js',
       '.css',
       '.svg',
+      '.txt',
     ]);
   });
 
@@ -380,5 +388,211 @@ describe('parseSettingString (environment and CLI strings)', () => {
   it('errors name the setting and never echo a secret', () => {
     const bool = SETTINGS.find((s) => s.flask === 'FLASKS3_GZIP')!;
     expect(() => parseSettingString(bool, 'maybe')).toThrow('gzip / FLASKS3_GZIP must be true or false');
+  });
+});
+
+describe('endpoint URLs: http:// and https:// are accepted, anything else names the setting', () => {
+  it.each<[string, string]>([
+    ['endpointUrl', 'https://s3.eu-west-1.amazonaws.com'],
+    ['endpointUrl', 'HTTPS://minio.example.com:9000/'],
+    ['endpointUrl', 'http://127.0.0.1:9000'],
+    ['cloudfrontEndpointUrl', 'https://cloudfront.amazonaws.com'],
+    ['cloudflareApiUrl', 'https://api.example.com/client/v4'],
+  ])('%s %s', (camel, url) => {
+    // The endpoint is kept as given; the CDN API URLs lose a trailing slash (paths are appended).
+    const kept = camel === 'endpointUrl' ? url : url.replace(/\/+$/, '');
+    expect(resolveConfig({ [camel]: url })[camel as 'endpointUrl']).toBe(kept);
+  });
+
+  it.each<[string, string]>([
+    ['endpointUrl', 'ftp://s3.example.com'],
+    ['endpointUrl', 'https//s3.example.com'],
+    ['endpointUrl', 's3.example.com'],
+    ['cloudfrontEndpointUrl', 'file:///etc/passwd'],
+    ['cloudfrontEndpointUrl', 'cloudfront.amazonaws.com'],
+    ['cloudflareApiUrl', 'wss://api.example.com'],
+    ['cloudflareApiUrl', '//api.example.com'],
+    ['cloudflareApiUrl', 'xhttp://api.example.com'],
+    ['endpointUrl', 'xhttps://s3.example.com'],
+  ])('%s %j is refused', (camel, url) => {
+    const label = `${camel} / ${setting(camel as 'endpointUrl').flask}`;
+    const error = thrown(() => resolveConfig({ [camel]: url }));
+    expect([error.code, error.setting, error.message]).toEqual([
+      'CONFIG_ENDPOINT',
+      label,
+      `${label} must be an http:// or https:// URL, got ${JSON.stringify(url)}`,
+    ]);
+  });
+
+  it('the CDN API URLs lose their trailing slashes (paths are appended to them)', () => {
+    const c = resolveConfig({
+      cloudfrontEndpointUrl: 'https://cf.example.com//',
+      cloudflareApiUrl: 'http://127.0.0.1:9/client/v4/',
+    });
+    expect([c.cloudfrontEndpointUrl, c.cloudflareApiUrl]).toEqual([
+      'https://cf.example.com',
+      'http://127.0.0.1:9/client/v4',
+    ]);
+  });
+
+  it('an endpoint URL means path-style requests unless forcePathStyle says otherwise', () => {
+    expect(resolveConfig({}).forcePathStyle).toBe(false);
+    expect(resolveConfig({ endpointUrl: 'https://s3.example.com' }).forcePathStyle).toBe(true);
+    expect(
+      resolveConfig({ endpointUrl: 'https://s3.example.com', forcePathStyle: false }).forcePathStyle,
+    ).toBe(false);
+    expect(resolveConfig({ forcePathStyle: true }).forcePathStyle).toBe(true);
+  });
+});
+
+describe('values trimmed or emptied on the way in', () => {
+  it('domains and the distribution id are trimmed; an empty region or zone counts as unset', () => {
+    const c = resolveConfig({
+      bucketDomain: ' s3.example.com ',
+      cdnDomain: ' cdn.example.com ',
+      cloudfrontDistributionId: ' E2EXAMPLE ',
+      region: '',
+      cloudflareZoneId: '',
+    });
+    expect([c.bucketDomain, c.cdnDomain, c.cloudfrontDistributionId, c.region, c.cloudflareZoneId]).toEqual([
+      's3.example.com',
+      'cdn.example.com',
+      'E2EXAMPLE',
+      undefined,
+      undefined,
+    ]);
+    expect(resolveConfig({ cloudfrontDistributionId: '  ' }).cloudfrontDistributionId).toBeUndefined();
+    expect(resolveConfig({ region: 'eu-west-1', cloudflareZoneId: 'z1' })).toMatchObject({
+      region: 'eu-west-1',
+      cloudflareZoneId: 'z1',
+    });
+  });
+
+  it('every credential is readable but not enumerable, the Cloudflare token too', () => {
+    const c = resolveConfig({ cloudflareApiToken: 'cf-secret', sessionToken: 'st' });
+    expect([c.cloudflareApiToken, c.sessionToken]).toEqual(['cf-secret', 'st']);
+    expect(Object.keys(c)).not.toContain('cloudflareApiToken');
+    expect(JSON.stringify(c)).not.toContain('cf-secret');
+  });
+});
+
+describe('bucket names: S3 naming rules, each broken rule said', () => {
+  it.each<[string, string | undefined]>([
+    ['abc', undefined],
+    ['a'.repeat(63), undefined],
+    ['my.bucket-1', undefined],
+    ['1.2.3', undefined],
+    ['ab', 'must be 3 to 63 characters long'],
+    ['a'.repeat(64), 'must be 3 to 63 characters long'],
+    [
+      '-abc',
+      'may contain only lower-case letters, digits, dots and hyphens, and must start and end with a letter or digit',
+    ],
+    [
+      'abc.',
+      'may contain only lower-case letters, digits, dots and hyphens, and must start and end with a letter or digit',
+    ],
+    [
+      'aBc',
+      'may contain only lower-case letters, digits, dots and hyphens, and must start and end with a letter or digit',
+    ],
+    ['a..b', 'must not contain two dots in a row'],
+    ['192.168.1.10', 'must not look like an IP address'],
+  ])('%j: %s', (name, problem) => {
+    expect(bucketNameProblem(name)).toBe(problem);
+    if (problem === undefined) {
+      expect(resolveConfig({ bucketName: name }).bucketName).toBe(name);
+      return;
+    }
+    const error = thrown(() => resolveConfig({ FLASKS3_BUCKET_NAME: name }));
+    expect([error.code, error.setting, error.message]).toEqual([
+      'CONFIG_BUCKET_NAME',
+      'bucketName / FLASKS3_BUCKET_NAME',
+      `bucketName / FLASKS3_BUCKET_NAME: ${JSON.stringify(name)} ${problem}`,
+    ]);
+  });
+});
+
+describe('the fields users branch on: code and setting of each configuration error', () => {
+  it.each<[string, () => unknown, string, string]>([
+    ['app.config not an object', () => resolveConfig([] as never), 'CONFIG_TYPE', 'config'],
+    ['options not an object', () => resolveConfig({}, 'x' as never), 'CONFIG_TYPE', 'options'],
+    [
+      'a conflict',
+      () => resolveConfig({ gzip: true, FLASKS3_GZIP: false }),
+      'CONFIG_CONFLICT',
+      'gzip / FLASKS3_GZIP',
+    ],
+    ['an unknown FLASKS3_ key', () => resolveConfig({ FLASKS3_NOPE: 1 }), 'CONFIG_UNKNOWN', 'FLASKS3_NOPE'],
+    ['a near-miss camelCase key', () => resolveConfig({ bucketNme: 'b' }), 'CONFIG_UNKNOWN', 'bucketNme'],
+    [
+      'a bad filter regex',
+      () => resolveConfig({ filepathFilterRegex: '[' }),
+      'CONFIG_REGEX',
+      'filepathFilterRegex / FLASKS3_FILEPATH_FILTER_REGEX',
+    ],
+    [
+      'a bad path-headers regex',
+      () => resolveConfig({ filepathHeaders: { '(': {} } }),
+      'CONFIG_REGEX',
+      'filepathHeaders / FLASKS3_FILEPATH_HEADERS',
+    ],
+    [
+      'no bucket',
+      () => requireBucketName(resolveConfig({}), 'to render'),
+      'CONFIG_MISSING_BUCKET',
+      'bucketName / FLASKS3_BUCKET_NAME',
+    ],
+  ])('%s', (_what, fn, code, settingName) => {
+    const error = thrown(fn);
+    expect([error.code, error.setting]).toEqual([code, settingName]);
+  });
+
+  it('a bad path-headers regex names the key and keeps the SyntaxError as cause', () => {
+    const error = thrown(() => resolveConfig({ filepathHeaders: { '(': {} } }));
+    expect(error.cause).toBeInstanceOf(SyntaxError);
+    expect(error.message).toBe(
+      `filepathHeaders / FLASKS3_FILEPATH_HEADERS: the key "(" is not a valid regular expression (${(error.cause as Error).message})`,
+    );
+    const filter = thrown(() => resolveConfig({ filepathFilterRegex: '[' }));
+    expect(filter.message).toMatch(
+      /^filepathFilterRegex \/ FLASKS3_FILEPATH_FILTER_REGEX: the pattern "\[" is not/,
+    );
+  });
+
+  it('options win over app.config, also when app.config gives the other spelling', () => {
+    expect(resolveConfig({ FLASKS3_GZIP: false }, { gzip: true }).gzip).toBe(true);
+    expect(resolveConfig({ gzip: true }, { FLASKS3_GZIP: undefined }).gzip).toBe(true);
+  });
+
+  it('camelCase keys far from any setting, or short, belong to the host app', () => {
+    for (const key of ['gzipp2x', 'port', 'cdn', 'databaseUrl', 'sessionSecret'])
+      expect(() => resolveConfig({ [key]: 'x' })).not.toThrow();
+    // One edit from a short name, two from a long one.
+    expect(thrown(() => resolveConfig({ gzipp: true })).message).toBe(
+      'unknown setting gzipp; did you mean gzip?',
+    );
+    expect(thrown(() => resolveConfig({ prefx: 'a' })).message).toBe(
+      'unknown setting prefx; did you mean prefix?',
+    );
+    expect(() => resolveConfig({ prfx: 'a' })).not.toThrow();
+    // Keys under four characters are never guessed at; an eight-character name allows one edit only.
+    expect(() => resolveConfig({ zip: 1 })).not.toThrow();
+    expect(thrown(() => resolveConfig({ gzap: true })).message).toBe(
+      'unknown setting gzap; did you mean gzip?',
+    );
+    expect(() => resolveConfig({ usHttp: true })).not.toThrow();
+    expect(thrown(() => resolveConfig({ usHttps: true })).message).toBe(
+      'unknown setting usHttps; did you mean useHttps?',
+    );
+    expect(thrown(() => resolveConfig({ cdnDomin: 'a' })).message).toBe(
+      'unknown setting cdnDomin; did you mean cdnDomain?',
+    );
+    expect(thrown(() => resolveConfig({ BUCKETNAME: 'a' })).message).toBe(
+      'unknown setting BUCKETNAME; did you mean bucketName?',
+    );
+    expect(thrown(() => resolveConfig({ endpointUl: 'a' })).message).toBe(
+      'unknown setting endpointUl; did you mean endpointUrl?',
+    );
   });
 });

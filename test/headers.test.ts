@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import {
   checkHeaderSettings,
   contentTypeFor,
   createHeaderResolver,
+  HEADER_OF_FIELD,
+  isTextType,
+  settingsSignature,
   shouldGzip,
 } from '../src/content/headers.js';
 import { ConfigError } from '../src/errors.js';
@@ -247,5 +251,164 @@ describe('checkHeaderSettings', () => {
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatch(/Content-Length.*ignored/);
     expect(warnings[1]).toMatch(/x-amz-acl.*metadata.*objectAcl/);
+  });
+});
+
+describe('a pre-compressed file whose Content-Encoding the user set', () => {
+  const resolver = (config: Record<string, unknown>) => createHeaderResolver(resolveConfig(config));
+
+  it.each<[string, Record<string, unknown>]>([
+    ['for every object', { FLASKS3_HEADERS: { 'Content-Encoding': 'br' } }],
+    [
+      'for app.js by a path rule',
+      { FLASKS3_FILEPATH_HEADERS: { 'app\\.js$': { 'content-encoding': 'br' } } },
+    ],
+  ])(
+    'app.js with Content-Encoding: br %s is sent as is with gzip on: never gzipped over br',
+    (_how, headers) => {
+      const s = resolver({ FLASKS3_GZIP: true, ...headers })('js/app.js');
+      expect(s.gzip).toBe(false);
+      expect(s.fields).toEqual({ ContentType: 'text/javascript; charset=utf-8', ContentEncoding: 'br' });
+      expect(s.canonical).toMatchObject({ ContentEncoding: 'br', gzip: false });
+    },
+  );
+
+  it('keeps a user Content-MD5, which still describes the bytes sent', () => {
+    const s = resolver({
+      FLASKS3_GZIP: true,
+      FLASKS3_HEADERS: { 'Content-Encoding': 'br', 'Content-MD5': 'XUFAKrxLKna5cZ2REBfFkg==' },
+    })('app.js');
+    expect(s.fields.ContentMD5).toBe('XUFAKrxLKna5cZ2REBfFkg==');
+    expect(s.gzip).toBe(false);
+  });
+
+  it('the other files are gzipped as usual', () => {
+    const r = resolver({
+      FLASKS3_GZIP: true,
+      FLASKS3_FILEPATH_HEADERS: { 'app\\.js$': { 'Content-Encoding': 'br' } },
+    });
+    expect(r('js/other.js').fields.ContentEncoding).toBe('gzip');
+    expect(r('js/other.js').gzip).toBe(true);
+  });
+});
+
+describe('the settings signature is pinned', () => {
+  // The upload record stores each object's signature; an unchanged file whose signature differs from the
+  // recorded one is uploaded again. A change to how the signature is computed (the canonical form, the
+  // hash, its length, a field added) therefore re-uploads every object of every site after an upgrade:
+  // it is a breaking change, to be made on purpose and said in the release notes, never by accident.
+  const resolver = (config: Record<string, unknown>) => createHeaderResolver(resolveConfig(config));
+
+  it('for the default settings', () => {
+    expect(resolver({})('css/app.css').signature).toBe('67e23a66cd4de9ae');
+  });
+
+  it('for gzip, Cache-Control, Expires, metadata and an ACL', () => {
+    const s = resolver({
+      FLASKS3_GZIP: true,
+      FLASKS3_USE_CACHE_CONTROL: true,
+      FLASKS3_CACHE_CONTROL: 'max-age=86400',
+      FLASKS3_HEADERS: { Expires: 'Wed, 21 Oct 2026 07:28:00 GMT', 'X-Site': 'docs' },
+      FLASKS3_OBJECT_ACL: 'private',
+    })('js/app.js');
+    expect(s.canonical).toEqual({
+      ContentType: 'text/javascript; charset=utf-8',
+      Expires: 'Wed, 21 Oct 2026 07:28:00 GMT',
+      CacheControl: 'max-age=86400',
+      ContentEncoding: 'gzip',
+      Metadata: { 'x-site': 'docs' },
+      gzip: true,
+      ACL: 'private',
+    });
+    expect(s.signature).toBe('20f3a845de2e5798');
+  });
+
+  it('is sorted-key JSON: key order and undefined fields do not count, arrays keep their order', () => {
+    const sig = settingsSignature({ b: [1, { y: 2, x: 1 }], a: 'x', c: undefined, d: null });
+    expect(settingsSignature({ a: 'x', d: null, b: [1, { x: 1, y: 2 }] })).toBe(sig);
+    expect(settingsSignature({ a: 'x', d: null, b: [{ x: 1, y: 2 }, 1] })).not.toBe(sig);
+    expect(settingsSignature({ a: 'x', b: [1, { x: 1, y: 2 }] })).not.toBe(sig);
+    // sha256 of the sorted-key JSON text, first 16 hex digits.
+    expect(settingsSignature({ b: 1, a: 'x' })).toBe(
+      createHash('sha256').update('{"a":"x","b":1}').digest('hex').slice(0, 16),
+    );
+  });
+});
+
+describe('header names and values', () => {
+  it('Expires becomes a date field; every standard header has its field', () => {
+    const s = createHeaderResolver(
+      resolveConfig({
+        FLASKS3_HEADERS: { EXPIRES: 'Wed, 21 Oct 2026 07:28:00 GMT', 'X-Amz-Meta-Team': 'web' },
+      }),
+    )('a.txt');
+    expect(s.fields.Expires).toEqual(new Date('Wed, 21 Oct 2026 07:28:00 GMT'));
+    expect(s.metadata).toEqual({ team: 'web' });
+    expect(HEADER_OF_FIELD).toEqual({
+      CacheControl: 'cache-control',
+      ContentDisposition: 'content-disposition',
+      ContentEncoding: 'content-encoding',
+      ContentLanguage: 'content-language',
+      ContentMD5: 'content-md5',
+      ContentType: 'content-type',
+      Expires: 'expires',
+    });
+  });
+
+  it.each<[string, boolean]>([
+    ['text/css', true],
+    ['application/json', true],
+    ['application/ld+json', true],
+    ['application/rss+xml', true],
+    ['image/svg+xml', true],
+    ['application/xhtml+xml', true],
+    ['application/wasm', false],
+    ['image/png', false],
+    ['application/jsonx', false],
+  ])('%s is text: %s', (type, text) => {
+    expect(isTextType(type)).toBe(text);
+  });
+
+  it.each<[Record<string, unknown>, string]>([
+    [
+      { FLASKS3_HEADERS: { 'X-Name': 'Grüße' } },
+      'headers / FLASKS3_HEADERS: the value of header "X-Name" must be printable ASCII (HTTP headers cannot carry other characters; for a download name use filename*=UTF-8\'\'<percent-encoded>)',
+    ],
+    [
+      { FLASKS3_FILEPATH_HEADERS: { '\\.pdf$': { Expires: 'soon' } } },
+      'filepathHeaders / FLASKS3_FILEPATH_HEADERS: header "Expires" (under "\\\\.pdf$") must be an HTTP date (e.g. "Wed, 21 Oct 2026 07:28:00 GMT"), got "soon"',
+    ],
+  ])('a bad value is a CONFIG_HEADER error naming the setting: %j', (config, message) => {
+    let error: unknown;
+    try {
+      checkHeaderSettings(resolveConfig(config));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const e = error as ConfigError;
+    expect([e.code, e.setting, e.message]).toEqual(['CONFIG_HEADER', message.split(': ')[0], message]);
+  });
+
+  it('tabs are fine in a value; a valid Expires passes', () => {
+    expect(
+      checkHeaderSettings(
+        resolveConfig({ FLASKS3_HEADERS: { 'X-A': 'a\tb', Expires: 'Wed, 21 Oct 2026 07:28:00 GMT' } }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('says which headers are ignored or kept as metadata, and where they were set', () => {
+    const warnings = checkHeaderSettings(
+      resolveConfig({
+        FLASKS3_HEADERS: { 'X-Amz-Storage-Class': 'GLACIER', 'x-amz-meta-ok': '1' },
+        FLASKS3_FILEPATH_HEADERS: { css$: { 'content-length': '1', 'x-amz-acl': 'private' } },
+      }),
+    );
+    expect(warnings).toEqual([
+      'headers / FLASKS3_HEADERS: header "X-Amz-Storage-Class" is not a standard header and is stored as user metadata x-amz-meta-x-amz-storage-class',
+      'filepathHeaders / FLASKS3_FILEPATH_HEADERS: header "content-length" (under "css$") is ignored; the real length of each body is sent',
+      'filepathHeaders / FLASKS3_FILEPATH_HEADERS: header "x-amz-acl" (under "css$") is not a standard header and is stored as user metadata x-amz-meta-x-amz-acl; set the ACL with objectAcl / FLASKS3_OBJECT_ACL',
+    ]);
   });
 });

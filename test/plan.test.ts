@@ -35,6 +35,15 @@ describe('planUploads', () => {
       false,
     ],
     ['changed content is uploaded', { hash: H2, signature: S1 }, record, true, 'changed', true],
+    // Another size is another content, whatever hash the item carries (the size is compared first).
+    [
+      'another size with the recorded hash is changed',
+      { hash: H1, signature: S1, size: 4 },
+      record,
+      true,
+      'changed',
+      true,
+    ],
     [
       'changed content and settings: reported as changed',
       { hash: H2, signature: S2 },

@@ -81,6 +81,15 @@ describe('compileRouter with a table', () => {
     expect(() => big('nope', {})).toThrow(/known: e0, e1, .*e11, \.\.\. \(20 in all\)/);
   });
 
+  it('lists all of a dozen known endpoints, and cuts a thirteenth', () => {
+    const table = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`e${i}`, `/e/${i}`]));
+    expect(() => compileRouter(table(12))('nope', {})).toThrow(/\(known: e0, e1, .*, e10, e11\)$/);
+    expect(() => compileRouter(table(13))('nope', {})).toThrow(
+      /\(known: e0, .*, e11, \.\.\. \(13 in all\)\)$/,
+    );
+  });
+
   it('says so when the table is empty', () => {
     expect(() => compileRouter({})('index', {})).toThrow(/app.router \(it is empty\)/);
   });
@@ -243,3 +252,112 @@ describe('a Flask rule in a template', () => {
     expect(env.renderString("{{ url_for('update', id=1) }}", {})).toBe('/1/update');
   });
 });
+
+describe('the fields users branch on: every router error has its code', () => {
+  function caught(fn: () => unknown): Error & { code: string; setting?: string; endpoint?: string } {
+    try {
+      fn();
+    } catch (err) {
+      return err as Error & { code: string };
+    }
+    throw new Error('expected an error, none was thrown');
+  }
+
+  it.each<[string, unknown]>([
+    ['an unclosed group', { a: '/x{' }],
+    ['a non-string pattern', { a: null }],
+    ['an array', ['/x']],
+    ['a number', 7],
+    ['a bad Flask rule', { a: '/<any:x>' }],
+  ])('%s: CONFIG_ROUTER naming app.router', (_what, router) => {
+    const error = caught(() => compileRouter(router as never));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect([error.code, error.setting]).toEqual(['CONFIG_ROUTER', 'app.router']);
+  });
+
+  it('a bad Flask rule keeps the rule error as cause; a null pattern says null', () => {
+    const flask = caught(() => compileRouter({ a: '/<any:x>' }));
+    expect((flask.cause as Error).message).toMatch(/unknown converter "any"/);
+    expect(caught(() => compileRouter({ a: null } as never)).message).toBe(
+      `app.router["a"] must be a path pattern string like '/users/:id', got null`,
+    );
+    expect(caught(() => compileRouter(7 as never)).message).toBe(
+      'app.router must be a function (endpoint, values) => url or an object of endpoint names to path patterns, got number',
+    );
+  });
+
+  it.each<[string, RouterLike, string, UrlValues, string, string]>([
+    [
+      'no router at all',
+      undefined,
+      'home',
+      {},
+      'URL_UNKNOWN_ENDPOINT',
+      "url_for('home'): it is not a static endpoint and the app has no router (set app.router to a function or a table of path patterns)",
+    ],
+    [
+      'a null router',
+      null,
+      'home',
+      {},
+      'URL_UNKNOWN_ENDPOINT',
+      "url_for('home'): it is not a static endpoint and the app has no router (set app.router to a function or a table of path patterns)",
+    ],
+    [
+      'a function returning null',
+      () => null,
+      'home',
+      {},
+      'URL_ROUTER_RESULT',
+      "url_for('home'): app.router returned null, not a URL string",
+    ],
+    [
+      'a function returning a number',
+      () => 3,
+      'home',
+      {},
+      'URL_ROUTER_RESULT',
+      "url_for('home'): app.router returned number, not a URL string",
+    ],
+    [
+      'a value its Flask converter would not route',
+      { item: '/items/<int:id>' },
+      'item',
+      { id: 'abc' },
+      'URL_BAD_VALUE',
+      `url_for('item'): <int:id> in "/items/<int:id>" takes a non-negative integer, got "abc"`,
+    ],
+    [
+      'a list for one segment',
+      { item: '/items/:id' },
+      'item',
+      { id: ['a'] },
+      'URL_BAD_VALUE',
+      `url_for('item'): :id in "/items/:id" takes one value, got a list (use *id for several segments)`,
+    ],
+    [
+      'a missing wildcard',
+      { files: '/files/*path' },
+      'files',
+      { path: ['', null] },
+      'URL_MISSING_PARAM',
+      `url_for('files'): missing value for *path (route "/files/*path")`,
+    ],
+  ])('%s', (_what, router, endpoint, values, code, message) => {
+    const error = caught(() => compileRouter(router as never)(endpoint, values));
+    expect(error).toBeInstanceOf(UrlBuildError);
+    expect([error.code, error.endpoint, error.message]).toEqual([code, endpoint, message]);
+  });
+
+  it('optional groups, wildcards as strings and lists, and the anchor', () => {
+    const route = compileRouter({ page: '/docs{/:lang}/*path', home: '/' });
+    expect(route('page', { path: 'a b/c' })).toBe('/docs/a%20b/c');
+    expect(route('page', { path: ['a/b', '', 'c'], lang: 'en' })).toBe('/docs/en/a%2Fb/c');
+    expect(route('page', { path: 'x', lang: '' })).toBe('/docs/x');
+    expect(route('home', { _anchor: 'top b', _scheme: 'https', _external: true, _method: 'GET', q: 1 })).toBe(
+      '/?q=1#top%20b',
+    );
+  });
+});
+
+type RouterLike = Parameters<typeof compileRouter>[0] | null | (() => unknown);

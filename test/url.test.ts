@@ -386,3 +386,199 @@ describe('callName', () => {
     expect(callName("it's")).toBe('url_for("it\'s")');
   });
 });
+
+describe('a CDN path that is URL text already', () => {
+  const origin = (cdnDomain: string) => {
+    const resolved = resolveConfig({ bucketName: 'mybucket', cdnDomain });
+    return assetOrigin(resolved, 'mybucket');
+  };
+
+  it.each<[string, string]>([
+    ['cdn.example.com/my%20assets', '//cdn.example.com/my%20assets'],
+    ['cdn.example.com/a%2Fb/%C3%BC/', '//cdn.example.com/a%2Fb/%C3%BC'],
+    ["cdn.example.com/v=1;x&y@z!$'()*+,~", "//cdn.example.com/v=1;x&y@z!$'()*+,~"],
+  ])('%j is kept as written, not escaped again', (cdnDomain, authority) => {
+    expect(origin(cdnDomain)).toEqual({ scheme: 'https', authority });
+    const base = staticUrlBase(origin(cdnDomain), '', {
+      endpoint: 'static',
+      blueprint: undefined,
+      folder: '/srv/static',
+      urlPath: '/static',
+    });
+    expect(base.absolute).toBe(`https:${authority}/static/`);
+  });
+
+  it.each<[string, string]>([
+    ['cdn.example.com/my assets', 'has a path with characters that must be percent-encoded'],
+    ['cdn.example.com/100%', 'has a path with characters that must be percent-encoded'],
+    ['cdn.example.com/%2', 'has a path with characters that must be percent-encoded'],
+    ['cdn.example.com/%zz', 'has a path with characters that must be percent-encoded'],
+    ['cdn.example.com/a"b', 'has a path with characters that must be percent-encoded'],
+    ['gopher://cdn.example.com', 'has the scheme "gopher"; only http:// and https:// are served to browsers'],
+    [
+      'cdn.example.com#top',
+      'must be a host name, optionally with a scheme and port, and no query or fragment',
+    ],
+    [
+      '-cdn.example.com',
+      'does not start with a valid host name (letters, digits, dots, hyphens, optional :port)',
+    ],
+    [
+      'cdn.example.com.',
+      'does not start with a valid host name (letters, digits, dots, hyphens, optional :port)',
+    ],
+    [
+      'cdn.example.com:123456',
+      'does not start with a valid host name (letters, digits, dots, hyphens, optional :port)',
+    ],
+  ])('%j is refused: CONFIG_DOMAIN naming cdnDomain', (cdnDomain, why) => {
+    let error: unknown;
+    try {
+      origin(cdnDomain);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const e = error as ConfigError;
+    expect([e.code, e.setting, e.message]).toEqual([
+      'CONFIG_DOMAIN',
+      'cdnDomain / FLASKS3_CDN_DOMAIN',
+      `cdnDomain / FLASKS3_CDN_DOMAIN: ${JSON.stringify(cdnDomain)} ${why}`,
+    ]);
+  });
+
+  it.each<[string, { scheme: string; authority: string }]>([
+    ['//cdn.example.com', { scheme: 'https', authority: '//cdn.example.com' }],
+    ['cdn_1.example.com', { scheme: 'https', authority: '//cdn_1.example.com' }],
+    ['a', { scheme: 'https', authority: '//a' }],
+    ['[2001:db8::1]:8443/x', { scheme: 'https', authority: '//[2001:db8::1]:8443/x' }],
+    ['http://CDN.example.com:8080/Path/', { scheme: 'http', authority: '//cdn.example.com:8080/Path' }],
+  ])('%j', (cdnDomain, expected) => {
+    expect(origin(cdnDomain)).toEqual(expected);
+  });
+
+  it('a bucket domain with a path names bucketDomain and says where a path goes', () => {
+    let error: unknown;
+    try {
+      assetOrigin(resolveConfig({ bucketDomain: 's3.example.com/x' }), 'b');
+    } catch (err) {
+      error = err;
+    }
+    const e = error as ConfigError;
+    expect([e.code, e.setting, e.message]).toEqual([
+      'CONFIG_DOMAIN',
+      'bucketDomain / FLASKS3_BUCKET_DOMAIN',
+      'bucketDomain / FLASKS3_BUCKET_DOMAIN: "s3.example.com/x" must be a host name (with optional port) without a path; put a path in cdnDomain',
+    ]);
+    // A trailing slash is no path.
+    expect(assetOrigin(resolveConfig({ bucketDomain: 's3.example.com/' }), 'B').authority).toBe(
+      '//b.s3.example.com',
+    );
+  });
+});
+
+describe('url_for errors: the code and endpoint users branch on', () => {
+  function urlError(fn: () => unknown): UrlBuildError {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(UrlBuildError);
+      return err as UrlBuildError;
+    }
+    throw new Error('expected a UrlBuildError, none was thrown');
+  }
+
+  it.each<[string, () => unknown, string, string]>([
+    [
+      'a lone surrogate in a path',
+      () => encodeUrlPath('a\ud800.css', 'static'),
+      'URL_BAD_UNICODE',
+      `url_for('static'): "a\\ud800.css" is not valid Unicode (it contains a lone surrogate)`,
+    ],
+    [
+      'a lone surrogate in a query value',
+      () => formatQuery({ q: '\udc00' }),
+      'URL_BAD_UNICODE',
+      `url_for(''): "\\udc00" is not valid Unicode (it contains a lone surrogate)`,
+    ],
+    [
+      'a lone surrogate in an anchor',
+      () => encodeFragment('#\ud800', 'admin.static'),
+      'URL_BAD_UNICODE',
+      `url_for('admin.static'): "#\\ud800" is not valid Unicode (it contains a lone surrogate)`,
+    ],
+    [
+      'an object value',
+      () => printValue({ a: 1 }, 'opts', 'static'),
+      'URL_BAD_VALUE',
+      "url_for('static'): opts is an object; give a string, number or boolean",
+    ],
+    [
+      'a list where one value goes',
+      () => printValue(['a'], 'v', 'static'),
+      'URL_BAD_VALUE',
+      "url_for('static'): v is a list; give a string, number or boolean",
+    ],
+    [
+      'a list of lists',
+      () => appendQuery('', 'grid', [new Set([1])], 'static'),
+      'URL_BAD_VALUE',
+      "url_for('static'): grid is a list of lists; give a flat list",
+    ],
+    [
+      'a NUL in a filename',
+      () => normaliseFilename('a\0b'),
+      'URL_BAD_FILENAME',
+      `url_for('static'): filename contains a NUL character: "a\\u0000b"`,
+    ],
+    [
+      'a .. segment',
+      () => normaliseFilename('/a/../b', 'x y'),
+      'URL_BAD_FILENAME',
+      `url_for("x y"): filename must not contain '..' segments: "/a/../b"`,
+    ],
+    [
+      'an unknown scheme',
+      () => checkScheme('ftp', 'static'),
+      'URL_BAD_SCHEME',
+      `url_for('static'): _scheme must be 'http', 'https' or '' (protocol-relative), got "ftp"`,
+    ],
+    [
+      'a scheme that is no string',
+      () => checkScheme(Symbol.iterator, 'static'),
+      'URL_BAD_SCHEME',
+      `url_for('static'): _scheme must be 'http', 'https' or '' (protocol-relative), got Symbol(Symbol.iterator)`,
+    ],
+  ])('%s', (_what, fn, code, message) => {
+    const error = urlError(fn);
+    expect([error.code, error.message]).toEqual([code, message]);
+  });
+
+  it('a lone surrogate keeps the URIError as cause', () => {
+    expect(urlError(() => encodeUrlSegment('\ud800')).cause).toBeInstanceOf(URIError);
+  });
+
+  it('escapes only what needs it, on each slow path', () => {
+    expect(encodeUrlPath('a b/$,:;@.css')).toBe('a%20b/$,:;%40.css');
+    expect(encodeUrlSegment('a b/c')).toBe('a%20b%2Fc');
+    expect(encodeQueryComponent('a b$,/?')).toBe('a+b$,%2F%3F');
+    expect(encodeFragment('a b$&+,;=:@/?#%')).toBe('a%20b$&+,;=:@/?%23%25');
+  });
+
+  it('filenames: a trailing / or /. keeps the slash; a bare dot segment is dropped', () => {
+    expect(normaliseFilename('//css/.')).toBe('css/');
+    expect(normaliseFilename('css/a.css/')).toBe('css/a.css/');
+    expect(normaliseFilename('/css/a.css')).toBe('css/a.css');
+    expect(normaliseFilename('./.')).toBe('');
+    expect(normaliseFilename('a.\\b')).toBe('a.\\b');
+  });
+
+  it('keyword values: a Set of Sets is a list of lists, a Date prints as itself', () => {
+    const date = new Date(0);
+    expect(formatQuery({ d: date })).toBe(`d=${encodeQueryComponent(String(date))}`);
+    expect(urlError(() => formatQuery({ s: new Set([[1]]) })).code).toBe('URL_BAD_VALUE');
+    expect(urlError(() => formatQuery({ s: [null, ['x']] })).message).toBe(
+      "url_for(''): s is a list of lists; give a flat list",
+    );
+  });
+});
