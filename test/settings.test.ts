@@ -281,7 +281,7 @@ describe('the settings table', () => {
       active: true,
       debug: false,
       overrideTesting: true,
-      inlineUrls: false,
+      inlineUrls: true,
       headers: {},
       filepathHeaders: [],
       useCacheControl: false,

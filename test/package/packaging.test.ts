@@ -58,7 +58,13 @@ describe('the packed tarball in a host pinned to nunjucks 3.2.3', () => {
       .map((f) => JSON.parse(readFileSync(f, 'utf8')).version);
     expect(copies).toEqual(['3.2.3']);
     const pkg = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8'));
-    expect(pkg.peerDependencies).toEqual({ nunjucks: '>=3.2.3 <4' });
+    expect(pkg.peerDependencies).toEqual({
+      '@aws-sdk/client-cloudfront': expect.any(String),
+      nunjucks: '>=3.2.3 <4',
+    });
+    // CloudFront's client is for CloudFront users only: an optional peer, never installed with the package.
+    expect(pkg.peerDependenciesMeta).toEqual({ '@aws-sdk/client-cloudfront': { optional: true } });
+    expect(existsSync(path.join(installed, '..', '@aws-sdk', 'client-cloudfront'))).toBe(false);
     expect(pkg.dependencies.nunjucks).toBeUndefined();
   });
 
