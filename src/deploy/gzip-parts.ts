@@ -207,7 +207,10 @@ export async function sendGzippedParts(
   }
 }
 
-/** An ETag as claims keep it: without the quotes some servers put around it. */
+/**
+ * An ETag as claims keep it: without the quotes some servers put around it; none when the server sent an
+ * empty one (Ceph RGW 16.2 does for Complete), so the final listing supplies it.
+ */
 function etagOf(etag: string | undefined): string | undefined {
-  return etag === undefined ? undefined : normaliseEtag(etag);
+  return (etag === undefined ? '' : normaliseEtag(etag)) || undefined;
 }

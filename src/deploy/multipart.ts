@@ -189,7 +189,8 @@ export async function sendParts(
       hash: whole.hash,
       size: whole.size,
       bytesSent: item.size,
-      etag: done.ETag?.replace(/^"(.*)"$/, '$1'),
+      // Ceph RGW 16.2 answers Complete with an empty ETag: then the final listing supplies it.
+      etag: done.ETag?.replace(/^"(.*)"$/, '$1') || undefined,
     };
   } finally {
     upload.stop.abort();
