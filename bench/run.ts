@@ -140,7 +140,7 @@ async function main() {
           if (opts.parts.includes('sweep') && backend === 'rgw') {
             await attempt('sweep', async () => {
               const s = await sweepPart(opts, server, !opts.quick);
-              sections.sweep.push(`## Concurrency (issue 3)\n\n${sweepSection(s)}`);
+              sections.sweep.push(`## Concurrency\n\n${sweepSection(s)}`);
             });
           }
           if (opts.parts.includes('memory') && backend === memoryBackend) {
