@@ -232,7 +232,7 @@ osd class default list = *
 log file = $BASE/out/\$name.log
 
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw dns name = localhost
 rgw data = $BASE/rgw.a
 rgw thread pool size = 128
