@@ -17,9 +17,10 @@ import { type ListedObject, listBucket } from './state/listing.js';
 import type { DeployContext, DeployItem } from './types.js';
 
 /**
- * Listings give LastModified to the second on some servers (s3rver, AWS). The final listing starts at
- * least this long after the last upload ended, so any later rewrite of an object shows a later second than
- * the one recorded for it.
+ * Listings give LastModified to the second on some servers (AWS, s3rver). There, the listing whose times
+ * are recorded starts at least this long after the last upload ended, so any later rewrite of an object
+ * shows a later second than the one recorded for it. Servers that list milliseconds (Ceph RGW, MinIO) need
+ * no wait: a later rewrite shows a later millisecond.
  */
 export const SETTLE_MS = 1000;
 
@@ -36,11 +37,30 @@ export interface FinalVerificationInput {
 export async function confirmTheDeploy(run: DeployContext, input: FinalVerificationInput): Promise<void> {
   const { keeper } = input;
   if (!input.confirm || run.signal?.aborted) return;
+  // Listed at once; listed again after the settle only when this server's times are whole seconds.
+  let listed = await listTheFolders(run);
   const wait = keeper.lastSetAt + SETTLE_MS - performance.now();
-  if (keeper.lastSetAt > 0 && wait > 0) await sleep(wait);
-  let listed: Map<string, ListedObject>;
+  if (listed !== undefined && keeper.lastSetAt > 0 && wait > 0 && !listsMilliseconds(listed)) {
+    await sleep(wait);
+    listed = await listTheFolders(run);
+  }
+  if (listed === undefined) return;
+  const changed = checkClaims(keeper, input.items, listed);
+  for (const item of changed) {
+    run.report.failed.push({
+      key: item.key,
+      file: item.file.file,
+      message:
+        'changed in the bucket during this deploy (another deploy or a hand edit): it does not hold what ' +
+        `this deploy put or confirmed there; run the deploy again (see ${settingLabel(setting('onlyModified'))})`,
+    });
+  }
+}
+
+/** The app's static folders as listed now, or undefined when the listing failed (said in the report). */
+async function listTheFolders(run: DeployContext): Promise<Map<string, ListedObject> | undefined> {
   try {
-    listed = await listBucket({
+    return await listBucket({
       client: run.client,
       bucket: run.bucket,
       prefixes: listPrefixes(run.folderKeys),
@@ -52,18 +72,21 @@ export async function confirmTheDeploy(run: DeployContext, input: FinalVerificat
       message: `could not list the bucket to confirm this deploy is live: ${describeError(err, run.secrets)}; run the deploy again`,
       cause: err,
     });
-    return;
+    return undefined;
   }
-  const changed = checkClaims(keeper, input.items, listed);
-  for (const item of changed) {
-    run.report.failed.push({
-      key: item.key,
-      file: item.file.file,
-      message:
-        'changed in the bucket during this deploy (another deploy or a hand edit): it does not hold what ' +
-        `this deploy put or confirmed there; run the deploy again (see ${settingLabel(setting('onlyModified'))})`,
-    });
+}
+
+/**
+ * Whether a listing shows this server keeps LastModified to the millisecond: some time in it is not a
+ * whole second. A server that keeps milliseconds shows 0 ms for one object in a thousand, so a listing of
+ * whole seconds only is taken as a server of seconds (the safe side: the settle is waited).
+ */
+export function listsMilliseconds(listed: ReadonlyMap<string, ListedObject>): boolean {
+  for (const object of listed.values()) {
+    const time = object.lastModified;
+    if (time !== undefined && !time.endsWith('.000Z') && /\.\d{3}Z$/.test(time)) return true;
   }
+  return false;
 }
 
 /**
