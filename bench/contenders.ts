@@ -127,19 +127,22 @@ export function oursContender(concurrency: number | undefined): Contender {
 /**
  * The CLI as a user runs it: `node dist/cli/main.js upload` (the build, node start included), its app in
  * a config file, credentials in the environment. Its own app root, so its hash cache starts empty.
+ * `trusted`: with `--set FLASKS3_TRUST_RECORD=true` (the record alone decides what is unchanged: no listing).
  */
-export function cliContender(): Contender {
+export function cliContender(trusted = false): Contender {
   return {
-    id: 'cli',
+    id: trusted ? 'cli-trusted' : 'cli',
     family: 'cli',
-    label: 'nunjucks-s3 CLI (node dist/cli/main.js upload)',
+    label: trusted
+      ? 'nunjucks-s3 CLI, trustRecord (node dist/cli/main.js upload)'
+      : 'nunjucks-s3 CLI (node dist/cli/main.js upload)',
     firstOnly: false,
     concurrency: 'default',
     async run(t) {
       assertLoopback(t.server.endpoint);
-      const root = path.join(t.scratch, 'cli-root');
+      const root = path.join(t.scratch, trusted ? 'cli-trusted-root' : 'cli-root');
       mkdirSync(root, { recursive: true });
-      const config = path.join(t.scratch, 'nunjucks-s3.config.json');
+      const config = path.join(root, 'nunjucks-s3.config.json');
       writeFileSync(
         config,
         JSON.stringify({
@@ -169,6 +172,7 @@ export function cliContender(): Contender {
       });
       const cli = path.join(PROJECT_DIR, 'dist/cli/main.js');
       const args = [cli, 'upload', '-q', '--config', config, '--prefix', t.prefix];
+      if (trusted) args.push('--set', 'FLASKS3_TRUST_RECORD=true');
       const r = await runTimed(process.execPath, args, env, () => t.server.cpuSeconds(), root);
       return { ...r, error: r.code === 0 ? undefined : `exit ${r.code}: ${r.stderr.trim().slice(-400)}` };
     },

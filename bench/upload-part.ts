@@ -57,7 +57,7 @@ export function log(msg: string): void {
 
 function contendersFor(opts: BenchOptions, sdkConcurrency: number[]): Contender[] {
   const list: Contender[] = opts.oursConcurrency.map((c) => oursContender(c));
-  list.push(cliContender());
+  list.push(cliContender(), cliContender(true));
   if (opts.peers) {
     list.push(awsContender(undefined), awsContender(32));
     list.push(rcloneContender(undefined));
@@ -69,7 +69,10 @@ function contendersFor(opts: BenchOptions, sdkConcurrency: number[]): Contender[
   // --only: a family (`ours`, `aws`, `rclone`, `sdk`, `raw`) selects all its settings, `rclone-t32` one.
   const family = (id: string) => id.replace(/-[ct]\d+$/, '');
   return opts.only
-    ? list.filter((c) => opts.only!.includes(c.id) || opts.only!.includes(family(c.id)))
+    ? list.filter(
+        (c) =>
+          opts.only!.includes(c.id) || opts.only!.includes(family(c.id)) || opts.only!.includes(c.family),
+      )
     : list;
 }
 
