@@ -484,7 +484,10 @@ describe('nunjucks-s3 (process)', () => {
     ]) {
       expect(r.stdout).toContain(flag);
     }
-    for (const spec of SETTINGS) expect(r.stdout).toContain(spec.flask);
+    // Each setting on a line of its own, its two names apart (not run together by a too-narrow column).
+    for (const spec of SETTINGS) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${spec.flask} +${String(spec.camel)} +\\S`, 'm'));
+    }
     expect((await run(['help'])).stdout).toBe(r.stdout);
   });
 

@@ -8,13 +8,17 @@ export const SETTINGS_HELP = (() => {
   const lines = [
     'Settings (for --set NAME=VALUE, either spelling, and as environment variables by the FLASKS3_/AWS_ name):',
   ];
+  const typeOf = (spec: (typeof SETTINGS)[number]) =>
+    spec.kind.type === 'enum' ? spec.kind.values.filter((v) => v !== null).join('|') : spec.kind.type;
+  // Columns as wide as their longest entry (the enums' lists excepted), so no two names run together.
+  const flaskWidth = Math.max(...SETTINGS.map((s) => s.flask.length)) + 2;
+  const camelWidth = Math.max(...SETTINGS.map((s) => String(s.camel).length)) + 2;
   for (const spec of SETTINGS) {
     const d = spec.default;
     const shown = d === undefined || spec.secret ? '' : `  default ${JSON.stringify(d)}`;
-    const kind = spec.kind;
-    const type = kind.type === 'enum' ? kind.values.filter((v) => v !== null).join('|') : kind.type;
+    const type = typeOf(spec);
     lines.push(
-      `  ${spec.flask.padEnd(30)}${String(spec.camel).padEnd(20)}${type.padEnd(15)}${shown}`.trimEnd(),
+      `  ${spec.flask.padEnd(flaskWidth)}${String(spec.camel).padEnd(camelWidth)}${type.padEnd(15)}${shown}`.trimEnd(),
     );
   }
   lines.push('Booleans take true/false, 1/0, yes/no, on/off; lists a JSON array or a comma-separated list;');
