@@ -101,12 +101,12 @@ async function transferOne(
     if (item.key === item.file.key) item.sentHash = sent.hash;
     input.keeper.set(
       item.key,
-      { hash: sent.hash, settings: item.signature, size: sent.size, etag: sent.etag, stored: sent.bytesSent },
+      { hash: sent.hash, settings: item.signature, size: sent.size, etag: sent.etag, stored: sent.stored },
       item.settings.canonical,
     );
-    report.uploaded.push(reportEntry(item, reason));
+    report.uploaded.push({ ...reportEntry(item, reason), gzip: sent.gzipped });
     report.bytesSent += sent.bytesSent;
-    if (item.settings.gzip) report.bytesSavedByGzip += sent.size - sent.bytesSent;
+    if (sent.gzipped) report.bytesSavedByGzip += sent.size - sent.stored;
     stop.succeeded();
     ok = true;
   } catch (err) {
