@@ -3,7 +3,7 @@
 // server-side copies, after their own key's PUT, with the headers a PUT would give them (Content-Type,
 // immutable Cache-Control, Content-Encoding where gzip paid, metadata, a public-read ACL an anonymous GET
 // honours); the bytes at the URLs url_for renders are the files'; the bytes sent are those of the own keys
-// only; own keys skipped as unchanged are copied from under their confirmed claim's ETag; and a server
+// only (and of objects under MIN_COPY_BYTES, sent again rather than copied); own keys skipped as unchanged are copied from under their confirmed claim's ETag; and a server
 // that refuses copies (501, 412, 403) still gets a correct deploy, by PUT.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -11,6 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
+import { MIN_COPY_BYTES } from '../src/deploy/fingerprint-copy.js';
 import { IMMUTABLE_CACHE_CONTROL } from '../src/deploy/fingerprint-upload.js';
 import { createAll, type UploadReport } from '../src/deploy/upload.js';
 import { NunjucksS3 } from '../src/template/plugin.js';
@@ -22,13 +23,16 @@ const MiB = 1024 * 1024;
 const backend = s3Backend();
 
 const FILES: Record<string, string | Buffer> = {
-  'static/css/app.css': 'body { color: red }\n'.repeat(100), // gzip pays
-  'static/js/tiny.js': 'x()\n', // gzip does not
-  'static/img/noise.bin': randomBytes(50_000), // nor here
+  'static/css/app.css': randomBytes(60_000).toString('base64'), // gzip pays: about 60 KB stored
+  'static/js/tiny.js': 'x()\n', // gzip does not; under MIN_COPY_BYTES: sent again, not copied
+  'static/img/noise.bin': randomBytes(50_000), // gzip does not pay
   'static/media/big.bin': randomBytes(18 * MiB), // a multipart upload, copied whole
 };
 const NAMES = Object.keys(FILES).map((k) => k.slice('static/'.length));
 const GZIPPED = new Set(['static/css/app.css']);
+/** The files whose fingerprinted key is a copy: every one stored with MIN_COPY_BYTES or more. */
+const COPIED = ['static/css/app.css', 'static/img/noise.bin', 'static/media/big.bin'];
+const TINY = 'static/js/tiny.js';
 
 const proxies: FaultProxy[] = [];
 afterEach(async () => {
@@ -162,15 +166,20 @@ describe("fingerprint 'filename': each file's bytes are sent once", () => {
     const report = await createAll(siteApp(root, bucket, proxy.url), { logger: { warn: () => {} } });
     expect(report.failed).toEqual([]);
     const fingerprinted = await expectServedLikePuts(root, bucket);
-    expect(copies.map((c) => c.key).sort()).toEqual(fingerprinted);
+    expect(copies.map((c) => c.source).sort()).toEqual(COPIED);
+    expect(copies.map((c) => c.key).sort()).toEqual(fingerprinted.filter((k) => !k.startsWith('static/js/')));
+    expect(Buffer.byteLength(FILES[TINY]!)).toBeLessThan(MIN_COPY_BYTES);
     for (const c of copies) {
       expect(c.sourcePutStatus, `${c.key} copied after its own key's PUT answered`).toBe(200);
-      expect(c.ifMatch, c.key).toMatch(/^"[^"]+"$/);
+      // Ceph RGW 16.2 answers CompleteMultipartUpload with no ETag: nothing to guard that copy with.
+      if (backend.name === 'rgw' && c.source === 'static/media/big.bin') expect(c.ifMatch).toBeUndefined();
+      else expect(c.ifMatch, c.key).toMatch(/^"[^"]+"$/);
     }
-    // No fingerprinted key was PUT: the bytes went up once, for the own keys.
+    // No fingerprinted key but the tiny one's was PUT: the bytes went up once, for the own keys.
     const own = Object.keys(FILES);
-    expect(bytesFor(proxy, fingerprinted)).toBe(0);
-    expect(report.bytesSent).toBe(bytesFor(proxy, own));
+    expect(bytesFor(proxy, fingerprinted)).toBe(Buffer.byteLength(FILES[TINY]!));
+    expect(report.bytesSent).toBe(bytesFor(proxy, own) + Buffer.byteLength(FILES[TINY]!));
+    expect(report.bytesSent).toBeLessThan(bytesFor(proxy, own) * 1.01);
     // The record claims for the copies what the final listing showed (it ran, and passed).
     const record = await readRecordJson(bucket);
     for (const key of fingerprinted) expect(record!.objects[key]).toBeDefined();
@@ -198,10 +207,10 @@ describe("fingerprint 'filename': each file's bytes are sent once", () => {
     const fingerprinted = await expectServedLikePuts(root, bucket);
     // Copied under the claim's ETag (the files stored at their own size were asked for their
     // Content-Encoding first: a claim cannot tell them from a gzipped body of that size).
-    expect(copies.map((c) => c.source).sort()).toEqual(Object.keys(FILES).sort());
+    expect(copies.map((c) => c.source).sort()).toEqual(COPIED);
     for (const c of copies) expect(c.ifMatch).toBe(`"${claims[c.source]!.etag}"`);
-    expect(bytesFor(proxy, fingerprinted)).toBe(0);
-    expect(report.bytesSent).toBe(0);
+    expect(report.bytesSent).toBe(Buffer.byteLength(FILES[TINY]!));
+    expect(bytesFor(proxy, fingerprinted)).toBe(report.bytesSent);
 
     proxy.clearLog();
     const again = await createAll(siteApp(root, bucket, proxy.url, { FLASKS3_ONLY_MODIFIED: true }), {
@@ -227,7 +236,7 @@ describe("fingerprint 'filename': each file's bytes are sent once", () => {
         'PreconditionFailed',
         'At least one of the pre-conditions you specified did not hold',
       ),
-      4,
+      3,
     ],
     ['copies denied (403)', faults.error(403, 'AccessDenied', 'Access Denied'), 1],
   ])('%s: the fingerprinted keys are uploaded by PUT, the deploy succeeds', async (_name, fault, tried) => {

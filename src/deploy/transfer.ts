@@ -85,7 +85,9 @@ export async function transferFiles(run: DeployContext, input: TransferInput): P
     info: (message) => run.logger.info?.(message),
     secrets: run.secrets,
   });
-  for (const p of todo) if (!isFingerprintedCopy(p.item)) copies.expect(p.item);
+  if (config.fingerprint === 'filename') {
+    for (const p of todo) if (!isFingerprintedCopy(p.item)) copies.expect(p.item);
+  }
   const done: Done = { files: 0, bytes: 0 };
   const started = await runPool(
     todo,
