@@ -1,7 +1,7 @@
 // The sixth stage of createAll: the uploads. Largest files first (no long tail), `concurrency` at a
 // time (the one pool, src/util/pool.ts); fingerprinted copies last, made from their own keys by
-// server-side copies where the server allows (fingerprint-copy.ts). Each file is forgotten by the record before it is sent and
-// recorded again only once it is in the bucket; its outcome goes into the report, the progress events
+// server-side copies where the server allows (fingerprint-copy.ts). Each file is forgotten by the record
+// before it is sent and recorded again only once it is in the bucket; its outcome goes into the report, the progress events
 // and the stop rules (stop-rules.ts), and a refused ACL turns ACLs off (acl-fallback.ts). Files never
 // started because a stop rule fired are reported as not attempted.
 
