@@ -73,7 +73,7 @@ export interface NunjucksS3Config {
    * file; any write to a file changes its ctime, so a change is never missed. `FLASKS3_HASH_CACHE`. @default true
    */
   hashCache?: boolean;
-  /** Gzip bodies and set `Content-Encoding: gzip`. `FLASKS3_GZIP`. @default false */
+  /** Gzip bodies, with `Content-Encoding: gzip`, where that makes them smaller. `FLASKS3_GZIP`. @default false */
   gzip?: boolean;
   /** With gzip: only these extensions (case-insensitive, dot optional). `FLASKS3_GZIP_ONLY_EXTS`. @default [] (all but already-compressed formats) */
   gzipOnlyExts?: string[];

@@ -29,7 +29,7 @@ afterAll(removeTemps);
 
 const FILES: Record<string, string | Buffer> = {
   'static/css/site.css': 'body { color: #123 }\n',
-  'static/js/app.js': 'console.log("app");\n',
+  'static/js/app.js': 'console.log("app");\n'.repeat(10), // gzip pays (it is kept only then)
   "static/odd/c++ (1) !'*~.css": '.odd {}\n',
   'static/odd/ünï cødé/100% sure #1?.txt': 'percent, hash, question mark\n',
   'static/img/dot.png': Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'),

@@ -48,7 +48,8 @@ const sha384 = (bytes: Uint8Array | string) =>
 
 const FONT = randomBytes(3000);
 const FILES: Record<string, string | Buffer> = {
-  'static/css/app.css': 'body { background: url(../img/logo.svg); }\n',
+  // Long enough for gzip to make it smaller (gzip is kept only then: send-object.ts).
+  'static/css/app.css': `body { background: url(../img/logo.svg); }\n${'.x { color: red; }\n'.repeat(8)}`,
   'static/js/app.js': 'console.log("app");\n',
   'static/img/logo.svg': '<svg xmlns="http://www.w3.org/2000/svg"/>',
   'static/fonts/x.woff2': FONT,

@@ -3,7 +3,7 @@
 // keys outside the prefixes left out. listingSegments is pure: table-driven.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listBucket, listingSegments, normaliseEtag } from '../src/deploy/state/listing.js';
+import { etagFrom, listBucket, listingSegments, normaliseEtag } from '../src/deploy/state/listing.js';
 import { freshBucket, testClient } from './helpers/s3.js';
 
 const client = testClient();
@@ -76,5 +76,16 @@ describe('listingSegments', () => {
   it('normalises quoted and bare ETags alike', () => {
     expect(normaliseEtag('"abc"')).toBe('abc');
     expect(normaliseEtag('abc')).toBe('abc');
+  });
+
+  it.each([
+    ['"abc"', 'abc'],
+    ['abc', 'abc'], // RGW's CopyObject
+    ['"abc-3"', 'abc-3'],
+    ['', undefined], // Ceph RGW 16.2's CompleteMultipartUpload
+    ['""', undefined],
+    [undefined, undefined],
+  ])('the ETag of a response %j is kept as %j', (given, kept) => {
+    expect(etagFrom(given)).toBe(kept);
   });
 });

@@ -1,6 +1,8 @@
 // Deterministic gzip: the same input gives the same bytes on every run (the original wrote the current
 // time into every header, so every deploy changed every object). Node writes mtime 0 already; the OS
-// byte differs by platform, so it is fixed to 3 (Unix), as GNU gzip writes it.
+// byte differs by platform, so it is fixed to 3 (Unix), as GNU gzip writes it. And gzip only when it
+// pays: bytes that gzip does not make smaller (random or already compressed data) are stored as they
+// are, a choice that depends on the bytes alone, so an unchanged file makes the same choice every run.
 
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
@@ -22,6 +24,22 @@ function fixHeader(buf: Buffer): Buffer {
 /** Gzip a buffer, deterministically (on the libuv thread pool, not the event loop). */
 export async function gzipBuffer(input: Uint8Array): Promise<Buffer> {
   return fixHeader(await gzipAsync(input));
+}
+
+/** Whether a gzipped body of `gzippedLength` bytes is worth storing for `length` bytes: only when smaller. */
+export function gzipPays(gzippedLength: number, length: number): boolean {
+  return gzippedLength < length;
+}
+
+/**
+ * `bytes` gzipped when that makes them smaller ({@link gzipPays}), else `bytes` as they are; `gzipped`
+ * says which.
+ */
+export async function gzipIfSmaller(bytes: Buffer): Promise<{ body: Buffer; gzipped: boolean }> {
+  const gzipped = await gzipBuffer(bytes);
+  return gzipPays(gzipped.length, bytes.length)
+    ? { body: gzipped, gzipped: true }
+    : { body: bytes, gzipped: false };
 }
 
 /** `source` gzipped, with the same deterministic header as {@link gzipBuffer}; errors of either end surface on the result. */

@@ -23,6 +23,10 @@ export interface ReportEntry {
   /** Local size in bytes (before gzip). */
   size: number;
   contentType: string;
+  /**
+   * Uploaded: the object was stored gzipped. Skipped, or in a dry run: gzip applies to the file (it is then
+   * stored gzipped only if that makes it smaller).
+   */
   gzip: boolean;
   /** Why it was uploaded or skipped; see {@link UploadReason}. */
   reason: UploadReason;
@@ -46,9 +50,9 @@ export interface UploadReport {
   deleted: string[];
   /** Everything that was not done as configured, each said once. */
   warnings: string[];
-  /** Body bytes sent for the objects uploaded (after gzip). */
+  /** Body bytes sent for the objects uploaded (after gzip; none for a fingerprinted key made by a server-side copy). */
   bytesSent: number;
-  /** Local bytes minus gzipped bytes, over the gzipped objects uploaded (can be negative for tiny files). */
+  /** Local bytes minus gzipped bytes, over the objects uploaded gzipped (never negative: gzip is kept only when smaller). */
   bytesSavedByGzip: number;
   durationMs: number;
   /** What the CDN in front was asked to invalidate (src/cdn/); absent when no CDN is configured. */

@@ -1,8 +1,9 @@
-// The upload side of fingerprinting: with `fingerprint: 'filename'`, every file is uploaded twice, under
+// The upload side of fingerprinting: with `fingerprint: 'filename'`, every file is stored twice, under
 // its own key (so relative references inside CSS and JS, source maps and old links keep working) and
-// under its fingerprinted key (`static/css/app.3f2a9c1b0d4e.css`), which never changes content and so is
-// served `Cache-Control: public, max-age=31536000, immutable` unless the user set a Cache-Control. After
-// a successful upload (either mode), the manifest the plugin reads is written; the deploy's fingerprinted
+// under its fingerprinted key (`static/css/app.3f2a9c1b0d4e.css`, a server-side copy of the own key where
+// the server allows: fingerprint-copy.ts), which never changes content and so is served
+// `Cache-Control: public, max-age=31536000, immutable` unless the user set a Cache-Control. After a
+// successful upload (either mode), the manifest the plugin reads is written; the deploy's fingerprinted
 // keys go into the record's deploy history, which stale cleanup keeps for keepDeploys deploys.
 
 import { randomBytes } from 'node:crypto';

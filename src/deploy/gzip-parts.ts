@@ -4,19 +4,21 @@
 // upload whose parts go up as they fill, at most PARTS_AT_ONCE in flight (so memory stays at a few parts
 // whatever the file's size), each a Buffer the SDK retries itself. Complete is sent only after every
 // part is up and the bytes read have the hash the key was named by; on any failure or an abort the
-// multipart upload is aborted, so no object is committed.
+// multipart upload is aborted, so no object is committed. Nor is one when the whole gzip output turns
+// out no smaller than the file (send-object.ts judged gzip on the file's start only): the caller then
+// sends the file as it is.
 
 import type {
   CompletedPart,
   CreateMultipartUploadCommandInput,
   PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
-import { gzipStream } from '../content/gzip.js';
+import { gzipPays, gzipStream } from '../content/gzip.js';
 import { abortError } from '../s3/retry.js';
 import { s3Sdk } from '../s3/sdk.js';
 import { hashedFileStream } from './body-streams.js';
 import { completedPart, PARTS_AT_ONCE } from './multipart.js';
-import { normaliseEtag } from './state/listing.js';
+import { etagFrom } from './state/listing.js';
 import {
   changedWhileUploading,
   type DeployItem,
@@ -152,13 +154,19 @@ async function sendFullParts(
   return { last: cutter.rest(), gzipBytes, partsStarted };
 }
 
+/**
+ * What became of a large gzipped file: stored, or abandoned uncommitted because gzip did not make it
+ * smaller (with the bytes of the parts sent before that was known).
+ */
+export type GzipOutcome = { stored: SentObject } | { abandoned: { bytesSent: number } };
+
 /** A large gzipped file (see the top of this file). */
 export async function sendGzippedParts(
   ctx: SendContext,
   item: DeployItem,
   params: PutObjectCommandInput,
   partSize: number,
-): Promise<SentObject> {
+): Promise<GzipOutcome> {
   if (ctx.signal?.aborted) throw abortError(ctx.signal);
   const source = await hashedFileStream(item.file.file, ctx.hasher, 1024 * 1024);
   const compressed = gzipStream(source.stream);
@@ -174,12 +182,19 @@ export async function sendGzippedParts(
     const upload = run.upload;
     const read = await source.result();
     if (isNamedByHash(ctx.config, item) && read.hash !== item.hash) throw changedWhileUploading(item);
+    if (!gzipPays(sent.gzipBytes, read.size)) {
+      // Not smaller after all: the parts in flight finish (so the bytes counted are the bytes sent), then
+      // the finally block aborts the multipart upload: nothing is committed.
+      while (upload && upload.inFlight.size > 0) await Promise.race(upload.inFlight);
+      return { abandoned: { bytesSent: sent.partsStarted * partSize } };
+    }
+    const stored = { ...read, stored: sent.gzipBytes, bytesSent: sent.gzipBytes, gzipped: true };
     if (!upload) {
       const put = await ctx.client.send(
         new (s3Sdk().PutObjectCommand)({ ...params, Body: sent.last, ContentLength: sent.last.length }),
         { abortSignal: ctx.signal },
       );
-      return { ...read, bytesSent: sent.gzipBytes, etag: etagOf(put.ETag) };
+      return { stored: { ...stored, etag: etagFrom(put.ETag) } };
     }
     if (sent.last.length > 0) startPart(upload, sent.partsStarted + 1, sent.last);
     while (upload.inFlight.size > 0) await Promise.race(upload.inFlight);
@@ -193,7 +208,7 @@ export async function sendGzippedParts(
       }),
     );
     completed = true;
-    return { ...read, bytesSent: sent.gzipBytes, etag: etagOf(done.ETag) };
+    return { stored: { ...stored, etag: etagFrom(done.ETag) } };
   } finally {
     ctx.signal?.removeEventListener('abort', onAbort);
     compressed.destroy();
@@ -205,12 +220,4 @@ export async function sendGzippedParts(
       await ctx.client.send(new (s3Sdk().AbortMultipartUploadCommand)(upload.target)).catch(() => {});
     }
   }
-}
-
-/**
- * An ETag as claims keep it: without the quotes some servers put around it; none when the server sent an
- * empty one (Ceph RGW 16.2 does for Complete), so the final listing supplies it.
- */
-function etagOf(etag: string | undefined): string | undefined {
-  return (etag === undefined ? '' : normaliseEtag(etag)) || undefined;
 }

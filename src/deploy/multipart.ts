@@ -19,6 +19,7 @@ import { s3Sdk } from '../s3/sdk.js';
 import { readFileInChunks } from '../util/chunked-read.js';
 import { runPool } from '../util/pool.js';
 import { guardedSend, hashedFileStream } from './body-streams.js';
+import { etagFrom } from './state/listing.js';
 import {
   changedWhileUploading,
   type DeployItem,
@@ -38,8 +39,8 @@ export function partSizeFor(size: number): number {
 }
 
 /**
- * Whether a file goes as a multipart upload: not gzipped (a gzipped body's length is unknown in
- * advance), at or above multipartThreshold, and more than one part.
+ * Whether a file goes as a multipart upload from its own bytes: not gzipped (a gzipped body's length is
+ * unknown in advance: gzip-parts.ts), at or above multipartThreshold, and more than one part.
  */
 export function sendsAsMultipart(size: number, gzip: boolean, multipartThreshold: number): boolean {
   return !gzip && size >= multipartThreshold && size > partSizeFor(size);
@@ -188,9 +189,10 @@ export async function sendParts(
     return {
       hash: whole.hash,
       size: whole.size,
+      stored: item.size,
       bytesSent: item.size,
-      // Ceph RGW 16.2 answers Complete with an empty ETag: then the final listing supplies it.
-      etag: done.ETag?.replace(/^"(.*)"$/, '$1') || undefined,
+      gzipped: false,
+      etag: etagFrom(done.ETag),
     };
   } finally {
     upload.stop.abort();

@@ -1,6 +1,7 @@
 // The sixth stage of createAll: the uploads. Largest files first (no long tail), `concurrency` at a
-// time (the one pool, src/util/pool.ts). Each file is forgotten by the record before it is sent and
-// recorded again only once it is in the bucket; its outcome goes into the report, the progress events
+// time (the one pool, src/util/pool.ts); fingerprinted copies last, made from their own keys by
+// server-side copies where the server allows (fingerprint-copy.ts). Each file is forgotten by the record
+// before it is sent and recorded again only once it is in the bucket; its outcome goes into the report, the progress events
 // and the stop rules (stop-rules.ts), and a refused ACL turns ACLs off (acl-fallback.ts). Files never
 // started because a stop rule fired are reported as not attempted.
 
@@ -9,8 +10,10 @@ import { directPutter } from '../s3/direct-put.js';
 import { describeError } from '../s3/errors.js';
 import { scrubError } from '../s3/redact.js';
 import { runPool } from '../util/pool.js';
-import { type ObjectAclPolicy, sendWithAclFallback } from './acl-fallback.js';
+import type { ObjectAclPolicy } from './acl-fallback.js';
 import type { ProgressEvent } from './api-types.js';
+import { FingerprintCopies } from './fingerprint-copy.js';
+import { isFingerprintedCopy } from './fingerprint-upload.js';
 import type { Planned } from './plan.js';
 import type { RecordKeeper } from './record-keeper.js';
 import { reportEntry } from './report.js';
@@ -21,6 +24,7 @@ import {
   type DeployItem,
   isNamedByHash,
   type SendContext,
+  type SentObject,
 } from './types.js';
 
 /** What the transfer needs besides the deploy. */
@@ -29,6 +33,8 @@ export interface TransferInput {
   uploads: readonly Planned<DeployItem>[];
   acl: ObjectAclPolicy;
   keeper: RecordKeeper;
+  /** A listing confirmed the record's claims in this run: a skipped own key may be copied from. */
+  claimsConfirmed: boolean;
   hasher: Hasher;
   /** The client came from the caller (no direct PUTs: it may carry middleware of its own). */
   injectedClient: boolean;
@@ -41,10 +47,22 @@ interface Done {
   bytes: number;
 }
 
+/**
+ * The order of the uploads: largest first; fingerprinted copies after every own key, so that each copy
+ * starts after the upload of its own key did (the pool starts items in order): it is copied from it.
+ */
+function uploadOrder(uploads: readonly Planned<DeployItem>[]): Planned<DeployItem>[] {
+  const bySize = uploads.slice().sort((a, b) => b.item.size - a.item.size);
+  return [
+    ...bySize.filter((p) => !isFingerprintedCopy(p.item)),
+    ...bySize.filter((p) => isFingerprintedCopy(p.item)),
+  ];
+}
+
 /** Upload the planned files (see the top of this file). Resolves to how many were planned. */
 export async function transferFiles(run: DeployContext, input: TransferInput): Promise<number> {
   const { config, signal } = run;
-  const todo = input.uploads.slice().sort((a, b) => b.item.size - a.item.size);
+  const todo = uploadOrder(input.uploads);
   let totalBytes = 0;
   for (const p of todo) totalBytes += p.item.size;
   input.progress({ type: 'start', totalFiles: todo.length, totalBytes });
@@ -61,11 +79,20 @@ export async function transferFiles(run: DeployContext, input: TransferInput): P
     maxAttempts: config.maxAttempts,
     secrets: run.secrets,
   });
+  const copies = new FingerprintCopies({
+    objects: input.keeper.record.objects,
+    confirmed: input.claimsConfirmed,
+    info: (message) => run.logger.info?.(message),
+    secrets: run.secrets,
+  });
+  if (config.fingerprint === 'filename') {
+    for (const p of todo) if (!isFingerprintedCopy(p.item)) copies.expect(p.item);
+  }
   const done: Done = { files: 0, bytes: 0 };
   const started = await runPool(
     todo,
     config.concurrency,
-    (planned) => transferOne(run, ctx, input, stop, done, planned),
+    (planned) => transferOne(run, { ctx, input, stop, done, copies }, planned),
     () => signal?.aborted === true || stop.stopped,
   );
   if (stop.reason !== undefined && !signal?.aborted) {
@@ -80,20 +107,27 @@ export async function transferFiles(run: DeployContext, input: TransferInput): P
   return todo.length;
 }
 
+/** What every upload of a transfer shares. */
+interface Transfer {
+  ctx: SendContext;
+  input: TransferInput;
+  stop: StopRules;
+  done: Done;
+  copies: FingerprintCopies;
+}
+
 /** Upload one file and account for it: record, report, stop rules, progress. Never throws. */
 async function transferOne(
   run: DeployContext,
-  ctx: SendContext,
-  input: TransferInput,
-  stop: StopRules,
-  done: Done,
+  { ctx, input, stop, done, copies }: Transfer,
   { item, reason }: Planned<DeployItem>,
 ): Promise<void> {
   const { report, secrets, signal } = run;
   input.keeper.forget(item.key);
   let ok = false;
+  let sent: SentObject | undefined;
   try {
-    const sent = await sendWithAclFallback(ctx, item, input.acl);
+    sent = await copies.send(ctx, item, input.acl);
     // With fingerprinting the key and the manifest were named by the hash taken before sending: bytes
     // that differ were written meanwhile. Fail the file (the next run uploads it) rather than publish one
     // hash's name with another's bytes. (Without, the record simply gets the hash of what was sent.)
@@ -101,12 +135,13 @@ async function transferOne(
     if (item.key === item.file.key) item.sentHash = sent.hash;
     input.keeper.set(
       item.key,
-      { hash: sent.hash, settings: item.signature, size: sent.size, etag: sent.etag, stored: sent.bytesSent },
+      { hash: sent.hash, settings: item.signature, size: sent.size, etag: sent.etag, stored: sent.stored },
       item.settings.canonical,
     );
-    report.uploaded.push(reportEntry(item, reason));
+    report.uploaded.push({ ...reportEntry(item, reason), gzip: sent.gzipped });
     report.bytesSent += sent.bytesSent;
-    if (item.settings.gzip) report.bytesSavedByGzip += sent.size - sent.bytesSent;
+    // A server-side copy sent no bytes, so it saved none either.
+    if (sent.gzipped && sent.bytesSent > 0) report.bytesSavedByGzip += sent.size - sent.stored;
     stop.succeeded();
     ok = true;
   } catch (err) {
@@ -120,6 +155,7 @@ async function transferOne(
     });
     stop.failed(err, aborted);
   } finally {
+    if (!isFingerprintedCopy(item)) copies.settle(item, ok ? sent : undefined);
     item.body = undefined;
     done.files++;
     done.bytes += item.size;

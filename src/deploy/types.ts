@@ -36,13 +36,20 @@ export interface DeployItem {
 }
 
 /**
- * What one upload sent: the hash and size of the bytes read from the file, the body bytes sent (the size
- * stored), and the ETag the server gave the object, which every later listing must show for the claim to hold.
+ * What one upload (or server-side copy) stored: the hash and size of the bytes read from the file, the
+ * size of the object stored, the body bytes that went over the wire for it, whether it was stored
+ * gzipped, and the ETag the server gave the object, which every later listing must show for the claim to
+ * hold.
  */
 export interface SentObject {
   hash: string;
   size: number;
+  /** Size of the object stored: the gzipped size when gzipped. */
+  stored: number;
+  /** Body bytes sent for it: `stored` for an upload (plus any gzip attempt given up), 0 for a copy. */
   bytesSent: number;
+  /** Stored with `Content-Encoding: gzip`: gzip was on for the file and made it smaller. */
+  gzipped: boolean;
   /** The ETag the server answered for the stored object (quotes removed), when it sent one. */
   etag?: string | undefined;
 }

@@ -88,6 +88,8 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       uploads: plan.upload,
       acl: new ObjectAclPolicy(run.config, bucketAcl, deploy),
       keeper,
+      // The claims confirmTheRecord (planTheDeploy) checked against a listing before the plan.
+      claimsConfirmed: found.confirm && run.config.onlyModified && found.record !== undefined,
       hasher: local.hasher,
       injectedClient: options.client !== undefined,
       progress,

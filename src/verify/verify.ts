@@ -9,6 +9,7 @@ import { requireBucketName, resolveConfig } from '../config.js';
 import { createHeaderResolver, type ObjectSettings } from '../content/headers.js';
 import { discoverFiles, type LocalFile } from '../deploy/discover.js';
 import { immutableSettings } from '../deploy/fingerprint-upload.js';
+import { storesGzipped } from '../deploy/send-object.js';
 import { ConfigError } from '../errors.js';
 import { NunjucksS3 } from '../template/plugin.js';
 import { assetOrigin, encodeUrlPath } from '../template/url.js';
@@ -145,12 +146,12 @@ async function verifyOne(e: Expected, send: typeof fetch, timeoutMs: number): Pr
   }
   const fields = e.settings.fields;
   const headers = response.headers;
+  const local = await readFile(e.file.file);
   mismatch('content-type', fields.ContentType, headers.get('content-type'));
-  mismatch(
-    'content-encoding',
-    fields.ContentEncoding ?? '(none)',
-    headers.get('content-encoding') ?? '(none)',
-  );
+  // With gzip on, a file is stored gzipped only when that makes it smaller (src/deploy/send-object.ts).
+  const gzipped = e.settings.gzip && (await storesGzipped(local));
+  const encoding = e.settings.gzip ? (gzipped ? 'gzip' : undefined) : fields.ContentEncoding;
+  mismatch('content-encoding', encoding ?? '(none)', headers.get('content-encoding') ?? '(none)');
   if (fields.CacheControl !== undefined)
     mismatch('cache-control', fields.CacheControl, headers.get('cache-control'));
   // fetch decodes a gzip Content-Encoding: these are the bytes a browser hands to the page.
@@ -161,7 +162,6 @@ async function verifyOne(e: Expected, send: typeof fetch, timeoutMs: number): Pr
     mismatch('bytes', 'a readable body', (err as Error).message);
     return { key, url: e.url, status: response.status, mismatches };
   }
-  const local = await readFile(e.file.file);
   if (!served.equals(local)) {
     mismatch(
       'bytes',

@@ -1,8 +1,10 @@
 // The transfer's decisions that need no server: when a deploy stops taking new files (stop-rules.ts),
-// what a failed PUT with an ACL leads to (acl-fallback.ts), and where a multipart upload cuts its parts
-// (multipart.ts). The same decisions against real servers are in upload, faults and multipart tests.
+// what a failed PUT with an ACL leads to (acl-fallback.ts), where a multipart upload cuts its parts
+// (multipart.ts), when gzip pays (content/gzip.ts) and what a claim says of gzip (fingerprint-copy.ts). The same decisions against real servers are in upload, faults and multipart tests.
 import { describe, expect, it } from 'vitest';
+import { gzipPays } from '../../src/content/gzip.js';
 import { decideAfterPutFailure } from '../../src/deploy/acl-fallback.js';
+import { claimGzipped } from '../../src/deploy/fingerprint-copy.js';
 import { PART_SIZE, partRanges, partSizeFor, sendsAsMultipart } from '../../src/deploy/multipart.js';
 import { StopRules } from '../../src/deploy/stop-rules.js';
 
@@ -136,5 +138,29 @@ describe('multipart part boundaries', () => {
     [8 * MiB + 1, false, 1, true],
   ])('%i bytes, gzip %s, threshold %i: multipart %s', (size, gzip, threshold, multipart) => {
     expect(sendsAsMultipart(size, gzip, threshold)).toBe(multipart);
+  });
+});
+
+describe('gzip', () => {
+  it.each([
+    // gzipped length, file length, gzip kept
+    [99, 100, true],
+    [100, 100, false], // no smaller: the file goes as it is
+    [101, 100, false],
+    [20, 0, false], // an empty file
+  ])('%i bytes gzipped for %i: kept %s', (gz, size, kept) => {
+    expect(gzipPays(gz, size)).toBe(kept);
+  });
+
+  it.each([
+    // gzip wanted, size, stored, gzipped (undefined: the bucket is asked)
+    [false, 100, 100, false],
+    [false, 100, 50, false], // a user's own Content-Encoding: never gzip's
+    [true, 100, 60, true],
+    [true, 100, 100, undefined], // as it is, or a gzipped body of exactly that size: cannot tell
+    [true, 100, 120, true], // a version that gzipped whatever the result
+    [true, 100, undefined, undefined],
+  ])('gzip %s, %i bytes stored as %s: gzipped %s', (wanted, size, stored, gzipped) => {
+    expect(claimGzipped(wanted, { size, stored })).toBe(gzipped);
   });
 });

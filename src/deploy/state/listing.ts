@@ -37,6 +37,15 @@ export function normaliseEtag(etag: string): string {
   return etag.replace(/^"(.*)"$/, '$1');
 }
 
+/**
+ * The ETag of a response as claims keep it: without quotes (RGW's CopyObject answers one without, most
+ * servers one with), and none when the server sent none or an empty one (Ceph RGW 16.2 does for
+ * CompleteMultipartUpload): the final listing then supplies it (final-verification.ts).
+ */
+export function etagFrom(etag: string | undefined): string | undefined {
+  return etag === undefined ? undefined : normaliseEtag(etag) || undefined;
+}
+
 interface Segment {
   prefix: string;
   /** List keys after this one (exclusive). */
@@ -81,7 +90,7 @@ async function listSegment(
       if (o.Key === undefined) continue;
       if (segment.last !== undefined && o.Key > segment.last) return;
       into.set(o.Key, {
-        etag: normaliseEtag(o.ETag ?? ''),
+        etag: etagFrom(o.ETag) ?? '',
         size: o.Size ?? 0,
         lastModified: o.LastModified?.toISOString(),
       });
