@@ -41,7 +41,7 @@ export async function confirmTheDeploy(run: DeployContext, input: FinalVerificat
   let listed: Map<string, ListedObject>;
   try {
     listed = await listBucket({
-      client: run.client,
+      store: run.s3.store,
       bucket: run.bucket,
       prefixes: listPrefixes(run.folderKeys),
     });
