@@ -43,9 +43,13 @@ const STATUS_NAMES: Readonly<Record<number, string>> = {
   504: 'GatewayTimeout',
 };
 
-/** The error body's XML, or undefined when there is none; a body that is not XML is rethrown as the parse error. */
+/** The error body's <Error> element, or undefined when there is none; any other body throws (not S3's XML). */
 function errorBody(text: string): XmlElement | undefined {
-  return text.trim() === '' ? undefined : parseXml(text);
+  if (text.trim() === '') return undefined;
+  const root = parseXml(text);
+  if (root.name !== 'Error')
+    throw new Error(`Deserialization error: the answer is not S3's XML (<${root.name}>, not <Error>)`);
+  return root;
 }
 
 /** The wait a Retry-After header asks for, in ms (capped at 20 s), or undefined. */
