@@ -98,7 +98,10 @@ export class HttpSender {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', fail);
-        res.on('aborted', () => fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+        // The connection closed before the whole body came: a dropped connection, retried as one.
+        res.on('close', () => {
+          if (!res.complete) fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+        });
         res.on('end', () => {
           if (settled) return;
           settled = true;
