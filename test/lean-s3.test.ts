@@ -2,8 +2,9 @@
 // characters that need encoding, listings past 1,000 keys, the SDK-shaped errors of real error bodies,
 // a 503 with Retry-After retried, a local clock an hour off corrected, and a stalled server timed out.
 // What a user would check: the same bytes and keys through the SDK, codes and statuses, elapsed time.
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openS3Edge } from '../src/s3/edge.js';
 import { describeError, errorCode, httpStatus } from '../src/s3/errors.js';
 import { LeanS3 } from '../src/s3/lean/lean-client.js';
 import { leanStore } from '../src/s3/lean/lean-store.js';
@@ -151,5 +152,44 @@ describe('the lean path under faults', () => {
     proxy.setRules([{ method: 'GET', fault: faults.stall(), times: 1 }]);
     const retried = leanStore(lean({ endpoint: proxy.url, socketTimeout: 700 }), 2);
     expect((await retried.getObject(bucket, 'k.txt')).toString()).toBe('answered');
+  });
+
+  it('shares its clock correction with the SDK client created after it', async () => {
+    const bucket = await freshBucket('lean-shared-clock');
+    const proxy = await proxied([]);
+    const info = s3Backend();
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: Date.now() + 3600_000 });
+    const edge = openS3Edge(
+      {
+        region: info.region,
+        endpointUrl: proxy.url,
+        forcePathStyle: true,
+        accessKeyId: info.accessKeyId,
+        secretAccessKey: info.secretAccessKey,
+        sessionToken: undefined,
+        concurrency: 4,
+        requestTimeout: 60_000,
+        maxAttempts: 3,
+      },
+      { bucket },
+    );
+    try {
+      expect(edge.lean).toBe(true);
+      await edge.store.putObject({ bucket, key: 'a.txt', body: 'a' });
+      const sdk = edge.client();
+      const offset = (sdk.config as { systemClockOffset?: number }).systemClockOffset ?? 0;
+      expect(Math.abs(offset + 3600_000)).toBeLessThan(60_000);
+      await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'a.txt' }));
+      // On Ceph RGW (s3rver checks no time): the lean PUT was refused once, the SDK's HEAD never.
+      if (info.name === 'rgw')
+        expect(proxy.log.map((e) => [e.method, e.status])).toEqual([
+          ['PUT', 403],
+          ['PUT', 200],
+          ['HEAD', 200],
+        ]);
+    } finally {
+      vi.useRealTimers();
+      edge.destroy();
+    }
   });
 });
