@@ -1,4 +1,4 @@
-// src/direct-put.ts: small objects PUT by the SDK's signer and HTTP handler without its middleware. What
+// src/s3/direct-put.ts: small objects PUT on the lean path (src/s3/lean/), without the SDK. What
 // must hold: an object uploaded that way is the same object, with the same headers and metadata, as one
 // uploaded through client.send (an injected client, which always takes the SDK path), for every header
 // setting and for keys that need encoding; and an injected client's own middleware sees every PUT.

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyRecord, parseRecord, RECORD_FORMAT, recordKey, serializeRecord } from '../src/deploy/record.js';
 import { RecordKeeper } from '../src/deploy/record-keeper.js';
 import { readRecord, writeRecord } from '../src/deploy/record-store.js';
-import { freshBucket, testClient, uniqueBucket } from './helpers/s3.js';
+import { freshBucket, testClient, testStore, uniqueBucket } from './helpers/s3.js';
 import { listKeys } from './helpers/trust.js';
 
 const H = '0123456789abcdef';
@@ -75,22 +75,22 @@ describe('parseRecord / serializeRecord', () => {
 describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
   it('tells a missing bucket from a missing record, and reads what was written', async () => {
     const client = testClient();
-    expect(await readRecord(client, uniqueBucket('nobucket'), '')).toEqual({ status: 'no-bucket' });
+    expect(await readRecord(testStore(), uniqueBucket('nobucket'), '')).toEqual({ status: 'no-bucket' });
     const bucket = await freshBucket('rec');
-    expect(await readRecord(client, bucket, 'pre')).toEqual({
+    expect(await readRecord(testStore(), bucket, 'pre')).toEqual({
       status: 'missing',
       pending: { deltas: [], markers: [] },
     });
     const r = emptyRecord(bucket, 'pre');
     r.objects['pre/static/a'] = { hash: H, settings: S, size: 5 };
     r.settings[S] = { ContentType: 'text/plain; charset=utf-8' };
-    await writeRecord(client, r);
-    const read = await readRecord(client, bucket, 'pre');
+    await writeRecord(testStore(), r);
+    const read = await readRecord(testStore(), bucket, 'pre');
     expect(read.status).toBe('found');
     if (read.status === 'found')
       expect({ ...read.record.objects }).toEqual({ 'pre/static/a': { hash: H, settings: S, size: 5 } });
     // Another prefix in the same bucket has its own record.
-    expect(await readRecord(client, bucket, '')).toEqual({
+    expect(await readRecord(testStore(), bucket, '')).toEqual({
       status: 'missing',
       pending: { deltas: [], markers: [] },
     });
@@ -104,7 +104,7 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
     const client = testClient();
     const bucket = await freshBucket('rec');
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: recordKey(''), Body: 'not json' }));
-    expect(await readRecord(client, bucket, '')).toEqual({
+    expect(await readRecord(testStore(), bucket, '')).toEqual({
       status: 'unusable',
       problem: 'it is not valid JSON',
       pending: { deltas: [], markers: [] },
@@ -112,41 +112,39 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
   });
 
   it('RecordKeeper writes only when something changed, and never lists a key being uploaded', async () => {
-    const client = testClient();
     const bucket = await freshBucket('rec');
     const r = emptyRecord(bucket, '');
     r.objects['static/old'] = { hash: H, settings: S, size: 1 };
     r.settings[S] = { ContentType: 'x' };
-    const keeper = new RecordKeeper(client, r, { intervalMs: 60_000 });
+    const keeper = new RecordKeeper(testStore(), r, { intervalMs: 60_000 });
     await keeper.begin();
     expect(keeper.changed).toBe(false);
     await keeper.finish();
     await keeper.close();
-    expect(await readRecord(client, bucket, '')).toEqual({
+    expect(await readRecord(testStore(), bucket, '')).toEqual({
       status: 'missing',
       pending: { deltas: [], markers: [] },
     });
 
-    const k2 = new RecordKeeper(client, r, { intervalMs: 60_000 });
+    const k2 = new RecordKeeper(testStore(), r, { intervalMs: 60_000 });
     k2.forget('static/old');
     k2.set('static/new', { hash: H, settings: S, size: 2 }, { ContentType: 'x' });
     await k2.finish();
-    const read = await readRecord(client, bucket, '');
+    const read = await readRecord(testStore(), bucket, '');
     if (read.status !== 'found') throw new Error(`expected a record, got ${read.status}`);
     expect(Object.keys(read.record.objects)).toEqual(['static/new']);
   });
 
   it('RecordKeeper checkpoints while uploads go on, so an interrupted run keeps what finished', async () => {
-    const client = testClient();
     const bucket = await freshBucket('rec');
-    const keeper = new RecordKeeper(client, emptyRecord(bucket, ''), { intervalMs: 20 });
+    const keeper = new RecordKeeper(testStore(), emptyRecord(bucket, ''), { intervalMs: 20 });
     await keeper.begin();
     keeper.set('static/first', { hash: H, settings: S, size: 1 }, { ContentType: 'x' });
     // Poll until the checkpoint lands (no finish() call: as if the process were killed now).
-    let read = await readRecord(client, bucket, '');
+    let read = await readRecord(testStore(), bucket, '');
     for (let i = 0; i < 200 && read.status !== 'found'; i++) {
       await new Promise((r) => setTimeout(r, 25));
-      read = await readRecord(client, bucket, '');
+      read = await readRecord(testStore(), bucket, '');
     }
     keeper.stop();
     if (read.status !== 'found') throw new Error(`no checkpoint was written (${read.status})`);
@@ -159,21 +157,21 @@ describe('readRecord / writeRecord / RecordKeeper (real S3)', () => {
   it('RecordKeeper writes deltas of what changed, one snapshot at the end, then removes its deltas and marker', async () => {
     const client = testClient();
     const bucket = await freshBucket('rec');
-    const keeper = new RecordKeeper(client, emptyRecord(bucket, 'p'), { intervalMs: 60_000, batch: 2 });
+    const keeper = new RecordKeeper(testStore(), emptyRecord(bucket, 'p'), { intervalMs: 60_000, batch: 2 });
     await keeper.begin();
     keeper.set('p/static/a', { hash: H, settings: S, size: 1, etag: 'e1', stored: 1 }, { ContentType: 'x' });
     keeper.set('p/static/b', { hash: H, settings: S, size: 1, etag: 'e2', stored: 1 }, { ContentType: 'x' });
-    let read = await readRecord(client, bucket, 'p');
+    let read = await readRecord(testStore(), bucket, 'p');
     for (let i = 0; i < 200 && read.status !== 'found'; i++) {
       await new Promise((r) => setTimeout(r, 25));
-      read = await readRecord(client, bucket, 'p');
+      read = await readRecord(testStore(), bucket, 'p');
     }
     if (read.status !== 'found') throw new Error(`no delta was written (${read.status})`);
     expect(Object.keys(read.record.objects).sort()).toEqual(['p/static/a', 'p/static/b']);
     keeper.forget('p/static/a');
     await keeper.finish();
     await keeper.close();
-    read = await readRecord(client, bucket, 'p');
+    read = await readRecord(testStore(), bucket, 'p');
     if (read.status !== 'found') throw new Error(`no snapshot was written (${read.status})`);
     expect(read.record.objects).toEqual({
       'p/static/b': { hash: H, settings: S, size: 1, etag: 'e2', stored: 1 },

@@ -12,7 +12,7 @@ import {
   selectStale,
 } from '../src/deploy/stale.js';
 import { deleteKeys, listKeys } from '../src/s3/objects.js';
-import { freshBucket, testClient } from './helpers/s3.js';
+import { freshBucket, testClient, testStore } from './helpers/s3.js';
 
 describe('listPrefixes', () => {
   it.each<[string[], string[]]>([
@@ -139,9 +139,9 @@ describe('against the S3 server', () => {
     const bucket = await freshBucket('stale-list');
     const keys = Array.from({ length: 7 }, (_, i) => `static/f${i}.css`);
     await put(bucket, [...keys, 'other/x', 'staticx']);
-    expect(await listKeys(testClient(), bucket, 'static/', undefined, 2)).toEqual(keys);
-    expect(await listKeys(testClient(), bucket, '', undefined, 3)).toEqual(['other/x', ...keys, 'staticx']);
-    expect(await listKeys(testClient(), bucket, 'nothing/')).toEqual([]);
+    expect(await listKeys(testStore(), bucket, 'static/', undefined, 2)).toEqual(keys);
+    expect(await listKeys(testStore(), bucket, '', undefined, 3)).toEqual(['other/x', ...keys, 'staticx']);
+    expect(await listKeys(testStore(), bucket, 'nothing/')).toEqual([]);
   });
 
   it('deleteKeys deletes exactly the keys given, in batches', async () => {
@@ -167,7 +167,8 @@ describe('against the S3 server', () => {
       'static/a.css',
     ]);
     const base = {
-      client: testClient(),
+      store: testStore(),
+      client: () => testClient(),
       bucket,
       prefix: 'p',
       folderKeys: ['p/static'],

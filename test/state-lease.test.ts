@@ -11,11 +11,11 @@ import {
   renewLease,
   tryTakeLease,
 } from '../src/deploy/state/lease.js';
-import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
+import { freshBucket, s3Backend, testStore } from './helpers/s3.js';
 
-const client = testClient();
+const store = testStore();
 const options = (bucket: string, owner: string, more = {}) => ({
-  client,
+  store,
   bucket,
   stateFolder: 'app/.nunjucks-s3',
   owner,

@@ -98,7 +98,8 @@ async function cleanup(run: DeployContext, input: FinishDeployInput, where: stri
       ownGeneration: input.lease?.owner.id,
     });
     result = await cleanStale({
-      client: run.client,
+      store: run.s3.store,
+      client: run.s3.client,
       bucket: report.bucket,
       prefix: config.prefix,
       folderKeys: run.folderKeys,

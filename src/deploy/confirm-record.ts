@@ -55,7 +55,7 @@ export async function confirmTheRecord(
   items: readonly DeployItem[],
 ): Promise<Map<string, Contradiction>> {
   const listed = await listBucket({
-    client: run.client,
+    store: run.s3.store,
     bucket: run.bucket,
     prefixes: listPrefixes(run.folderKeys),
   });

@@ -33,9 +33,9 @@ export interface RecordFound {
  * then only a HeadBucket tells whether the bucket exists. A failed read fails the run before any upload.
  */
 export async function readTheRecord(run: DeployContext, items: readonly DeployItem[]): Promise<RecordFound> {
-  const { client, bucket, config, signal } = run;
+  const { bucket, config, signal } = run;
   try {
-    const read = await readRecord(client, bucket, config.prefix, signal);
+    const read = await readRecord(run.s3.store, bucket, config.prefix, signal);
     const confirm = !config.trustRecord;
     const none = { contradicted: new Map<string, Contradiction>() };
     if (read.status === 'no-bucket')
@@ -55,7 +55,7 @@ export async function readTheRecord(run: DeployContext, items: readonly DeployIt
     run.warn(
       `the upload record s3://${bucket}/${recordKey(config.prefix)} could not be used (${read.problem}); every file is uploaded and the record rewritten`,
     );
-    const exists = await bucketExists(client, bucket, signal);
+    const exists = await bucketExists(run.s3.client(), bucket, signal);
     return { record: undefined, bucketExists: exists, pending: read.pending, confirm, ...none };
   } catch (err) {
     throw preflightFailure(run, err, 'could not read the upload record from', items);
@@ -118,7 +118,7 @@ export async function keepTheRecord(
   plan: UploadPlan<DeployItem>,
   items: readonly DeployItem[],
 ): Promise<RecordKeeper> {
-  const keeper = new RecordKeeper(run.client, found.record ?? emptyRecord(run.bucket, run.config.prefix), {
+  const keeper = new RecordKeeper(run.s3.store, found.record ?? emptyRecord(run.bucket, run.config.prefix), {
     pending: found.pending,
     changedOnRead: found.contradicted.size > 0,
     confirmedAll: found.confirm && run.config.onlyModified && found.record !== undefined,

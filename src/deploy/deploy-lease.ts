@@ -184,9 +184,10 @@ async function waitForLease(run: DeployContext, options: LeaseOptions): Promise<
 export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promise<HeldLease> {
   const owner = newDeployOwner();
   const stateFolder = stateFolderOf(run.config.prefix);
-  const { client, bucket, signal } = run;
+  const { bucket, signal } = run;
+  const store = run.s3.store;
   const options: LeaseOptions = {
-    client,
+    store,
     bucket,
     stateFolder,
     owner: owner.id,
@@ -195,11 +196,11 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
     identity: { host: owner.host, pid: owner.pid, started: owner.started },
     abandoned: isDeadLocalProcess,
   };
-  const generation: GenerationStore = { client, bucket, stateFolder, signal };
+  const generation: GenerationStore = { store, bucket, stateFolder, signal };
   // The lease lives in the bucket: a missing bucket is created first (the same failure as ensureBucket's).
   if (!needs.bucketExists) {
     try {
-      await createBucket(client, bucket, signal);
+      await createBucket(run.s3.client(), bucket, signal);
       run.logger.info?.(`created bucket ${bucket}`);
     } catch (err) {
       throw preflightFailure(run, err, 'could not create the bucket', needs.items);
@@ -246,10 +247,10 @@ async function abortAbandoned(run: DeployContext, needs: LeaseNeeds): Promise<vo
   try {
     const owned = new Set(needs.ownedKeys);
     for (const i of needs.items) owned.add(i.key);
-    const gens = await readGenerations({ client: run.client, bucket: run.bucket, stateFolder });
+    const gens = await readGenerations({ store: run.s3.store, bucket: run.bucket, stateFolder });
     for (const g of gens) for (const k of g.keys) owned.add(k);
     const report = await abortAbandonedUploads({
-      client: run.client,
+      store: run.s3.store,
       bucket: run.bucket,
       prefixes: run.folderKeys.map((k) => (k === '' ? '' : `${k}/`)),
       owns: (key) => owned.has(key),

@@ -22,10 +22,10 @@ export interface BucketNeeds {
 
 /** Create the bucket if missing, then set its ACL (best effort); see the top of this file. */
 export async function ensureBucket(run: DeployContext, needs: BucketNeeds): Promise<BucketAclOutcome> {
-  const { client, bucket, signal } = run;
+  const { bucket, signal } = run;
   if (!needs.exists) {
     try {
-      await createBucket(client, bucket, signal);
+      await createBucket(run.s3.client(), bucket, signal);
       run.logger.info?.(`created bucket ${bucket}`);
     } catch (err) {
       throw preflightFailure(run, err, 'could not create the bucket', needs.items);
@@ -34,7 +34,7 @@ export async function ensureBucket(run: DeployContext, needs: BucketNeeds): Prom
   const outcome: BucketAclOutcome = { policyShown: false, objectAclOff: false };
   if (!run.config.putBucketAcl || !needs.uploads) return outcome;
   try {
-    await makeBucketPublicRead(client, bucket, signal);
+    await makeBucketPublicRead(run.s3.store, bucket, signal);
   } catch (err) {
     if (signal?.aborted) throw preflightFailure(run, err, 'aborted', needs.items);
     outcome.policyShown = true;

@@ -61,7 +61,7 @@ export async function confirmTheDeploy(run: DeployContext, input: FinalVerificat
 async function listTheFolders(run: DeployContext): Promise<Map<string, ListedObject> | undefined> {
   try {
     return await listBucket({
-      client: run.client,
+      store: run.s3.store,
       bucket: run.bucket,
       prefixes: listPrefixes(run.folderKeys),
     });

@@ -22,7 +22,7 @@ export interface AppState {
 
 function storeOf(run: DeployContext): GenerationStore {
   return {
-    client: run.client,
+    store: run.s3.store,
     bucket: run.bucket,
     stateFolder: stateFolderOf(run.config.prefix),
     signal: run.signal,

@@ -5,7 +5,7 @@
 // so a reader that finds a marker not its own knows a run was killed and confirms the claims against a
 // listing before trusting them (trustRecord).
 
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { ObjectStore } from '../s3/object-store.js';
 import type { RecordedDeploy, RecordedObject, UploadRecord } from './record.js';
 import { DELTA_FORMAT, deltaKey, inflightKey, newRunId, type RecordDelta } from './record-delta.js';
 import {
@@ -53,7 +53,7 @@ export class RecordKeeper {
   private readonly pending: PendingState;
 
   constructor(
-    private readonly client: S3Client,
+    private readonly store: ObjectStore,
     record: UploadRecord,
     private readonly options: KeeperOptions = {},
   ) {
@@ -67,7 +67,7 @@ export class RecordKeeper {
    * never calls it. Throws when the marker cannot be written: nothing was changed yet.
    */
   async begin(): Promise<void> {
-    if (!this.marked) await writeInflightMarker(this.client, this.record, this.run);
+    if (!this.marked) await writeInflightMarker(this.store, this.record, this.run);
     this.marked = true;
     this.timer ??= setInterval(() => this.checkpointSoon(), this.options.intervalMs ?? 2000);
     this.timer.unref();
@@ -139,7 +139,7 @@ export class RecordKeeper {
     this.changes = new Map();
     this.newSettings = Object.create(null);
     const key = deltaKey(this.record.prefix, this.run, delta.seq);
-    const p = writeDelta(this.client, { bucket: this.record.bucket, key }, delta)
+    const p = writeDelta(this.store, { bucket: this.record.bucket, key }, delta)
       .then(() => {
         this.ownDeltas.push(key);
       })
@@ -172,7 +172,7 @@ export class RecordKeeper {
     await this.writing?.catch(() => {});
     if (!this.snapshotDue) return;
     this.record.merged = [...new Set([...this.pending.deltas, ...this.ownDeltas])];
-    await writeRecord(this.client, this.record);
+    await writeRecord(this.store, this.record);
     this.snapshotDue = false;
     this.changes.clear();
   }
@@ -187,7 +187,7 @@ export class RecordKeeper {
     if (this.snapshotDue) return;
     const markers = this.marked ? [inflightKey(this.record.prefix, this.run)] : [];
     if (this.options.confirmedAll) markers.push(...this.pending.markers);
-    await deleteStateObjects(this.client, this.record.bucket, [
+    await deleteStateObjects(this.store, this.record.bucket, [
       ...this.pending.deltas,
       ...this.ownDeltas,
       ...markers,

@@ -2,10 +2,9 @@
 // the in-flight markers (record-delta.ts), all under the app's state folder. Everything else of the deploy
 // reaches the stored record only through the functions here.
 
-import type { S3Client } from '@aws-sdk/client-s3';
 import { errorCode, httpStatus } from '../s3/errors.js';
+import type { ObjectStore } from '../s3/object-store.js';
 import { listKeys } from '../s3/objects.js';
-import { s3Sdk } from '../s3/sdk.js';
 import { runPool } from '../util/pool.js';
 import { emptyRecord, parseRecord, recordKey, serializeRecord, type UploadRecord } from './record.js';
 import {
@@ -39,16 +38,13 @@ const NOTHING_PENDING: PendingState = { deltas: [], markers: [] };
 
 /** GET one object's text; undefined when it is missing. NoSuchBucket and other errors are thrown. */
 async function getText(
-  client: S3Client,
+  store: ObjectStore,
   bucket: string,
   key: string,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   try {
-    const out = await client.send(new (s3Sdk().GetObjectCommand)({ Bucket: bucket, Key: key }), {
-      abortSignal: signal,
-    });
-    return (await out.Body?.transformToString('utf8')) ?? '';
+    return (await store.getObject(bucket, key, signal)).toString('utf8');
   } catch (err) {
     const code = errorCode(err);
     if (code !== 'NoSuchBucket' && (code === 'NoSuchKey' || httpStatus(err) === 404)) return undefined;
@@ -63,14 +59,14 @@ async function getText(
  * AccessDenied on the snapshot (a key without s3:ListBucket gets it for a missing object too): `unusable`.
  */
 export async function readRecord(
-  client: S3Client,
+  store: ObjectStore,
   bucket: string,
   prefix: string,
   signal?: AbortSignal,
 ): Promise<RecordRead> {
   let text: string | undefined;
   try {
-    text = await getText(client, bucket, recordKey(prefix), signal);
+    text = await getText(store, bucket, recordKey(prefix), signal);
   } catch (err) {
     const code = errorCode(err);
     if (code === 'NoSuchBucket') return { status: 'no-bucket' };
@@ -85,7 +81,7 @@ export async function readRecord(
   }
   const parsed = text === undefined ? undefined : parseRecord(text, bucket, prefix);
   const base = parsed && 'record' in parsed ? parsed.record : emptyRecord(bucket, prefix);
-  const { pending, applied } = await applyPendingDeltas(client, base, signal);
+  const { pending, applied } = await applyPendingDeltas(store, base, signal);
   if (parsed && 'problem' in parsed) return { status: 'unusable', problem: parsed.problem, pending };
   if (parsed === undefined && applied === 0) return { status: 'missing', pending };
   return { status: 'found', record: base, pending };
@@ -93,18 +89,18 @@ export async function readRecord(
 
 /** List the state folder, then GET and apply the deltas the record does not hold yet, in key order. */
 async function applyPendingDeltas(
-  client: S3Client,
+  store: ObjectStore,
   record: UploadRecord,
   signal?: AbortSignal,
 ): Promise<{ pending: PendingState; applied: number }> {
-  const keys = await listKeys(client, record.bucket, stateFolder(record.prefix), signal);
+  const keys = await listKeys(store, record.bucket, stateFolder(record.prefix), signal);
   const deltas = keys.filter((k) => k.startsWith(deltaFolder(record.prefix)) && k.endsWith('.json')).sort();
   const markers = keys.filter((k) => k.startsWith(inflightFolder(record.prefix)));
   const merged = new Set(record.merged ?? []);
   let applied = 0;
   for (const key of deltas) {
     if (merged.has(key)) continue;
-    const text = await getText(client, record.bucket, key, signal);
+    const text = await getText(store, record.bucket, key, signal);
     const delta = text === undefined ? undefined : parseDelta(text);
     if (!delta) continue;
     applyDelta(record, delta);
@@ -115,50 +111,44 @@ async function applyPendingDeltas(
 
 /** PUT a private, never-cached JSON object of the state folder. */
 async function putState(
-  client: S3Client,
+  store: ObjectStore,
   bucket: string,
   key: string,
   body: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  await client.send(
-    new (s3Sdk().PutObjectCommand)({
-      Bucket: bucket,
-      Key: key,
-      Body: body,
-      ContentType: 'application/json; charset=utf-8',
-      CacheControl: 'no-store',
-    }),
-    { abortSignal: signal },
+  await store.putObject(
+    { bucket, key, body, contentType: 'application/json; charset=utf-8', cacheControl: 'no-store' },
+    signal,
   );
 }
 
 /** PUT the snapshot (the whole record). */
 export async function writeRecord(
-  client: S3Client,
+  store: ObjectStore,
   record: UploadRecord,
   signal?: AbortSignal,
 ): Promise<void> {
-  await putState(client, record.bucket, recordKey(record.prefix), serializeRecord(record), signal);
+  await putState(store, record.bucket, recordKey(record.prefix), serializeRecord(record), signal);
 }
 
 /** PUT one delta. */
 export async function writeDelta(
-  client: S3Client,
+  store: ObjectStore,
   where: { bucket: string; key: string },
   delta: RecordDelta,
 ): Promise<void> {
-  await putState(client, where.bucket, where.key, serializeDelta(delta));
+  await putState(store, where.bucket, where.key, serializeDelta(delta));
 }
 
 /** PUT the in-flight marker of a run, before it changes anything in the bucket. */
 export async function writeInflightMarker(
-  client: S3Client,
+  store: ObjectStore,
   record: Pick<UploadRecord, 'bucket' | 'prefix'>,
   run: string,
 ): Promise<void> {
   const body = JSON.stringify({ run, started: new Date().toISOString(), pid: process.pid });
-  await putState(client, record.bucket, inflightKey(record.prefix, run), body);
+  await putState(store, record.bucket, inflightKey(record.prefix, run), body);
 }
 
 /**
@@ -167,14 +157,14 @@ export async function writeInflightMarker(
  * deletions of cleanup). Returns how many failed; never throws.
  */
 export async function deleteStateObjects(
-  client: S3Client,
+  store: ObjectStore,
   bucket: string,
   keys: readonly string[],
 ): Promise<{ failed: number }> {
   let failed = 0;
   await runPool(keys, 8, async (key) => {
     try {
-      await client.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: bucket, Key: key }));
+      await store.deleteObject(bucket, key);
     } catch {
       failed++;
     }

@@ -12,6 +12,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { setting, settingLabel } from '../config.js';
 import type { UploadFailure } from '../errors.js';
+import type { ObjectStore } from '../s3/object-store.js';
 import { deleteKeys, listKeys } from '../s3/objects.js';
 import type { RecordedDeploy } from './record.js';
 
@@ -98,7 +99,10 @@ export function keptKeys(deploys: readonly RecordedDeploy[], keepDeploys: number
 
 /** What cleanStale needs. */
 export interface CleanStaleInput {
-  client: S3Client;
+  /** Where keys are listed. */
+  store: ObjectStore;
+  /** The SDK client that deletes (DeleteObjects), asked for only when something is deleted. */
+  client: () => S3Client;
   bucket: string;
   /** The key prefix (normalised, no slashes at either end). */
   prefix: string;
@@ -141,11 +145,11 @@ export interface CleanupStore {
   deleteKeys(keys: readonly string[]): Promise<{ deleted: string[]; failed: UploadFailure[] }>;
 }
 
-/** The store cleanStale uses: the bucket itself, listed and deleted from with the input's client. */
+/** The store cleanStale uses: the bucket itself, listed through the input's store, deleted from with its client. */
 export function bucketCleanupStore(input: CleanStaleInput): CleanupStore {
   return {
-    listKeys: (listPrefix) => listKeys(input.client, input.bucket, listPrefix, input.signal, input.pageSize),
-    deleteKeys: (keys) => deleteKeys(input.client, input.bucket, keys, input.secrets, input.signal),
+    listKeys: (listPrefix) => listKeys(input.store, input.bucket, listPrefix, input.signal, input.pageSize),
+    deleteKeys: (keys) => deleteKeys(input.client(), input.bucket, keys, input.secrets, input.signal),
   };
 }
 

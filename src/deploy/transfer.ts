@@ -6,7 +6,6 @@
 // started because a stop rule fired are reported as not attempted.
 
 import type { Hasher } from '../content/hash.js';
-import { directPutter } from '../s3/direct-put.js';
 import { describeError } from '../s3/errors.js';
 import { scrubError } from '../s3/redact.js';
 import { runPool } from '../util/pool.js';
@@ -36,8 +35,6 @@ export interface TransferInput {
   /** A listing confirmed the record's claims in this run: a skipped own key may be copied from. */
   claimsConfirmed: boolean;
   hasher: Hasher;
-  /** The client came from the caller (no direct PUTs: it may carry middleware of its own). */
-  injectedClient: boolean;
   progress: (event: ProgressEvent) => void;
 }
 
@@ -67,12 +64,15 @@ export async function transferFiles(run: DeployContext, input: TransferInput): P
   for (const p of todo) totalBytes += p.item.size;
   input.progress({ type: 'start', totalFiles: todo.length, totalBytes });
   const ctx: SendContext = {
-    client: run.client,
+    // The SDK client only when a file needs it (multipart, a stream): small files go the direct way.
+    get client() {
+      return run.s3.client();
+    },
     bucket: run.bucket,
     hasher: input.hasher,
     config,
     signal,
-    directPut: directPutter(run.client, config, run.bucket, input.injectedClient),
+    directPut: run.s3.directPut,
   };
   const stop = new StopRules({
     concurrency: config.concurrency,

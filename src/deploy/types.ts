@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { Hasher } from '../content/hash.js';
 import type { ObjectSettings } from '../content/headers.js';
 import type { DirectPut } from '../s3/direct-put.js';
+import type { S3Edge } from '../s3/edge.js';
 import type { UploadReport } from './api-types.js';
 import type { LocalFile } from './discover.js';
 import type { FileStamp } from './hash-cache.js';
@@ -67,14 +68,17 @@ export function changedWhileUploading(item: DeployItem): Error {
   return new Error(`${item.file.file} changed while it was being uploaded; run the deploy again`);
 }
 
-/** What sending one object needs: the client, where, how to hash, and the direct PUT when it applies. */
+/**
+ * What sending one object needs: the client, where, how to hash, and the direct PUT when it applies.
+ * `client` is the SDK's, created on first use (see src/s3/edge.ts): a deploy of small files never reads it.
+ */
 export interface SendContext {
-  client: S3Client;
+  readonly client: S3Client;
   bucket: string;
   hasher: Hasher;
   config: ResolvedConfig;
   signal: AbortSignal | undefined;
-  /** PUTs of bodies in memory without the SDK's middleware, where that is safe (src/s3/direct-put.ts). */
+  /** PUTs of bodies in memory on the lean path, where it applies (src/s3/direct-put.ts). */
   directPut: DirectPut | undefined;
 }
 
@@ -100,9 +104,10 @@ export interface DeployRun {
   startedAt: number;
 }
 
-/** A deploy once it talks to S3: its client, the secrets to keep out of output, and its report. */
+/** A deploy once it talks to S3: its way there, the secrets to keep out of output, and its report. */
 export interface DeployContext extends DeployRun {
-  client: S3Client;
+  /** The object store, the direct PUT and the SDK client (created on first use): src/s3/edge.ts. */
+  s3: S3Edge;
   /** Every credential in play (settings, client), never shown: see src/s3/redact.ts. */
   secrets: string[];
   report: UploadReport;

@@ -19,12 +19,10 @@
 // What succeeded is recorded even when something failed or the run was aborted; failures are reported
 // together at the end. docs/architecture.md shows the whole flow.
 
-import type { S3Client } from '@aws-sdk/client-s3';
 import { type AppLike, objectKey } from '../app.js';
 import { checkCdnSettings, type InvalidationReport, invalidateAfterDeploy } from '../cdn/invalidate.js';
 import { manifestFile } from '../content/manifest.js';
-import { createS3Client } from '../s3/client.js';
-import { clientSecrets } from '../s3/redact.js';
+import { openS3Edge, type S3Edge } from '../s3/edge.js';
 import { ObjectAclPolicy } from './acl-fallback.js';
 import { finishDeploy } from './after-upload.js';
 import type { CreateAllOptions, UploadReport } from './api-types.js';
@@ -57,8 +55,8 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   checkCdnSettings(run.config, options.onInvalidate !== undefined);
   const local = await gatherLocalFiles(app, run);
   if (run.signal?.aborted) throw abortedBeforeStart(run);
-  const client = options.client ?? createS3Client(run.config, run.logger);
-  const deploy = connect(run, client, local);
+  const s3 = openS3Edge(run.config, { bucket: run.bucket, injected: options.client, logger: run.logger });
+  const deploy = connect(run, s3, local);
   let keeper: RecordKeeper | undefined;
   let lease: HeldLease | undefined;
   let completed = false;
@@ -91,7 +89,6 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       // The claims confirmTheRecord (planTheDeploy) checked against a listing before the plan.
       claimsConfirmed: found.confirm && run.config.onlyModified && found.record !== undefined,
       hasher: local.hasher,
-      injectedClient: options.client !== undefined,
       progress,
     });
     await confirmTheDeploy(deploy, { keeper, items: local.items, confirm: found.confirm });
@@ -110,20 +107,20 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   } finally {
     keeper?.stop();
     await lease?.release(completed);
-    if (!options.client) client.destroy();
+    s3.destroy();
     saveLocalHashes(local, run);
   }
 }
 
-/** The deploy once it has a client: the secrets to keep out of output, an empty report, the folders. */
-function connect(run: DeployRun, client: S3Client, local: LocalFiles): DeployContext {
+/** The deploy once it has its way to S3: the secrets to keep out of output, an empty report, the folders. */
+function connect(run: DeployRun, s3: S3Edge, local: LocalFiles): DeployContext {
   const { config } = run;
   const secrets = [config.accessKeyId, config.secretAccessKey, config.sessionToken].filter(
     (s): s is string => !!s,
   );
   return {
     ...run,
-    client,
+    s3,
     secrets,
     report: emptyReport(run.bucket, config.prefix, run.dryRun, run.warnings),
     folderKeys: local.mounts.map((m) => objectKey(config.prefix, m, '')),
@@ -131,9 +128,9 @@ function connect(run: DeployRun, client: S3Client, local: LocalFiles): DeployCon
   };
 }
 
-/** Credentials from the SDK's chain or an injected client are secrets too (a server may echo them). */
+/** Credentials from the environment, the SDK's chain or an injected client are secrets too (a server may echo them). */
 async function addClientSecrets(deploy: DeployContext): Promise<void> {
-  for (const s of await clientSecrets(deploy.client)) if (!deploy.secrets.includes(s)) deploy.secrets.push(s);
+  for (const s of await deploy.s3.secrets()) if (!deploy.secrets.includes(s)) deploy.secrets.push(s);
 }
 
 /**

@@ -3,6 +3,7 @@
 
 import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
 import { errorCode, httpStatus } from './errors.js';
+import type { ObjectStore } from './object-store.js';
 import { s3Sdk } from './sdk.js';
 
 /** HeadBucket: false when the bucket does not exist; true when it does or we cannot tell (403). */
@@ -35,13 +36,11 @@ export async function createBucket(client: S3Client, bucket: string, signal?: Ab
   }
 }
 
-/** PutBucketAcl public-read. Throws the server's refusal as it is. */
+/** PutBucketAcl public-read (on the lean path where it applies). Throws the server's refusal as it is. */
 export async function makeBucketPublicRead(
-  client: S3Client,
+  store: ObjectStore,
   bucket: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  await client.send(new (s3Sdk().PutBucketAclCommand)({ Bucket: bucket, ACL: 'public-read' }), {
-    abortSignal: signal,
-  });
+  await store.putBucketAcl(bucket, 'public-read', signal);
 }

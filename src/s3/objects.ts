@@ -8,6 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { UploadFailure } from '../errors.js';
 import { runPool } from '../util/pool.js';
 import { describeError, errorCode, httpStatus } from './errors.js';
+import type { ObjectStore } from './object-store.js';
 import { scrubError } from './redact.js';
 import { s3Sdk } from './sdk.js';
 
@@ -18,7 +19,7 @@ const SINGLE_DELETE_CONCURRENCY = 8;
 
 /** Every key under `prefix`, in key order, paging with Marker (see the top of this file). */
 export async function listKeys(
-  client: S3Client,
+  store: ObjectStore,
   bucket: string,
   prefix: string,
   signal?: AbortSignal,
@@ -27,19 +28,10 @@ export async function listKeys(
   const keys: string[] = [];
   let marker: string | undefined;
   for (;;) {
-    const page = await client.send(
-      new (s3Sdk().ListObjectsCommand)({
-        Bucket: bucket,
-        Prefix: prefix || undefined,
-        Marker: marker,
-        MaxKeys: pageSize,
-      }),
-      { abortSignal: signal },
-    );
-    const contents = page.Contents ?? [];
-    for (const o of contents) if (o.Key !== undefined) keys.push(o.Key);
-    const last = page.NextMarker ?? contents.at(-1)?.Key;
-    if (!page.IsTruncated || last === undefined || last === marker) return keys;
+    const page = await store.listObjects({ bucket, prefix, marker, maxKeys: pageSize }, signal);
+    for (const o of page.objects) keys.push(o.key);
+    const last = page.nextMarker ?? page.objects.at(-1)?.key;
+    if (!page.isTruncated || last === undefined || last === marker) return keys;
     marker = last;
   }
 }

@@ -5,21 +5,13 @@
 
 import { createRequire } from 'node:module';
 import type * as ClientS3 from '@aws-sdk/client-s3';
-import type * as SignatureV4 from '@smithy/signature-v4';
 
 const load = createRequire(import.meta.url);
 
 let clientS3: typeof ClientS3 | undefined;
-let signatureV4: typeof SignatureV4 | undefined;
 
 /** `@aws-sdk/client-s3`: the client and its commands. */
 export function s3Sdk(): typeof ClientS3 {
   clientS3 ??= load('@aws-sdk/client-s3') as typeof ClientS3;
   return clientS3;
-}
-
-/** `@smithy/signature-v4`: the SDK's own request signer, for the direct PUT path. */
-export function signerSdk(): typeof SignatureV4 {
-  signatureV4 ??= load('@smithy/signature-v4') as typeof SignatureV4;
-  return signatureV4;
 }

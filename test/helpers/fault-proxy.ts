@@ -27,7 +27,7 @@ export interface FaultRequest {
 /** What the proxy does to a request instead of (or on top of) forwarding it. */
 export type Fault =
   /** Answer with an S3 XML error without forwarding (the request body is read first, as S3 does). */
-  | { type: 'error'; status: number; code: string; message: string }
+  | { type: 'error'; status: number; code: string; message: string; headers?: Record<string, string> }
   /** Reset the connection before reading the request body; nothing reaches the server. */
   | { type: 'reset' }
   /** Forward the request, then reset both connections once `afterBytes` bytes of the body went through
@@ -38,14 +38,17 @@ export type Fault =
   /** Read the request body and never answer, until the client gives up or the proxy is closed. */
   | { type: 'stall' };
 
-function s3Error(status: number, code: string, message: string): Fault {
-  return { type: 'error', status, code, message };
+function s3Error(status: number, code: string, message: string, headers?: Record<string, string>): Fault {
+  return { type: 'error', status, code, message, ...(headers ? { headers } : {}) };
 }
 
 /** Ready-made faults, with the codes and messages AWS S3 sends. */
 export const faults = {
   internalError: () => s3Error(500, 'InternalError', 'We encountered an internal error. Please try again.'),
   slowDown: () => s3Error(503, 'SlowDown', 'Please reduce your request rate.'),
+  /** 503 with a Retry-After header (seconds), as a server that says when to come back. */
+  unavailableFor: (seconds: number) =>
+    s3Error(503, 'ServiceUnavailable', 'Please try again later.', { 'retry-after': String(seconds) }),
   tooManyRequests: () => s3Error(429, 'TooManyRequests', 'Please reduce your request rate.'),
   /** What a bucket with Object Ownership "bucket owner enforced" (every new AWS bucket since 2023) answers
    * to a request that sets an ACL. */
@@ -286,6 +289,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       'x-amz-request-id': requestId,
       'x-amz-id-2': 'fault-proxy',
       server: 'AmazonS3',
+      ...fault.headers,
     });
     res.end(body);
   };

@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
+import { LeanS3 } from '../../src/s3/lean/lean-client.js';
+import { leanStore } from '../../src/s3/lean/lean-store.js';
 
 export interface S3BackendInfo {
   name: 's3rver' | 'rgw';
@@ -37,4 +39,17 @@ export async function freshBucket(label?: string, client = testClient()): Promis
   const bucket = uniqueBucket(label);
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   return bucket;
+}
+
+/** The lean object store (src/s3/lean/) for the test server, as createAll builds it from the settings. */
+export function testStore(info = s3Backend(), options: { endpoint?: string; maxAttempts?: number } = {}) {
+  const lean = new LeanS3({
+    endpoint: new URL(options.endpoint ?? info.endpoint),
+    region: info.region,
+    credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
+    maxSockets: 16,
+    connectionTimeout: 10_000,
+    socketTimeout: 60_000,
+  });
+  return leanStore(lean, options.maxAttempts ?? 3);
 }

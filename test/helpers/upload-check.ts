@@ -18,6 +18,7 @@ import { contentHash } from '../../src/content/hash.js';
 import { recordKey } from '../../src/deploy/record.js';
 import { readRecord } from '../../src/deploy/record-store.js';
 import { UploadError } from '../../src/errors.js';
+import { sdkStore } from '../../src/s3/sdk-store.js';
 import { s3Backend, testClient } from './s3.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -190,7 +191,11 @@ export async function readRecordJson(
   prefix = '',
   client: S3Client = testClient(),
 ): Promise<RecordJson | undefined> {
-  const read = await readRecord(client, bucket, prefix);
+  const read = await readRecord(
+    sdkStore(() => client),
+    bucket,
+    prefix,
+  );
   if (read.status === 'unusable') throw new Error(`unusable record: ${read.problem}`);
   return read.status === 'found' ? (JSON.parse(JSON.stringify(read.record)) as RecordJson) : undefined;
 }

@@ -11,14 +11,13 @@
 // its own expired, and a later complete cleanup deletes it once its keys were dealt with.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { httpStatus } from '../../s3/errors.js';
-import { s3Sdk } from '../../s3/sdk.js';
+import type { ObjectStore } from '../../s3/object-store.js';
 import { type DeployOwner, isDeadLocalProcess } from './owner.js';
 
 /** Where a generation's objects live and who writes them. */
 export interface GenerationStore {
-  client: S3Client;
+  store: ObjectStore;
   bucket: string;
   /** The app's state folder, e.g. '.nunjucks-s3' or 'v2/.nunjucks-s3'. */
   stateFolder: string;
@@ -47,10 +46,7 @@ const keysKey = (s: GenerationStore, id: string) => `${folder(s)}${id}.keys.json
 const lifeKey = (s: GenerationStore, id: string) => `${folder(s)}${id}.live.json`;
 
 async function put(s: GenerationStore, key: string, body: Uint8Array | string, type: string): Promise<void> {
-  const { PutObjectCommand } = s3Sdk();
-  await s.client.send(new PutObjectCommand({ Bucket: s.bucket, Key: key, Body: body, ContentType: type }), {
-    abortSignal: s.signal,
-  });
+  await s.store.putObject({ bucket: s.bucket, key, body, contentType: type }, s.signal);
 }
 
 /** Announce a generation: its keys first, then its life (so a live generation always has its keys). */
@@ -74,19 +70,14 @@ export function updateGeneration(s: GenerationStore, life: GenerationLife): Prom
  * batches with 500). Errors are thrown; best effort is the caller's.
  */
 export async function deleteGenerations(s: GenerationStore, ids: readonly string[]): Promise<void> {
-  const { DeleteObjectCommand } = s3Sdk();
   for (const key of ids.flatMap((id) => [keysKey(s, id), lifeKey(s, id)])) {
-    await s.client.send(new DeleteObjectCommand({ Bucket: s.bucket, Key: key }), { abortSignal: s.signal });
+    await s.store.deleteObject(s.bucket, key, s.signal);
   }
 }
 
 async function getBytes(s: GenerationStore, key: string): Promise<Uint8Array | undefined> {
-  const { GetObjectCommand } = s3Sdk();
   try {
-    const out = await s.client.send(new GetObjectCommand({ Bucket: s.bucket, Key: key }), {
-      abortSignal: s.signal,
-    });
-    return await out.Body!.transformToByteArray();
+    return await s.store.getObject(s.bucket, key, s.signal);
   } catch (err) {
     if (httpStatus(err) === 404) return undefined;
     throw err;
@@ -95,20 +86,16 @@ async function getBytes(s: GenerationStore, key: string): Promise<Uint8Array | u
 
 /** The ids of the generations in the state folder (one LIST per 1,000 objects). */
 async function generationIds(s: GenerationStore): Promise<string[]> {
-  const { ListObjectsCommand } = s3Sdk();
   const ids = new Set<string>();
   let marker: string | undefined;
   for (;;) {
-    const page = await s.client.send(
-      new ListObjectsCommand({ Bucket: s.bucket, Prefix: folder(s), Marker: marker }),
-      { abortSignal: s.signal },
-    );
-    for (const c of page.Contents ?? []) {
-      const m = /\/gen\/([^/]+)\.(?:keys\.json\.gz|live\.json)$/.exec(c.Key ?? '');
+    const page = await s.store.listObjects({ bucket: s.bucket, prefix: folder(s), marker }, s.signal);
+    for (const c of page.objects) {
+      const m = /\/gen\/([^/]+)\.(?:keys\.json\.gz|live\.json)$/.exec(c.key);
       if (m) ids.add(m[1]!);
     }
-    const last = page.NextMarker ?? page.Contents?.at(-1)?.Key;
-    if (!page.IsTruncated || last === undefined || last === marker) return [...ids].sort();
+    const last = page.nextMarker ?? page.objects.at(-1)?.key;
+    if (!page.isTruncated || last === undefined || last === marker) return [...ids].sort();
     marker = last;
   }
 }

@@ -5,9 +5,8 @@
 // it even when the ETag matches. Where the server ignores the condition (s3rver), the create is followed by
 // a settle delay and a read-back, and the owner found there wins: not linearizable, as documented.
 
-import type { S3Client } from '@aws-sdk/client-s3';
 import { httpStatus } from '../../s3/errors.js';
-import { s3Sdk } from '../../s3/sdk.js';
+import type { ObjectStore } from '../../s3/object-store.js';
 
 /** What a lease object holds. */
 export interface LeaseRecord {
@@ -23,7 +22,7 @@ export interface LeaseRecord {
 }
 
 export interface LeaseOptions {
-  client: S3Client;
+  store: ObjectStore;
   bucket: string;
   /** The app's state folder, e.g. '.nunjucks-s3' or 'v2/.nunjucks-s3'. */
   stateFolder: string;
@@ -56,10 +55,9 @@ const leaseKey = (o: LeaseOptions, epoch: number) =>
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function readLease(o: LeaseOptions, epoch: number): Promise<LeaseRecord | undefined> {
-  const { GetObjectCommand } = s3Sdk();
   try {
-    const out = await o.client.send(new GetObjectCommand({ Bucket: o.bucket, Key: leaseKey(o, epoch) }));
-    return JSON.parse(await out.Body!.transformToString('utf8')) as LeaseRecord;
+    const body = await o.store.getObject(o.bucket, leaseKey(o, epoch));
+    return JSON.parse(body.toString('utf8')) as LeaseRecord;
   } catch (err) {
     if (httpStatus(err) === 404) return undefined;
     throw err;
@@ -68,19 +66,16 @@ async function readLease(o: LeaseOptions, epoch: number): Promise<LeaseRecord | 
 
 /** The highest epoch under the lease folder (0: none). One LIST request per 1,000 epochs kept. */
 export async function currentEpoch(o: LeaseOptions): Promise<number> {
-  const { ListObjectsCommand } = s3Sdk();
   let highest = 0;
   let marker: string | undefined;
   for (;;) {
-    const page = await o.client.send(
-      new ListObjectsCommand({ Bucket: o.bucket, Prefix: leaseFolder(o), Marker: marker }),
-    );
-    for (const c of page.Contents ?? []) {
-      const m = /(\d+)\.json$/.exec(c.Key ?? '');
+    const page = await o.store.listObjects({ bucket: o.bucket, prefix: leaseFolder(o), marker });
+    for (const c of page.objects) {
+      const m = /(\d+)\.json$/.exec(c.key);
       if (m) highest = Math.max(highest, Number(m[1]));
     }
-    const last = page.Contents?.at(-1)?.Key;
-    if (!page.IsTruncated || last === undefined || last === marker) return highest;
+    const last = page.objects.at(-1)?.key;
+    if (!page.isTruncated || last === undefined || last === marker) return highest;
     marker = last;
   }
 }
@@ -93,17 +88,14 @@ export async function currentLease(o: LeaseOptions): Promise<LeaseRecord | undef
 
 /** Create `key` with If-None-Match: *; false when the server refused because it exists (412). */
 async function createIfAbsent(o: LeaseOptions, key: string, body: string): Promise<boolean> {
-  const { PutObjectCommand } = s3Sdk();
   try {
-    await o.client.send(
-      new PutObjectCommand({
-        Bucket: o.bucket,
-        Key: key,
-        Body: body,
-        IfNoneMatch: '*',
-        ContentType: 'application/json',
-      }),
-    );
+    await o.store.putObject({
+      bucket: o.bucket,
+      key,
+      body,
+      ifNoneMatch: '*',
+      contentType: 'application/json',
+    });
     return true;
   } catch (err) {
     if (httpStatus(err) === 412) return false;
@@ -117,10 +109,9 @@ async function createIfAbsent(o: LeaseOptions, key: string, body: string): Promi
  */
 export async function honoursConditionalCreate(o: LeaseOptions): Promise<boolean> {
   const key = `${leaseFolder(o)}probe-${o.owner}`;
-  const { DeleteObjectCommand } = s3Sdk();
   await createIfAbsent(o, key, 'probe');
   const second = await createIfAbsent(o, key, 'probe');
-  await o.client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: key }));
+  await o.store.deleteObject(o.bucket, key);
   return !second;
 }
 
@@ -151,7 +142,6 @@ export async function tryTakeLease(o: LeaseOptions, conditional?: boolean): Prom
 
 /** Extend the lease; throws LeaseLostError when a later epoch exists (someone took over). */
 export async function renewLease(o: LeaseOptions, lease: LeaseRecord): Promise<LeaseRecord> {
-  const { PutObjectCommand } = s3Sdk();
   const epoch = await currentEpoch(o);
   if (epoch !== lease.epoch) {
     const holder = await readLease(o, epoch);
@@ -160,19 +150,14 @@ export async function renewLease(o: LeaseOptions, lease: LeaseRecord): Promise<L
     );
   }
   const next = { ...lease, expires: (o.now ?? Date.now)() + (o.ttlMs ?? 60_000) };
-  await o.client.send(
-    new PutObjectCommand({ Bucket: o.bucket, Key: leaseKey(o, lease.epoch), Body: JSON.stringify(next) }),
-  );
+  await o.store.putObject({ bucket: o.bucket, key: leaseKey(o, lease.epoch), body: JSON.stringify(next) });
   return next;
 }
 
 /** Let the next deploy in at once: the lease is rewritten as expired (kept, so epochs keep rising). */
 export async function releaseLease(o: LeaseOptions, lease: LeaseRecord): Promise<void> {
-  const { PutObjectCommand } = s3Sdk();
   const done = { ...lease, expires: 0 };
-  await o.client.send(
-    new PutObjectCommand({ Bucket: o.bucket, Key: leaseKey(o, lease.epoch), Body: JSON.stringify(done) }),
-  );
+  await o.store.putObject({ bucket: o.bucket, key: leaseKey(o, lease.epoch), body: JSON.stringify(done) });
 }
 
 /**
@@ -180,14 +165,13 @@ export async function releaseLease(o: LeaseOptions, lease: LeaseRecord): Promise
  * so the older ones only lengthen the listing every taker makes. One LIST, one DeleteObjects when any.
  */
 export async function pruneOldEpochs(o: LeaseOptions, lease: LeaseRecord): Promise<void> {
-  const { ListObjectsCommand, DeleteObjectCommand } = s3Sdk();
-  const page = await o.client.send(new ListObjectsCommand({ Bucket: o.bucket, Prefix: leaseFolder(o) }));
-  const old = (page.Contents ?? [])
-    .map((c) => c.Key ?? '')
+  const page = await o.store.listObjects({ bucket: o.bucket, prefix: leaseFolder(o) });
+  const old = page.objects
+    .map((c) => c.key)
     .filter((key) => {
       const m = /(\d+)\.json$/.exec(key);
       return m !== null && Number(m[1]) < lease.epoch - 1;
     });
   // One DeleteObject each: normally one old epoch per run (s3rver answers some DeleteObjects with 500).
-  for (const Key of old) await o.client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key }));
+  for (const key of old) await o.store.deleteObject(o.bucket, key);
 }

@@ -4,8 +4,7 @@
 // fails a truncated ListObjectsV2 page). Pages of one prefix can run in parallel when the caller knows
 // split keys (for example every 1,000th key of its previous state): each segment starts at its split key.
 
-import type { S3Client } from '@aws-sdk/client-s3';
-import { s3Sdk } from '../../s3/sdk.js';
+import type { ObjectStore } from '../../s3/object-store.js';
 
 /** What a listing says about one object. */
 export interface ListedObject {
@@ -17,7 +16,7 @@ export interface ListedObject {
 }
 
 export interface ListBucketOptions {
-  client: S3Client;
+  store: ObjectStore;
   bucket: string;
   /** Key prefixes to list ('' = the whole bucket). Overlapping prefixes are listed once per key. */
   prefixes: readonly string[];
@@ -74,29 +73,24 @@ async function listSegment(
   segment: Segment,
   into: Map<string, ListedObject>,
 ): Promise<void> {
-  const { ListObjectsCommand } = s3Sdk();
   let marker = segment.after;
   for (;;) {
-    const page = await options.client.send(
-      new ListObjectsCommand({
-        Bucket: options.bucket,
-        Prefix: segment.prefix || undefined,
-        Marker: marker,
-        MaxKeys: options.pageSize ?? 1000,
-      }),
-    );
-    const contents = page.Contents ?? [];
-    for (const o of contents) {
-      if (o.Key === undefined) continue;
-      if (segment.last !== undefined && o.Key > segment.last) return;
-      into.set(o.Key, {
-        etag: etagFrom(o.ETag) ?? '',
-        size: o.Size ?? 0,
-        lastModified: o.LastModified?.toISOString(),
+    const page = await options.store.listObjects({
+      bucket: options.bucket,
+      prefix: segment.prefix,
+      marker,
+      maxKeys: options.pageSize ?? 1000,
+    });
+    for (const o of page.objects) {
+      if (segment.last !== undefined && o.key > segment.last) return;
+      into.set(o.key, {
+        etag: etagFrom(o.etag) ?? '',
+        size: o.size,
+        lastModified: o.lastModified?.toISOString(),
       });
     }
-    const next = page.NextMarker ?? contents.at(-1)?.Key;
-    if (!page.IsTruncated || next === undefined || next === marker) return;
+    const next = page.nextMarker ?? page.objects.at(-1)?.key;
+    if (!page.isTruncated || next === undefined || next === marker) return;
     marker = next;
   }
 }

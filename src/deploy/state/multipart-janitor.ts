@@ -5,12 +5,11 @@
 // "Abandoned multipart uploads are aborted"). Servers without ListMultipartUploads (s3rver: 501) are
 // reported as such, not failed.
 
-import type { ListMultipartUploadsCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { httpStatus } from '../../s3/errors.js';
-import { s3Sdk } from '../../s3/sdk.js';
+import type { ObjectStore, UploadPage } from '../../s3/object-store.js';
 
 export interface JanitorOptions {
-  client: S3Client;
+  store: ObjectStore;
   bucket: string;
   /** Key prefixes of the app's mounts. */
   prefixes: readonly string[];
@@ -37,46 +36,34 @@ export interface JanitorReport {
 
 /** Incomplete uploads under `prefix`, or undefined when the server does not implement the listing. */
 export async function listIncompleteUploads(
-  client: S3Client,
+  store: ObjectStore,
   bucket: string,
   prefix: string,
 ): Promise<IncompleteUpload[] | undefined> {
-  const { ListMultipartUploadsCommand } = s3Sdk();
   const out: IncompleteUpload[] = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
-    let page: ListMultipartUploadsCommandOutput;
+    let page: UploadPage;
     try {
-      page = await client.send(
-        new ListMultipartUploadsCommand({
-          Bucket: bucket,
-          Prefix: prefix || undefined,
-          KeyMarker: keyMarker,
-          UploadIdMarker: uploadIdMarker,
-        }),
-      );
+      page = await store.listMultipartUploads({ bucket, prefix, keyMarker, uploadIdMarker });
     } catch (err) {
       if (httpStatus(err) === 501) return undefined;
       throw err;
     }
-    for (const u of page.Uploads ?? []) {
-      if (u.Key !== undefined && u.UploadId !== undefined)
-        out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated });
-    }
-    if (!page.IsTruncated || page.NextKeyMarker === undefined) return out;
-    keyMarker = page.NextKeyMarker;
-    uploadIdMarker = page.NextUploadIdMarker;
+    out.push(...page.uploads);
+    if (!page.isTruncated || page.nextKeyMarker === undefined) return out;
+    keyMarker = page.nextKeyMarker;
+    uploadIdMarker = page.nextUploadIdMarker;
   }
 }
 
 /** Abort this app's abandoned uploads under its prefixes; see the file header for what is spared. */
 export async function abortAbandonedUploads(options: JanitorOptions): Promise<JanitorReport> {
-  const { AbortMultipartUploadCommand } = s3Sdk();
   const report: JanitorReport = { supported: true, aborted: [], kept: [] };
   const seen = new Set<string>();
   for (const prefix of new Set(options.prefixes)) {
-    const uploads = await listIncompleteUploads(options.client, options.bucket, prefix);
+    const uploads = await listIncompleteUploads(options.store, options.bucket, prefix);
     if (uploads === undefined) return { ...report, supported: false };
     for (const upload of uploads) {
       if (seen.has(upload.uploadId)) continue;
@@ -86,13 +73,11 @@ export async function abortAbandonedUploads(options: JanitorOptions): Promise<Ja
         report.kept.push(upload);
         continue;
       }
-      await options.client.send(
-        new AbortMultipartUploadCommand({
-          Bucket: options.bucket,
-          Key: upload.key,
-          UploadId: upload.uploadId,
-        }),
-      );
+      await options.store.abortMultipartUpload({
+        bucket: options.bucket,
+        key: upload.key,
+        uploadId: upload.uploadId,
+      });
       report.aborted.push(upload);
     }
   }

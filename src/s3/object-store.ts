@@ -1,0 +1,81 @@
+// The requests a deploy's state and its common paths make, as one small interface with two
+// implementations: the SDK's client (sdk-store.ts) and the lean signed-HTTP path (lean/lean-store.ts),
+// chosen by edge.ts. Both throw errors shaped as the SDK's (name/Code, $metadata.httpStatusCode...), so
+// errors.ts, retry.ts, diagnosis.ts and redact.ts read them alike, and both retry with the one policy of
+// retry.ts. A missing object is an error (NoSuchKey, HTTP 404), as from the SDK: callers decide.
+
+/** One object of a listing page. */
+export interface StoredObject {
+  key: string;
+  /** As the server sends it (quoted, usually). */
+  etag: string;
+  size: number;
+  lastModified: Date | undefined;
+}
+
+/** One page of ListObjects (v1): keys after `marker`, in key order. */
+export interface ObjectPage {
+  objects: StoredObject[];
+  isTruncated: boolean;
+  /** Only when the server sends it (with a delimiter, or some servers always): else the last key. */
+  nextMarker: string | undefined;
+}
+
+/** One incomplete multipart upload. */
+export interface StoredUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date | undefined;
+}
+
+/** One page of ListMultipartUploads. */
+export interface UploadPage {
+  uploads: StoredUpload[];
+  isTruncated: boolean;
+  nextKeyMarker: string | undefined;
+  nextUploadIdMarker: string | undefined;
+}
+
+/** A small object to PUT. */
+export interface SmallObject {
+  bucket: string;
+  key: string;
+  body: string | Uint8Array;
+  contentType?: string | undefined;
+  cacheControl?: string | undefined;
+  /** `'*'`: create only, refused with 412 where the server honours it. */
+  ifNoneMatch?: '*' | undefined;
+}
+
+/** Where to list. */
+export interface ListInput {
+  bucket: string;
+  prefix?: string | undefined;
+  marker?: string | undefined;
+  maxKeys?: number | undefined;
+}
+
+export interface ObjectStore {
+  /** GetObject: the whole body. */
+  getObject(bucket: string, key: string, signal?: AbortSignal): Promise<Buffer>;
+  /** PutObject of a body in memory. */
+  putObject(object: SmallObject, signal?: AbortSignal): Promise<void>;
+  deleteObject(bucket: string, key: string, signal?: AbortSignal): Promise<void>;
+  /** ListObjects (v1) with Marker: s3rver's ListObjectsV2 continuation tokens fail under OpenSSL 3. */
+  listObjects(input: ListInput, signal?: AbortSignal): Promise<ObjectPage>;
+  listMultipartUploads(
+    input: {
+      bucket: string;
+      prefix?: string | undefined;
+      keyMarker?: string | undefined;
+      uploadIdMarker?: string | undefined;
+    },
+    signal?: AbortSignal,
+  ): Promise<UploadPage>;
+  abortMultipartUpload(
+    input: { bucket: string; key: string; uploadId: string },
+    signal?: AbortSignal,
+  ): Promise<void>;
+  /** PutBucketAcl with a canned ACL (`public-read`). */
+  putBucketAcl(bucket: string, acl: string, signal?: AbortSignal): Promise<void>;
+}
