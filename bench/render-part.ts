@@ -6,7 +6,9 @@
 // returning a constant (the cost of any render-time call). Variants run interleaved, round by round;
 // figures are medians. Profiles itself when the default page misses the target.
 
+import { mkdirSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import nunjucks from 'nunjucks';
 import { NunjucksS3 } from '../src/index.js';
 import type { BenchOptions } from './args.js';
@@ -117,10 +119,13 @@ function context() {
   };
 }
 
-function app(env: nunjucks.Environment) {
+/** The static folders of the app below: NunjucksS3 refuses a static folder that is not there. */
+const STATIC_FOLDERS = ['static', 'admin/static', 'shop/assets'];
+
+function app(env: nunjucks.Environment, root: string) {
   return {
     env,
-    root: '/srv/site',
+    root,
     staticFolder: 'static',
     blueprints: [
       { name: 'admin', staticFolder: 'admin/static', urlPrefix: '/admin' },
@@ -132,8 +137,10 @@ function app(env: nunjucks.Environment) {
 
 export async function renderPart(opts: BenchOptions, forceProfile = false): Promise<RenderResult> {
   const { source, calls } = buildPage(new Rng(opts.seed));
+  const root = path.join(opts.workDir, 'render-site');
+  for (const folder of STATIC_FOLDERS) mkdirSync(path.join(root, folder), { recursive: true });
   const envA = new nunjucks.Environment(null, { autoescape: true });
-  const s3 = new NunjucksS3(app(envA));
+  const s3 = new NunjucksS3(app(envA, root));
   const ctx = context();
 
   // The literal page: each {{ url_for(...) }} replaced by exactly what it renders.
@@ -163,7 +170,7 @@ export async function renderPart(opts: BenchOptions, forceProfile = false): Prom
 
   // The same page with inlineUrls off: every call at render time.
   const envC = new nunjucks.Environment(null, { autoescape: true });
-  const appC = app(envC);
+  const appC = app(envC, root);
   new NunjucksS3({ ...appC, config: { ...appC.config, FLASKS3_INLINE_URLS: false } });
   const noInline = new nunjucks.Template(source, envC, 'page-calls.njk', true);
   if (noInline.render(ctx) !== html)
