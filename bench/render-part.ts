@@ -1,6 +1,6 @@
 // The render benchmark: a realistic product page calling url_for about 400 times (app and blueprint
 // static endpoints, some with query values) rendered by a real Nunjucks Environment, as it is by default
-// (literal calls compiled in, each behind its render-time check) and with `inlineUrls: false` (every
+// (literal calls compiled in, behind one render-time check per stretch) and with `inlineUrls: false` (every
 // call at render time), against the same page with every URL written out
 // (generated from what url_for renders, and checked to give the same output) and against a global
 // returning a constant (the cost of any render-time call). Variants run interleaved, round by round;

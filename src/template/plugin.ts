@@ -119,8 +119,9 @@ export class NunjucksS3 {
   }
 
   /**
-   * With `inlineUrls`, add the preprocessor that compiles literal calls into templates (inline.ts);
-   * without, remove it. Either way, templates compiled under the previous state are dropped from the
+   * With `inlineUrls`, add the extension that compiles literal calls into templates (inline.ts);
+   * without, remove it. The fallback extension the compiled checks call when they fail is added once
+   * and stays. Either way, templates compiled under the previous state are dropped from the
    * loaders' caches (`invalidateCache`), so the next render compiles with what initApp just read; and
    * the functions get a new token, so a template compiled earlier and kept elsewhere calls them rather
    * than print text computed under the previous settings.
