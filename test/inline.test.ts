@@ -1,15 +1,24 @@
-// inlineUrls (src/inline.ts): literal url_for/static_integrity calls compiled into templates. What
-// must hold: a page renders exactly the same with it on as off (every template of templates-test/, with
-// autoescape on and off, active and inactive, fingerprinted, custom tag delimiters); only literal calls
-// of static endpoints are inlined; a call that would fail still fails at render time with the same
-// error; line numbers in errors do not move; initApp recompiles cached templates.
+// inlineUrls (src/template/inline.ts, inline-tree.ts): literal url_for/static_integrity calls compiled into
+// templates. What must hold: a page renders exactly the same with it on as off (every template of
+// templates-test/, with autoescape on and off, active and inactive, fingerprinted, custom tag delimiters,
+// trimBlocks and lstripBlocks, asynchronous loaders); Nunjucks' shadowing rules hold; only literal calls of
+// static endpoints are inlined, checked once per stretch of output; a call that fails, and a parse error,
+// read exactly as without inlining (message, line, column); initApp recompiles cached templates.
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { inlineStaticCalls } from '../src/template/inline.js';
+import {
+  type FoldCall,
+  INLINE_FALLBACK_EXTENSION,
+  INLINED_NAMES,
+  type InlineOptions,
+  inlineExtension,
+  inlineFallback,
+  wrapTemplate,
+} from '../src/template/inline.js';
 import { NunjucksS3 } from '../src/template/plugin.js';
 
 const TEMPLATES = path.resolve(import.meta.dirname, '..', 'templates-test');
@@ -60,6 +69,9 @@ const CONTEXT = {
   user: { id: 42, name: 'Ada <admin>' },
   version: 7,
 };
+
+const A_CSS = 'https://mybucket.s3.amazonaws.com/static/a.css';
+const PAGE = "<link href=\"{{ url_for('static', filename='a.css') }}\">{{ static_integrity('a.css') }}";
 
 /** What a render gives, or the error's class and message. */
 function outcome(env: nunjucks.Environment, name: string, context: object = CONTEXT): string {
@@ -131,114 +143,140 @@ describe('inlineUrls renders exactly what url_for renders', () => {
   });
 });
 
-/** The guard the unit cases below inline with. */
+/** The guard the cases below inline with. */
 const GUARD = { property: 'tok', token: 't.1' };
-/** An inliner whose fold gives `text` (or what `text` computes). */
-const inliner = (text: string | ((name: string, args: unknown[]) => string)) => ({
-  fold: typeof text === 'string' ? () => text : text,
-  guard: GUARD,
-});
-/** The check a stretch between block tags starts with: is the name still the function that folded? */
-const check = (name: string) => `{% for _nunjucks_s3_inline_${name} in [${name}.tok === "t.1"] %}`;
-const END = '{% endfor %}';
-/** What a call becomes: the inlined text while the check held, the call itself otherwise. */
-const branch = (name: string, text: string, call: string) =>
-  `{% if _nunjucks_s3_inline_${name} %}${text}{% else %}${call}{% endif %}`;
+
+/**
+ * A bare Environment with the inliner installed as the plugin installs it, whose fold shows what it was
+ * asked (`[name args]`) and whose url_for / static_integrity show that they were called (`call:name`):
+ * what renders tells which calls were inlined. `reads` counts the checks (reads of the guard property).
+ */
+function inlining(
+  options: nunjucks.ConfigureOptions = {},
+  fold: FoldCall = (name, args) => `[${name} ${JSON.stringify(args)}]`,
+) {
+  const env = new nunjucks.Environment(null, { autoescape: false, ...options });
+  const counter = { reads: 0 };
+  for (const name of INLINED_NAMES) {
+    const fn = (...args: unknown[]) => `call:${name}${args.length}`;
+    Object.defineProperty(fn, GUARD.property, {
+      get: () => {
+        counter.reads += 1;
+        return GUARD.token;
+      },
+    });
+    env.addGlobal(name, fn);
+  }
+  const opts = (env as unknown as { opts: InlineOptions }).opts;
+  env.addExtension(INLINE_FALLBACK_EXTENSION, inlineFallback as never);
+  env.addExtension('inline', inlineExtension(opts, { fold, guard: GUARD }) as never);
+  return { env, counter };
+}
 
 describe('what is inlined, and what is left to render time', () => {
-  /** A fold that shows what it was asked: `[name args]`. */
-  const show = inliner((name: string, args: unknown[]) => `[${name} ${JSON.stringify(args)}]`);
   it.each([
     [
       "a {{ url_for('static', filename='x.css', v=1) }} b",
-      `${check('url_for')}a ${branch('url_for', '[url_for ["static",{"filename":"x.css","v":1,"__keywords":true}]]', "{{ url_for('static', filename='x.css', v=1) }}")} b${END}`,
+      'a [url_for ["static",{"filename":"x.css","v":1,"__keywords":true}]] b',
     ],
+    ["{{ static_integrity('admin.static', 'a.js') }}", '[static_integrity ["admin.static","a.js"]]'],
     [
-      "{{ static_integrity('admin.static', 'a.js') }}",
-      check('static_integrity') +
-        branch(
-          'static_integrity',
-          '[static_integrity ["admin.static","a.js"]]',
-          "{{ static_integrity('admin.static', 'a.js') }}",
-        ) +
-        END,
+      "{{ url_for('t.css', flag=true, off=false, gone=none, n=12, f=1.50) }}",
+      '[url_for ["t.css",{"flag":true,"off":false,"gone":null,"n":12,"f":1.5,"__keywords":true}]]',
     ],
-    ["{{ url_for('static', filename=name) }}", "{{ url_for('static', filename=name) }}"],
-    ["{{ url_for('static', filename='x') | e }}", "{{ url_for('static', filename='x') | e }}"],
-    ["{{ url_for('static', filename='x',) }}", "{{ url_for('static', filename='x',) }}"],
-    ["{{ url_for(filename='x', 'static') }}", "{{ url_for(filename='x', 'static') }}"],
-    ["{{ other('static', filename='x') }}", "{{ other('static', filename='x') }}"],
-    ["{{ url_for['static'] }}", "{{ url_for['static'] }}"],
-    // A template that binds the name itself: nothing of that name is inlined.
+    // Keywords before a positional argument: Nunjucks passes the positional first, and so does the fold.
+    ["{{ url_for(filename='x', 'static') }}", '[url_for ["static",{"filename":"x","__keywords":true}]]'],
+    // The tag's own whitespace control and line breaks are Nunjucks' business: the call is inlined.
+    ["a {{- url_for('x') -}} b|{{ url_for(\n 'y') }}", 'a[url_for ["x"]]b|[url_for ["y"]]'],
+    ["{{ url_for('static', filename=name) }}", 'call:url_for2'],
+    ["{{ url_for('static', v=-1) }}", 'call:url_for2'],
+    ["{{ url_for('static', filename='a' ~ 'b') }}", 'call:url_for2'],
+    ["{{ url_for('x') | upper }}", 'CALL:URL_FOR1'],
+    ["{{ other('x') }}|{{ url_for['x'] }}", '|'],
+    ["{% raw %}{{ url_for('x') }}{% endraw %}", "{{ url_for('x') }}"],
+    // Inside statements' bodies: call, filter and set blocks, switch cases, macros.
     [
-      "{% set url_for = f %}{{ url_for('static', filename='x') }}{{ static_integrity('a') }}",
-      `{% set url_for = f %}${check('static_integrity')}{{ url_for('static', filename='x') }}${branch('static_integrity', '[static_integrity ["a"]]', "{{ static_integrity('a') }}")}${END}`,
+      "{% macro m() %}<{{ caller() }}>{% endmacro %}{% call m() %}{{ url_for('a') }}{% endcall %}" +
+        "{% filter upper %}{{ url_for('b') }}{% endfilter %}{% set s %}{{ url_for('c') }}{% endset %}{{ s }}" +
+        "{% switch 1 %}{% case 1 %}{{ url_for('d') }}{% endswitch %}",
+      '<[url_for ["a"]]>[URL_FOR ["B"]][url_for ["c"]][url_for ["d"]]',
     ],
-    [
-      "{% macro m(url_for) %}{{ url_for('static', filename='x') }}{% endmacro %}",
-      "{% macro m(url_for) %}{{ url_for('static', filename='x') }}{% endmacro %}",
-    ],
-    [
-      "{% from 'm.html' import url_for %}{{ url_for('s') }}",
-      "{% from 'm.html' import url_for %}{{ url_for('s') }}",
-    ],
-    // Unterminated: left as it is, for Nunjucks to report.
-    ["{{ url_for('static', filename='x') ", "{{ url_for('static', filename='x') "],
-    ["{# {{ url_for('static') }}", "{# {{ url_for('static') }}"],
+    ["{# {{ url_for('x') }} #}{{ url_for('y') }}", '[url_for ["y"]]'],
   ])('%s', (source, expected) => {
-    expect(inlineStaticCalls(source, { autoescape: false }, show)).toBe(expected);
+    const { env } = inlining();
+    expect(env.renderString(source, { other: () => '' })).toBe(expected);
   });
 
-  it('escapes what it inlines when autoescape is on, as the render does', () => {
-    expect(inlineStaticCalls("{{ url_for('x') }}", { autoescape: true }, inliner('a&b<"c">'))).toBe(
-      check('url_for') + branch('url_for', 'a&amp;b&lt;&quot;c&quot;&gt;', "{{ url_for('x') }}") + END,
+  it('escapes what it inlines when autoescape is on, as the render does; never reads it as a tag', () => {
+    const { env } = inlining({ autoescape: true }, () => 'a&b<"c">{{ d }}{% e %}');
+    expect(env.renderString("{{ url_for('x') }}", {})).toBe('a&amp;b&lt;&quot;c&quot;&gt;{{ d }}{% e %}');
+  });
+
+  it('a call whose fold fails or declines is left to render time', () => {
+    const { env } = inlining({}, (name, args) => {
+      if (args[0] === 'fails') throw new Error('no');
+      return args[0] === 'declines' ? undefined : `[${name}]`;
+    });
+    expect(env.renderString("{{ url_for('fails') }} {{ url_for('declines') }} {{ url_for('x') }}", {})).toBe(
+      'call:url_for1 call:url_for1 [url_for]',
     );
   });
 
-  it("writes the branch with the Environment's block delimiters", () => {
+  it('custom tag delimiters', () => {
     const tags = { blockStart: '<%', blockEnd: '%>', variableStart: '<$', variableEnd: '$>' };
-    expect(inlineStaticCalls("<$ url_for('x') $>", { tags }, inliner('/x'))).toBe(
-      '<% for _nunjucks_s3_inline_url_for in [url_for.tok === "t.1"] %>' +
-        "<% if _nunjucks_s3_inline_url_for %>/x<% else %><$ url_for('x') $><% endif %><% endfor %>",
+    const { env } = inlining({ tags });
+    expect(env.renderString("<% if true %><$ url_for('x') $><% endif %> {{ url_for('y') }}", {})).toBe(
+      '[url_for ["x"]] {{ url_for(\'y\') }}',
     );
   });
 
-  it("never inlines text that would read as a tag next to the branch's tags, or a call whose fold fails", () => {
+  it('checks once per stretch of output between block tags, with the lookup the calls make', () => {
+    const { env, counter } = inlining();
     const call = "{{ url_for('x') }}";
-    for (const text of ['a{{b', 'a#}b', 'a{', '}a', 'a{%b', 'a%}b'])
-      expect(inlineStaticCalls(call, {}, inliner(text)), text).toBe(call);
-    expect(inlineStaticCalls(`${call}}`, {}, inliner('a#'))).toBe(
-      `${check('url_for')}${branch('url_for', 'a#', call)}}${END}`,
+    const source = `${call} {{ a }} ${call}{{ static_integrity('i') }}{% if a %}${call}{% endif %}{% for i in [1, 2, 3] %}${call}{% endfor %}`;
+    expect(env.renderString(source, { a: 1 })).toBe(
+      '[url_for ["x"]] 1 [url_for ["x"]][static_integrity ["i"]][url_for ["x"]]' +
+        '[url_for ["x"]]'.repeat(3),
     );
-    const fails = () => {
-      throw new Error('no');
-    };
-    expect(inlineStaticCalls(call, {}, inliner(fails))).toBe(call);
-  });
-
-  it("leaves a call alone where the branch's block tags would eat whitespace (trimBlocks, lstripBlocks)", () => {
-    const line = "{{ url_for('x') }}";
-    expect(inlineStaticCalls(`${line}\nnext`, { trimBlocks: true }, inliner('/x'))).toBe(`${line}\nnext`);
-    expect(inlineStaticCalls(`${line}\r\nnext`, { trimBlocks: true }, inliner('/x'))).toBe(`${line}\r\nnext`);
-    expect(inlineStaticCalls(`a\n  ${line}`, { lstripBlocks: true }, inliner('/x'))).toBe(`a\n  ${line}`);
-    // Not at a line's end or start: inlined as usual.
-    expect(inlineStaticCalls(`${line}.`, { trimBlocks: true }, inliner('/x'))).toBe(
-      `${check('url_for')}${branch('url_for', '/x', line)}.${END}`,
-    );
-    expect(inlineStaticCalls(`  x${line}`, { lstripBlocks: true }, inliner('/x'))).toBe(
-      `${check('url_for')}  x${branch('url_for', '/x', line)}${END}`,
+    // The first stretch checks both names, the if and each loop round their own (Nunjucks' member
+    // lookup reads a property twice: is it a function, then its value).
+    expect(counter.reads / 2).toBe(2 + 1 + 3);
+    counter.reads = 0;
+    expect(env.renderString(source, { a: 1, url_for: () => 'ctx' })).toBe(
+      // A stretch whose check fails renders as written: every call in it is made.
+      'ctx 1 ctxcall:static_integrity1ctxctxctxctx',
     );
   });
 
-  it('checks once per stretch between block tags; where a loop would change the stretch, per call', () => {
-    const line = "{{ url_for('x') }}";
-    const own = (text: string) => `{% if url_for.tok === "t.1" %}${text}{% else %}${line}{% endif %}`;
-    const source = `{% block b %}${line}{% endblock %}{% if a %}{{ x | e }}${line}{% endif %}{{ loop.index }}${line}{%- if b %}${line}`;
-    expect(inlineStaticCalls(source, {}, inliner('/x'))).toBe(
-      `{% block b %}${check('url_for')}${branch('url_for', '/x', line)}${END}{% endblock %}` +
-        `{% if a %}{{ x | e }}${own('/x')}{% endif %}{{ loop.index }}${own('/x')}{%- if b %}${own('/x')}`,
-    );
-    expect(inlineStaticCalls(`\n${line}`, { trimBlocks: true }, inliner('/x'))).toBe(`\n${own('/x')}`);
+  it('a preprocessor that runs after this one and writes before the template does not break it', () => {
+    const { env } = inlining();
+    env.addExtension('header', { preprocess: (source: string) => `{% set a = 1 %}${source}` } as never);
+    expect(env.renderString("{{ a }} {{ url_for('x') }}", {})).toBe('1 [url_for ["x"]]');
+    expect(wrapTemplate('no calls here', {})).toBe('no calls here');
+  });
+
+  it('whitespace at the start of a template is kept as written (trimBlocks, lstripBlocks)', () => {
+    const sources = [
+      "\n{{ url_for('static', filename='a.css') }}",
+      "\r\n{{ url_for('static', filename='a.css') }}",
+      "  {% if true %}x{% endif %}{{ url_for('static', filename='a.css') }}",
+      "{% if true %}\n{{ url_for('static', filename='a.css') }}\n  {% endif %}",
+    ];
+    for (const options of [
+      { trimBlocks: true },
+      { lstripBlocks: true },
+      { trimBlocks: true, lstripBlocks: true },
+    ]) {
+      const off = environment(options);
+      const on = environment(options);
+      new NunjucksS3(makeApp(off, { inlineUrls: false }));
+      new NunjucksS3(makeApp(on));
+      for (const source of sources) {
+        const rendered = on.renderString(source, {});
+        expect(rendered, JSON.stringify([options, source])).toBe(off.renderString(source, {}));
+        expect(rendered).toContain(A_CSS);
+      }
+    }
   });
 
   it('non-static endpoints go to the router at render time', () => {
@@ -271,21 +309,38 @@ describe('what is inlined, and what is left to render time', () => {
     expect(errors[1]!.name).toBe(errors[0]!.name);
   });
 
-  it('error line numbers after inlined calls do not move', () => {
-    const source =
-      "{{ url_for('static', filename='a.css') }}\n{{ url_for('static', filename='b.css') }}\n{{ nope( }}";
-    const messages = [false, true].map((inlineUrls) => {
-      const env = environment();
-      new NunjucksS3(makeApp(env, { inlineUrls }));
-      try {
-        env.renderString(source, {});
-      } catch (err) {
-        return (err as Error).message;
-      }
-      return 'rendered';
-    });
-    expect(messages[0]).toMatch(/Line 3/);
-    expect(messages[1]).toBe(messages[0]);
+  it('errors read exactly as without inlining: parse errors, and calls that fail where the check fails', () => {
+    const calls =
+      "<a href=\"{{ url_for('static', filename='a.css') }}\">{{ url_for('static', filename='b.css') }}";
+    const throws = () => {
+      throw new Error('shadow failed');
+    };
+    const cases: [string, string, object, nunjucks.ConfigureOptions?][] = [
+      ['a parse error on the line of an inlined call', `${calls}{{ nope( }}`, {}],
+      ['a parse error lines below', `${calls}\n${calls}\n{{ nope( }}`, {}],
+      ['a render-context url_for that throws', `line 1\n${calls}`, { url_for: throws }],
+      ['a render-context url_for that is null', `line 1\n  ${calls}`, { url_for: null }],
+      [
+        'a url_for that renders undefined',
+        `\n\n ${calls}`,
+        { url_for: () => undefined },
+        { throwOnUndefined: true },
+      ],
+    ];
+    for (const [name, source, context, options] of cases) {
+      const messages = [false, true].map((inlineUrls) => {
+        const env = environment(options);
+        new NunjucksS3(makeApp(env, { inlineUrls }));
+        try {
+          env.renderString(source, context);
+        } catch (err) {
+          return (err as Error).message;
+        }
+        return 'rendered';
+      });
+      expect(messages[0], name).toMatch(/\[Line \d+, Column \d+\]/);
+      expect(messages[1], name).toBe(messages[0]);
+    }
   });
 });
 
@@ -305,9 +360,6 @@ function memoryEnvironment(
   const app = makeApp(env, { inlineUrls });
   return { env, app, s3: new NunjucksS3(app) };
 }
-
-const A_CSS = 'https://mybucket.s3.amazonaws.com/static/a.css';
-const PAGE = "<link href=\"{{ url_for('static', filename='a.css') }}\">{{ static_integrity('a.css') }}";
 
 describe("inlined calls keep Nunjucks' shadowing rules (the same page as with inlineUrls: false)", () => {
   const shadow = (...args: unknown[]) => `/shadowed/${String(args[0])}`;
@@ -356,6 +408,18 @@ describe("inlined calls keep Nunjucks' shadowing rules (the same page as with in
       },
       { shadow },
       '/shadowed/static',
+      A_CSS,
+    ],
+    [
+      'call, filter and set blocks of this template',
+      {
+        'page.html':
+          "{% macro m() %}<{{ caller() }}>{% endmacro %}{% call m() %}{{ url_for('static', filename='a.css') }}{% endcall %}" +
+          "{% filter lower %}{{ url_for('static', filename='a.css') }}{% endfilter %}" +
+          "{% set s %}{{ url_for('static', filename='a.css') }}{% endset %}{{ s }}",
+      },
+      { url_for: shadow },
+      '</shadowed/static>/shadowed/static/shadowed/static',
       A_CSS,
     ],
     [
@@ -446,6 +510,41 @@ describe("inlined calls keep Nunjucks' shadowing rules (the same page as with in
     app.config = { ...app.config, FLASKS3_BUCKET_NAME: 'otherbucket' };
     s3.initApp(app);
     expect(template.render({})).toContain('https://otherbucket.s3.amazonaws.com/static/a.css');
+    // Still after inlineUrls is turned off: the kept template's stretches render as written.
+    app.config = { ...app.config, FLASKS3_BUCKET_NAME: 'thirdbucket', inlineUrls: false };
+    s3.initApp(app);
+    expect(template.render({})).toContain('https://thirdbucket.s3.amazonaws.com/static/a.css');
+  });
+
+  it('asynchronous loaders and a render with a callback: the same page as without inlining', async () => {
+    const files = {
+      'outer.html':
+        "{{ url_for('static', filename='b.css') }}|{% include 'page.html' %}|{% set url_for = shadow %}{% include 'page.html' %}",
+      'page.html': `${PAGE}{% if true %} {{ url_for('static', filename='c.css') }}{% endif %}`,
+    };
+    const render = (inlineUrls: boolean) => {
+      const loader = {
+        async: true,
+        getSource: (name: string, done: (err: null, source: object) => void) =>
+          setTimeout(
+            () => done(null, { src: files[name as keyof typeof files], path: name, noCache: false }),
+            1,
+          ),
+      };
+      const env = new nunjucks.Environment(loader as unknown as nunjucks.ILoader, { autoescape: true });
+      new NunjucksS3(makeApp(env, { inlineUrls }));
+      return new Promise<string>((resolve, reject) =>
+        env.render(
+          'outer.html',
+          { shadow: (...args: unknown[]) => `/shadowed/${String(args[0])}` },
+          (err, out) => (err ? reject(err) : resolve(out as string)),
+        ),
+      );
+    };
+    const on = await render(true);
+    expect(on).toBe(await render(false));
+    expect(on).toContain(`${A_CSS}"`);
+    expect(on).toContain('<link href="/shadowed/static">');
   });
 });
 

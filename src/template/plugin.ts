@@ -9,7 +9,7 @@ import type { AppLike } from '../app.js';
 import type { ResolvedConfig } from '../config.js';
 import { ConfigError, UrlBuildError } from '../errors.js';
 import { mergeValues, type StaticIntegrity, type UrlFor, withoutMarker } from './arguments.js';
-import { type InlineOptions, inlineStaticCalls } from './inline.js';
+import { INLINE_FALLBACK_EXTENSION, type InlineOptions, inlineExtension, inlineFallback } from './inline.js';
 import { createPluginState, type PluginState } from './state.js';
 import { staticIntegrityOf, staticUrl, unknownStatic } from './static-urls.js';
 import { callName } from './url.js';
@@ -119,8 +119,9 @@ export class NunjucksS3 {
   }
 
   /**
-   * With `inlineUrls`, add the preprocessor that compiles literal calls into templates (inline.ts);
-   * without, remove it. Either way, templates compiled under the previous state are dropped from the
+   * With `inlineUrls`, add the extension that compiles literal calls into templates (inline.ts);
+   * without, remove it. The fallback extension the compiled checks call when they fail is added once
+   * and stays. Either way, templates compiled under the previous state are dropped from the
    * loaders' caches (`invalidateCache`), so the next render compiles with what initApp just read; and
    * the functions get a new token, so a template compiled earlier and kept elsewhere calls them rather
    * than print text computed under the previous settings.
@@ -129,6 +130,8 @@ export class NunjucksS3 {
     const token = `s3.${++inlineGenerations}`;
     for (const fn of [this.urlFor, this.staticIntegrity])
       Object.defineProperty(fn, INLINE_TOKEN_PROPERTY, { value: token, configurable: true });
+    if (!env.hasExtension(INLINE_FALLBACK_EXTENSION))
+      env.addExtension(INLINE_FALLBACK_EXTENSION, inlineFallback as never);
     const had = env.hasExtension(INLINE_EXTENSION);
     if (had) env.removeExtension(INLINE_EXTENSION);
     if (on) {
@@ -137,8 +140,7 @@ export class NunjucksS3 {
         fold: (name: 'url_for' | 'static_integrity', args: unknown[]) => this.#fold(name, args),
         guard: { property: INLINE_TOKEN_PROPERTY, token },
       };
-      const preprocess = (source: string) => inlineStaticCalls(source, options, inliner);
-      env.addExtension(INLINE_EXTENSION, { tags: [], parse: () => undefined, preprocess } as never);
+      env.addExtension(INLINE_EXTENSION, inlineExtension(options, inliner) as never);
     }
     if (had || on) (env as unknown as { invalidateCache?: () => void }).invalidateCache?.();
   }
