@@ -217,7 +217,7 @@ export function renderSection(r: RenderResult): string {
   const vsLiteral = (us: number) => `${(us / r.us.literal).toFixed(2)}x`;
   const rows = [
     [
-      'url_for, default settings (literal calls compiled in, checked at render)',
+      'url_for, default settings (literal calls compiled in, one check per stretch of output)',
       num(r.us.default, 1),
       vsLiteral(r.us.default),
       num(r.calls),
@@ -239,7 +239,7 @@ export function renderSection(r: RenderResult): string {
     `${r.rounds} interleaved rounds of ${r.rendersPerRound} renders, medians.\n\n` +
     table(['variant', 'µs per render', 'vs literal', 'url_for calls'], rows) +
     `\n\n- Direct \`s3.urlFor()\` calls: **${num(r.directCallsPerSecond)} calls/s** (${num(1e9 / r.directCallsPerSecond)} ns per call).\n` +
-    `- By default each inlined call adds ${num(perCheck * 1000)} ns to a render (the check that \`url_for\` is still the installed global).\n` +
+    `- By default the page costs ${num(perCheck * 1000)} ns per inlined call more than the literal page (the checks that \`url_for\` is still the installed global, once per stretch of output between block tags).\n` +
     `- With \`inlineUrls: false\`: ${num(r.templateCallsPerSecond)} url_for calls/s inside renders; each call adds ${num(perCall * 1000)} ns, of which ` +
     `${num(machinery * 1000)} ns is Nunjucks calling any global and escaping its result (the constant global), ` +
     `${num((perCall - machinery) * 1000)} ns is url_for itself.\n`;
@@ -256,8 +256,8 @@ export function renderTargets(r: RenderResult): Target[] {
       name: `render: url_for page within ${RENDER_TARGET}x of the literal page (default settings)`,
       met: ratio <= RENDER_TARGET,
       detail:
-        `${ratio.toFixed(2)}x (${num(r.us.default, 1)} vs ${num(r.us.literal, 1)} µs): literal calls compiled in, each behind ` +
-        `its render-time check; \`inlineUrls: false\` is ${(r.us.noInline / r.us.literal).toFixed(2)}x`,
+        `${ratio.toFixed(2)}x (${num(r.us.default, 1)} vs ${num(r.us.literal, 1)} µs): literal calls compiled in, one render-time ` +
+        `check per stretch of output; \`inlineUrls: false\` is ${(r.us.noInline / r.us.literal).toFixed(2)}x`,
     },
   ];
 }
