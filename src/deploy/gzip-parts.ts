@@ -12,6 +12,7 @@ import type {
   PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { gzipStream } from '../content/gzip.js';
+import { contentMd5 } from '../content/md5.js';
 import { abortError } from '../s3/retry.js';
 import { s3Sdk } from '../s3/sdk.js';
 import { hashedFileStream } from './body-streams.js';
@@ -71,6 +72,7 @@ function startPart(upload: GzipUpload, number: number, body: Buffer): void {
         PartNumber: number,
         Body: body,
         ContentLength: body.length,
+        ContentMD5: upload.ctx.contentMd5 ? contentMd5(body) : undefined,
         ...(upload.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
       }),
       { abortSignal: upload.stop.signal },
@@ -176,7 +178,12 @@ export async function sendGzippedParts(
     if (isNamedByHash(ctx.config, item) && read.hash !== item.hash) throw changedWhileUploading(item);
     if (!upload) {
       const put = await ctx.client.send(
-        new (s3Sdk().PutObjectCommand)({ ...params, Body: sent.last, ContentLength: sent.last.length }),
+        new (s3Sdk().PutObjectCommand)({
+          ...params,
+          Body: sent.last,
+          ContentLength: sent.last.length,
+          ContentMD5: ctx.contentMd5 ? contentMd5(sent.last) : undefined,
+        }),
         { abortSignal: ctx.signal },
       );
       return { ...read, bytesSent: sent.gzipBytes, etag: etagOf(put.ETag) };

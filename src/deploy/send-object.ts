@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { gzipBuffer } from '../content/gzip.js';
+import { contentMd5, contentMd5OfRange } from '../content/md5.js';
 import { withRetries } from '../s3/retry.js';
 import { s3Sdk } from '../s3/sdk.js';
 import { guardedSend, hashedFileStream } from './body-streams.js';
@@ -71,14 +72,15 @@ async function sendSmall(
     if (isNamedByHash(ctx.config, item) && hash !== item.hash) throw changedWhileUploading(item);
   }
   const body = s.gzip ? await gzipBuffer(bytes) : bytes;
+  const md5 = ctx.contentMd5 ? contentMd5(body) : undefined;
   const put = ctx.directPut;
   let etag: string | undefined;
   if (put) {
-    const input = { key: item.key, body, fields: s.fields, metadata: s.metadata, acl };
+    const input = { key: item.key, body, fields: s.fields, metadata: s.metadata, acl, contentMd5: md5 };
     etag = await withRetries(ctx.config.maxAttempts, ctx.signal, () => put(input, ctx.signal));
   } else {
     const out = await ctx.client.send(
-      new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length }),
+      new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length, ContentMD5: md5 }),
       { abortSignal: ctx.signal },
     );
     etag = out.ETag;
@@ -92,6 +94,8 @@ async function sendStream(
   item: DeployItem,
   params: PutObjectCommandInput,
 ): Promise<SentObject> {
+  // Read once before sending (a header precedes the body); a file changed since is refused (BadDigest).
+  const md5 = ctx.contentMd5 ? await contentMd5OfRange(item.file.file, 0, item.size) : undefined;
   return await withRetries(ctx.config.maxAttempts, ctx.signal, async () => {
     // Bounded to the size announced: a file grown meanwhile sends (and records) what fits, a shrunk one fails.
     const source = await hashedFileStream(item.file.file, ctx.hasher, 256 * 1024, {
@@ -100,7 +104,12 @@ async function sendStream(
     });
     const out = await guardedSend(source.stream, ctx.signal, (controller) =>
       ctx.client.send(
-        new (s3Sdk().PutObjectCommand)({ ...params, Body: source.stream, ContentLength: item.size }),
+        new (s3Sdk().PutObjectCommand)({
+          ...params,
+          Body: source.stream,
+          ContentLength: item.size,
+          ContentMD5: md5,
+        }),
         { abortSignal: controller.signal },
       ),
     );

@@ -1,7 +1,8 @@
 // The sixth stage of createAll: the uploads. Largest files first (no long tail), `concurrency` at a
 // time (the one pool, src/util/pool.ts). Each file is forgotten by the record before it is sent and
 // recorded again only once it is in the bucket; its outcome goes into the report, the progress events
-// and the stop rules (stop-rules.ts), and a refused ACL turns ACLs off (acl-fallback.ts). Files never
+// and the stop rules (stop-rules.ts), a refused ACL turns ACLs off (acl-fallback.ts), and a bucket that
+// wants checksums gets them from then on (object-lock.ts). Files never
 // started because a stop rule fired are reported as not attempted.
 
 import type { Hasher } from '../content/hash.js';
@@ -11,6 +12,7 @@ import { scrubError } from '../s3/redact.js';
 import { runPool } from '../util/pool.js';
 import { type ObjectAclPolicy, sendWithAclFallback } from './acl-fallback.js';
 import type { ProgressEvent } from './api-types.js';
+import { type ChecksumPolicy, sendWithChecksumFallback } from './object-lock.js';
 import type { Planned } from './plan.js';
 import type { RecordKeeper } from './record-keeper.js';
 import { reportEntry } from './report.js';
@@ -28,6 +30,7 @@ export interface TransferInput {
   /** The plan's uploads. */
   uploads: readonly Planned<DeployItem>[];
   acl: ObjectAclPolicy;
+  checksums: ChecksumPolicy;
   keeper: RecordKeeper;
   hasher: Hasher;
   /** The client came from the caller (no direct PUTs: it may carry middleware of its own). */
@@ -93,7 +96,9 @@ async function transferOne(
   input.keeper.forget(item.key);
   let ok = false;
   try {
-    const sent = await sendWithAclFallback(ctx, item, input.acl);
+    const sent = await sendWithChecksumFallback(ctx, input.checksums, (c) =>
+      sendWithAclFallback(c, item, input.acl),
+    );
     // With fingerprinting the key and the manifest were named by the hash taken before sending: bytes
     // that differ were written meanwhile. Fail the file (the next run uploads it) rather than publish one
     // hash's name with another's bytes. (Without, the record simply gets the hash of what was sent.)

@@ -69,6 +69,8 @@ export interface SendContext {
   signal: AbortSignal | undefined;
   /** PUTs of bodies in memory without the SDK's middleware, where that is safe (src/s3/direct-put.ts). */
   directPut: DirectPut | undefined;
+  /** Send a Content-MD5 header with every PUT and part: the bucket asked for one (src/deploy/object-lock.ts). */
+  contentMd5?: boolean | undefined;
 }
 
 /** Where warnings (and a few info lines) go. */

@@ -36,6 +36,7 @@ import { fingerprintedKeys } from './fingerprint-upload.js';
 import { finishTheDeploy } from './finish.js';
 import { awaitFirstAnswer } from './first-answer.js';
 import { gatherLocalFiles, type LocalFiles, saveLocalHashes } from './gather.js';
+import { ChecksumPolicy } from './object-lock.js';
 import type { UploadPlan } from './plan.js';
 import type { RecordKeeper } from './record-keeper.js';
 import { abortedBeforeStart, emptyReport, finishReport, progressEmitter, reportEntry } from './report.js';
@@ -87,6 +88,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     const planned = await transferFiles(deploy, {
       uploads: plan.upload,
       acl: new ObjectAclPolicy(run.config, bucketAcl, deploy),
+      checksums: new ChecksumPolicy(deploy),
       keeper,
       hasher: local.hasher,
       injectedClient: options.client !== undefined,
