@@ -2,13 +2,15 @@
 // Lock default retention refuses a PUT or an UploadPart that carries no Content-MD5 (or x-amz-checksum-*)
 // header, and every S3 server that checks it refuses a body whose MD5 differs (BadDigest), so the header
 // must be computed from exactly the bytes sent: the gzipped body when gzipped, each part's own bytes.
-// Only computed once a bucket asked for it (src/deploy/object-lock.ts): the deploy otherwise never pays.
+// For the site's files, only computed once a bucket asked for it (src/deploy/object-lock.ts): the deploy
+// otherwise never pays. The deploy's own state objects, a few small JSON bodies, always carry one: they are
+// written before any file, so they would be the first refused.
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 
-/** The Content-MD5 of a body in memory. */
-export function contentMd5(bytes: Uint8Array): string {
+/** The Content-MD5 of a body in memory (a string is sent as UTF-8). */
+export function contentMd5(bytes: Uint8Array | string): string {
   return createHash('md5').update(bytes).digest('base64');
 }
 

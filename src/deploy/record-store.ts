@@ -3,6 +3,7 @@
 // reaches the stored record only through the functions here.
 
 import type { S3Client } from '@aws-sdk/client-s3';
+import { contentMd5 } from '../content/md5.js';
 import { errorCode, httpStatus } from '../s3/errors.js';
 import { listKeys } from '../s3/objects.js';
 import { s3Sdk } from '../s3/sdk.js';
@@ -128,6 +129,7 @@ async function putState(
       Body: body,
       ContentType: 'application/json; charset=utf-8',
       CacheControl: 'no-store',
+      ContentMD5: contentMd5(body), // an Object Lock bucket wants one (src/content/md5.ts)
     }),
     { abortSignal: signal },
   );

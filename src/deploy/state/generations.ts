@@ -12,6 +12,7 @@
 
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { contentMd5 } from '../../content/md5.js';
 import { httpStatus } from '../../s3/errors.js';
 import { s3Sdk } from '../../s3/sdk.js';
 import { type DeployOwner, isDeadLocalProcess } from './owner.js';
@@ -48,9 +49,16 @@ const lifeKey = (s: GenerationStore, id: string) => `${folder(s)}${id}.live.json
 
 async function put(s: GenerationStore, key: string, body: Uint8Array | string, type: string): Promise<void> {
   const { PutObjectCommand } = s3Sdk();
-  await s.client.send(new PutObjectCommand({ Bucket: s.bucket, Key: key, Body: body, ContentType: type }), {
-    abortSignal: s.signal,
-  });
+  await s.client.send(
+    new PutObjectCommand({
+      Bucket: s.bucket,
+      Key: key,
+      Body: body,
+      ContentType: type,
+      ContentMD5: contentMd5(body), // an Object Lock bucket wants one (src/content/md5.ts)
+    }),
+    { abortSignal: s.signal },
+  );
 }
 
 /** Announce a generation: its keys first, then its life (so a live generation always has its keys). */

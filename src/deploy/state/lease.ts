@@ -6,6 +6,7 @@
 // a settle delay and a read-back, and the owner found there wins: not linearizable, as documented.
 
 import type { S3Client } from '@aws-sdk/client-s3';
+import { contentMd5 } from '../../content/md5.js';
 import { httpStatus } from '../../s3/errors.js';
 import { s3Sdk } from '../../s3/sdk.js';
 
@@ -102,6 +103,7 @@ async function createIfAbsent(o: LeaseOptions, key: string, body: string): Promi
         Body: body,
         IfNoneMatch: '*',
         ContentType: 'application/json',
+        ContentMD5: contentMd5(body), // an Object Lock bucket wants one (src/content/md5.ts)
       }),
     );
     return true;
@@ -160,8 +162,14 @@ export async function renewLease(o: LeaseOptions, lease: LeaseRecord): Promise<L
     );
   }
   const next = { ...lease, expires: (o.now ?? Date.now)() + (o.ttlMs ?? 60_000) };
+  const body = JSON.stringify(next);
   await o.client.send(
-    new PutObjectCommand({ Bucket: o.bucket, Key: leaseKey(o, lease.epoch), Body: JSON.stringify(next) }),
+    new PutObjectCommand({
+      Bucket: o.bucket,
+      Key: leaseKey(o, lease.epoch),
+      Body: body,
+      ContentMD5: contentMd5(body),
+    }),
   );
   return next;
 }
@@ -169,9 +177,14 @@ export async function renewLease(o: LeaseOptions, lease: LeaseRecord): Promise<L
 /** Let the next deploy in at once: the lease is rewritten as expired (kept, so epochs keep rising). */
 export async function releaseLease(o: LeaseOptions, lease: LeaseRecord): Promise<void> {
   const { PutObjectCommand } = s3Sdk();
-  const done = { ...lease, expires: 0 };
+  const body = JSON.stringify({ ...lease, expires: 0 });
   await o.client.send(
-    new PutObjectCommand({ Bucket: o.bucket, Key: leaseKey(o, lease.epoch), Body: JSON.stringify(done) }),
+    new PutObjectCommand({
+      Bucket: o.bucket,
+      Key: leaseKey(o, lease.epoch),
+      Body: body,
+      ContentMD5: contentMd5(body),
+    }),
   );
 }
 
