@@ -15,8 +15,10 @@ import { createAll } from '../src/deploy/upload.js';
 import { UploadError } from '../src/errors.js';
 import { NunjucksS3 } from '../src/template/plugin.js';
 import {
+  carriesChecksum,
   type FaultLogEntry,
   type FaultProxy,
+  faults,
   requireChecksums,
   startFaultProxy,
 } from './helpers/fault-proxy.js';
@@ -163,6 +165,39 @@ describe('a bucket that refuses uploads without a checksum (Object Lock default 
       expect(res.body.equals(bytes), url).toBe(true);
     }
   }, 120_000);
+
+  it('a file whose refusals came as dropped connections is sent again with the header, once another turned it on', async () => {
+    const bucket = await freshBucket('objlock-reset');
+    // The 3 MiB file goes first (largest first) and every attempt without a checksum loses its connection,
+    // as when a server answers early and closes while the body is being written; the small files get the
+    // refusal itself, which turns Content-MD5 on.
+    const proxy = await proxied([
+      {
+        name: 'dropped',
+        method: 'PUT',
+        key: 'static/data/mid.bin',
+        match: (r) => !carriesChecksum(r),
+        fault: faults.reset(),
+      },
+      ...requireChecksums(),
+    ]);
+    const root = tempDir('objlock-reset');
+    const files: Record<string, Buffer> = { 'static/data/mid.bin': randomBytes(3 * MiB) };
+    for (let i = 0; i < 4; i++) files[`static/css/c${i}.css`] = Buffer.from(`.c${i} {}\n`);
+    writeFiles(root, files);
+    const report = await createAll(
+      {
+        root,
+        config: { ...s3Settings(bucket, proxy.url), FLASKS3_PUT_BUCKET_ACL: false, FLASKS3_CONCURRENCY: 2 },
+      },
+      { logger: { warn: () => {} } },
+    );
+    expect(report.failed).toEqual([]);
+    expect(report.uploaded.map((u) => u.key).sort()).toEqual(Object.keys(files).sort());
+    const mid = siteUploads(proxy).filter((e) => e.key === 'static/data/mid.bin');
+    expect(mid.filter((e) => e.fault === 'dropped').length).toBeGreaterThan(1);
+    expect(mid.filter((e) => e.status === 200).map((e) => e.contentMd5)).toEqual([mid.at(-1)?.bodyMd5]);
+  });
 
   it('a refusal of an upload that carried a Content-MD5 stops the transfer with the reason', async () => {
     const bucket = await freshBucket('objlock-stop');

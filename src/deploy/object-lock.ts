@@ -52,7 +52,10 @@ export class ChecksumPolicy {
 
 /**
  * Send one object through `send` with the deploy's checksum choice; when the bucket refuses it for want
- * of a checksum and it was sent without one, turn checksums on and send it again, once.
+ * of a checksum and it was sent without one, turn checksums on and send it again, once. A file that failed
+ * otherwise, sent without one while another file turned checksums on, is sent again with one too: its
+ * refusal may have come as a dropped connection (a server may answer early and close the connection while
+ * the body is still being written: EPIPE, ECONNRESET), retried without the header until the attempts ran out.
  */
 export async function sendWithChecksumFallback<T>(
   ctx: SendContext,
@@ -64,8 +67,9 @@ export async function sendWithChecksumFallback<T>(
   try {
     return await send({ ...ctx, contentMd5: withMd5 });
   } catch (err) {
-    if (withMd5 || ctx.signal?.aborted || !isMissingChecksumRefusal(err)) throw err;
-    policy.turnOn(err);
+    if (withMd5 || ctx.signal?.aborted) throw err;
+    if (isMissingChecksumRefusal(err)) policy.turnOn(err);
+    else if (!policy.contentMd5) throw err;
     return await send({ ...ctx, contentMd5: true });
   }
 }
