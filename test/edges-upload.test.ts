@@ -1,7 +1,7 @@
 // Rough edges of an upload, each reproduced against a real S3 server (s3rver or Ceph RGW), with the
 // fault proxy in front where the server must misbehave: a server that never answers, an HTTP server
-// that is not S3, a bucket that cannot be created, PUTs refused on every key, an Object Lock bucket, an
-// endpoint URL with a password in it, --json after SIGTERM, and an error code said twice.
+// that is not S3, a bucket that cannot be created, PUTs refused on every key, an endpoint URL with a
+// password in it, --json after SIGTERM, and an error code said twice. (An Object Lock bucket: object-lock.test.ts.)
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -245,30 +245,6 @@ describe('PUT refused on every key', () => {
     );
     const failures = (err as UploadError).failures.map((f) => f.key).sort();
     expect(failures).toEqual([...Array(10).keys()].map((i) => `static/css/c${i}.css`).sort());
-  });
-});
-
-describe('a bucket with Object Lock default retention', () => {
-  it('stops at the first refusals with a message that says why, instead of listing every file', async () => {
-    const bucket = await freshBucket('objlock');
-    const proxy = await proxied([
-      {
-        method: 'PUT',
-        key: /^static\//,
-        fault: faults.error(
-          400,
-          'MissingUploadObjectWithObjectLockHeaders',
-          'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters',
-        ),
-      },
-    ]);
-    const err = await rejectionOf(
-      createAll(app(site(20), bucket, proxy.url, { FLASKS3_CONCURRENCY: 2, FLASKS3_OBJECT_ACL: 'none' })),
-    );
-    expect(objectPuts(proxy).length).toBeLessThanOrEqual(2);
-    expect(err.message).toContain('the bucket has Object Lock default retention');
-    const notAttempted = (err as UploadError).failures.filter((f) => f.message.startsWith('not attempted'));
-    expect(notAttempted.length).toBeGreaterThanOrEqual(18);
   });
 });
 

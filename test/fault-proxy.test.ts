@@ -1,7 +1,8 @@
 // Proves each fault of test/helpers/fault-proxy.ts with a plain S3Client against the real test server (s3rver or
 // Ceph RGW) behind the proxy: what the SDK sees, whether it recovers, what reached the server, and the log.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
+  CreateMultipartUploadCommand,
   GetObjectAclCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -10,6 +11,7 @@ import {
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,6 +20,7 @@ import {
   type FaultProxyOptions,
   faults,
   rejectAcls,
+  requireChecksums,
   startFaultProxy,
 } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
@@ -336,6 +339,51 @@ describe('fault proxy: a bucket that does not allow ACLs', () => {
     expect(await r.text()).toMatch(
       /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>AccessControlListNotSupported<\/Code><Message>The bucket does not allow ACLs<\/Message><RequestId>\w+<\/RequestId><HostId>[^<]+<\/HostId><\/Error>$/,
     );
+  });
+});
+
+describe('fault proxy: an Object Lock bucket', () => {
+  it('refuses an upload without a checksum as AWS does, lets one with Content-MD5 through, and logs both MD5s', async () => {
+    const p = await proxy({ rules: requireChecksums() });
+    const client = via(p, { maxAttempts: 1 });
+    const body = Buffer.from('locked bytes\n');
+    const md5 = createHash('md5').update(body).digest('base64');
+
+    const e = await failure(
+      client.send(new PutObjectCommand({ Bucket: bucket, Key: 'lock.txt', Body: body })),
+    );
+    expect(e.name).toBe('InvalidRequest');
+    expect(e.message).toBe(
+      'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters',
+    );
+    expect(await exists('lock.txt')).toBe(false);
+
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'lock.txt', Body: body, ContentMD5: md5 }));
+    expect((await getBytes(direct(), 'lock.txt')).toString()).toBe('locked bytes\n');
+    // A part without one is refused in the words AWS uses for parts; reads and bucket requests pass.
+    const upload = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'parts.bin' }));
+    const part = await failure(
+      client.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: 'parts.bin',
+          UploadId: upload.UploadId,
+          PartNumber: 1,
+          Body: body,
+        }),
+      ),
+    );
+    expect(part.message).toContain('for Put Part requests with Object Lock parameters');
+    await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'lock.txt' }));
+
+    expect(p.log.map((e) => [e.method, e.status, e.fault, e.contentMd5])).toEqual([
+      ['PUT', 400, 'ChecksumRequired', undefined],
+      ['PUT', 200, null, md5],
+      ['POST', 200, null, undefined],
+      ['PUT', 400, 'ChecksumRequired', undefined],
+      ['GET', 200, null, undefined],
+    ]);
+    expect(p.log.filter((e) => e.method === 'PUT').map((e) => e.bodyMd5)).toEqual([md5, md5, md5]);
   });
 });
 

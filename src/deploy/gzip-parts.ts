@@ -14,6 +14,7 @@ import type {
   PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { gzipPays, gzipStream } from '../content/gzip.js';
+import { contentMd5 } from '../content/md5.js';
 import { abortError } from '../s3/retry.js';
 import { s3Sdk } from '../s3/sdk.js';
 import { hashedFileStream } from './body-streams.js';
@@ -73,6 +74,7 @@ function startPart(upload: GzipUpload, number: number, body: Buffer): void {
         PartNumber: number,
         Body: body,
         ContentLength: body.length,
+        ContentMD5: upload.ctx.contentMd5 ? contentMd5(body) : undefined,
         ...(upload.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
       }),
       { abortSignal: upload.stop.signal },
@@ -191,7 +193,12 @@ export async function sendGzippedParts(
     const stored = { ...read, stored: sent.gzipBytes, bytesSent: sent.gzipBytes, gzipped: true };
     if (!upload) {
       const put = await ctx.client.send(
-        new (s3Sdk().PutObjectCommand)({ ...params, Body: sent.last, ContentLength: sent.last.length }),
+        new (s3Sdk().PutObjectCommand)({
+          ...params,
+          Body: sent.last,
+          ContentLength: sent.last.length,
+          ContentMD5: ctx.contentMd5 ? contentMd5(sent.last) : undefined,
+        }),
         { abortSignal: ctx.signal },
       );
       return { stored: { ...stored, etag: etagFrom(put.ETag) } };

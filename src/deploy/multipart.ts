@@ -14,6 +14,7 @@ import type {
   UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
 import type { Hasher } from '../content/hash.js';
+import { contentMd5OfRange } from '../content/md5.js';
 import { abortError, withRetries } from '../s3/retry.js';
 import { s3Sdk } from '../s3/sdk.js';
 import { readFileInChunks } from '../util/chunked-read.js';
@@ -92,6 +93,8 @@ interface OpenUpload {
 /** Send one part, retried like a mid-size file; records its ETag and the hash of the bytes sent. */
 async function sendPart(upload: OpenUpload, range: PartRange): Promise<void> {
   const { ctx, item, target, stop } = upload;
+  // Read once before sending (a header precedes the body); a file changed since is refused (BadDigest).
+  const md5 = ctx.contentMd5 ? await contentMd5OfRange(item.file.file, range.start, range.length) : undefined;
   await withRetries(ctx.config.maxAttempts, stop.signal, async () => {
     const source = await hashedFileStream(item.file.file, ctx.hasher, 256 * 1024, range);
     const result = await guardedSend(source.stream, stop.signal, (controller) =>
@@ -101,6 +104,7 @@ async function sendPart(upload: OpenUpload, range: PartRange): Promise<void> {
           PartNumber: range.number,
           Body: source.stream,
           ContentLength: range.length,
+          ContentMD5: md5,
           ...(upload.checksums ? { ChecksumAlgorithm: 'CRC32' } : {}),
         }),
         { abortSignal: controller.signal },

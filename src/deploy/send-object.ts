@@ -19,6 +19,7 @@ import { open, readFile } from 'node:fs/promises';
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { gzipIfSmaller } from '../content/gzip.js';
 import type { ObjectFields, ObjectSettings } from '../content/headers.js';
+import { contentMd5, contentMd5OfRange } from '../content/md5.js';
 import type { DirectPut } from '../s3/direct-put.js';
 import { withRetries } from '../s3/retry.js';
 import { s3Sdk } from '../s3/sdk.js';
@@ -114,14 +115,22 @@ async function sendBuffer(
 ): Promise<SentObject> {
   const s = item.settings;
   const { body, gzipped } = s.gzip ? await gzipIfSmaller(read.bytes) : { body: read.bytes, gzipped: false };
+  const md5 = ctx.contentMd5 ? contentMd5(body) : undefined;
   let etag: string | undefined;
   if (put) {
-    const input = { key: item.key, body, fields: storedFields(s, gzipped), metadata: s.metadata, acl };
+    const input = {
+      key: item.key,
+      body,
+      fields: storedFields(s, gzipped),
+      metadata: s.metadata,
+      acl,
+      contentMd5: md5,
+    };
     etag = await withRetries(ctx.config.maxAttempts, ctx.signal, () => put(input, ctx.signal));
   } else {
     const params = putParams(ctx, item, acl, gzipped);
     const out = await ctx.client.send(
-      new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length }),
+      new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length, ContentMD5: md5 }),
       { abortSignal: ctx.signal },
     );
     etag = out.ETag;
@@ -188,6 +197,8 @@ async function sendStream(
   item: DeployItem,
   params: PutObjectCommandInput,
 ): Promise<SentObject> {
+  // Read once before sending (a header precedes the body); a file changed since is refused (BadDigest).
+  const md5 = ctx.contentMd5 ? await contentMd5OfRange(item.file.file, 0, item.size) : undefined;
   return await withRetries(ctx.config.maxAttempts, ctx.signal, async () => {
     // Bounded to the size announced: a file grown meanwhile sends (and records) what fits, a shrunk one fails.
     const source = await hashedFileStream(item.file.file, ctx.hasher, 256 * 1024, {
@@ -196,7 +207,12 @@ async function sendStream(
     });
     const out = await guardedSend(source.stream, ctx.signal, (controller) =>
       ctx.client.send(
-        new (s3Sdk().PutObjectCommand)({ ...params, Body: source.stream, ContentLength: item.size }),
+        new (s3Sdk().PutObjectCommand)({
+          ...params,
+          Body: source.stream,
+          ContentLength: item.size,
+          ContentMD5: md5,
+        }),
         { abortSignal: controller.signal },
       ),
     );

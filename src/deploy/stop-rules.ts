@@ -5,6 +5,7 @@
 // is the caller's, not a rule's. Pure: feed it outcomes, ask it whether to stop and why.
 
 import { describeError, errorCode, isTransient } from '../s3/errors.js';
+import { isMissingChecksumRefusal } from './object-lock.js';
 
 /** Errors after which no other request can succeed: stop instead of failing every file slowly. */
 const FATAL = new Set([
@@ -27,12 +28,6 @@ export function failsEveryRequest(err: unknown): boolean {
   const code = errorCode(err);
   return code !== undefined && FATAL.has(code);
 }
-
-/**
- * A bucket with Object Lock default retention wants a Content-MD5 or checksum header on every PUT; the
- * uploader sends none to S3-compatible endpoints (see src/s3/client.ts), so every file would fail alike.
- */
-const OBJECT_LOCK = 'MissingUploadObjectWithObjectLockHeaders';
 
 /** The same refusal (not transient) this many times in a row, before any file succeeded, stops the transfer. */
 export const SAME_REFUSAL_LIMIT = 4;
@@ -67,11 +62,12 @@ export class StopRules {
     if (aborted) return;
     const { secrets } = this.rules;
     if (failsEveryRequest(err)) this.reason ??= describeError(err, secrets);
-    if (errorCode(err) === OBJECT_LOCK) {
+    // A file reaches here refused for want of a checksum only when it carried a Content-MD5 (object-lock.ts
+    // sends it again with one otherwise): the bucket wants a checksum nunjucks-s3 does not send.
+    if (isMissingChecksumRefusal(err)) {
       this.reason ??=
-        `${describeError(err, secrets)}: the bucket has Object Lock default retention, which needs a ` +
-        'Content-MD5 or checksum header on every PUT; nunjucks-s3 sends none to S3-compatible endpoints, so ' +
-        'upload to a bucket without default retention';
+        `${describeError(err, secrets)}: the bucket has Object Lock default retention and refused a PUT that ` +
+        'carried a Content-MD5 header; upload to a bucket without default retention';
     }
     this.countRefusal(err);
     if (isTransient(err) && ++this.transientStreak >= this.streakLimit) {

@@ -1,8 +1,9 @@
 // The sixth stage of createAll: the uploads. Largest files first (no long tail), `concurrency` at a
 // time (the one pool, src/util/pool.ts); fingerprinted copies last, made from their own keys by
 // server-side copies where the server allows (fingerprint-copy.ts). Each file is forgotten by the record
-// before it is sent and recorded again only once it is in the bucket; its outcome goes into the report, the progress events
-// and the stop rules (stop-rules.ts), and a refused ACL turns ACLs off (acl-fallback.ts). Files never
+// before it is sent and recorded again only once it is in the bucket; its outcome goes into the report, the
+// progress events and the stop rules (stop-rules.ts), a refused ACL turns ACLs off (acl-fallback.ts), and a
+// bucket that wants checksums gets them from then on (object-lock.ts). Files never
 // started because a stop rule fired are reported as not attempted.
 
 import type { Hasher } from '../content/hash.js';
@@ -13,6 +14,7 @@ import type { ObjectAclPolicy } from './acl-fallback.js';
 import type { ProgressEvent } from './api-types.js';
 import { FingerprintCopies } from './fingerprint-copy.js';
 import { isFingerprintedCopy } from './fingerprint-upload.js';
+import { type ChecksumPolicy, sendWithChecksumFallback } from './object-lock.js';
 import type { Planned } from './plan.js';
 import type { RecordKeeper } from './record-keeper.js';
 import { reportEntry } from './report.js';
@@ -31,6 +33,7 @@ export interface TransferInput {
   /** The plan's uploads. */
   uploads: readonly Planned<DeployItem>[];
   acl: ObjectAclPolicy;
+  checksums: ChecksumPolicy;
   keeper: RecordKeeper;
   /** A listing confirmed the record's claims in this run: a skipped own key may be copied from. */
   claimsConfirmed: boolean;
@@ -127,7 +130,7 @@ async function transferOne(
   let ok = false;
   let sent: SentObject | undefined;
   try {
-    sent = await copies.send(ctx, item, input.acl);
+    sent = await sendWithChecksumFallback(ctx, input.checksums, (c) => copies.send(c, item, input.acl));
     // With fingerprinting the key and the manifest were named by the hash taken before sending: bytes
     // that differ were written meanwhile. Fail the file (the next run uploads it) rather than publish one
     // hash's name with another's bytes. (Without, the record simply gets the hash of what was sent.)

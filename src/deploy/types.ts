@@ -80,6 +80,8 @@ export interface SendContext {
   signal: AbortSignal | undefined;
   /** PUTs of bodies in memory on the lean path, where it applies (src/s3/direct-put.ts). */
   directPut: DirectPut | undefined;
+  /** Send a Content-MD5 header with every PUT and part: the bucket asked for one (src/deploy/object-lock.ts). */
+  contentMd5?: boolean | undefined;
 }
 
 /** Where warnings (and a few info lines) go. */

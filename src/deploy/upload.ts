@@ -34,6 +34,7 @@ import { fingerprintedKeys } from './fingerprint-upload.js';
 import { finishTheDeploy } from './finish.js';
 import { awaitFirstAnswer } from './first-answer.js';
 import { gatherLocalFiles, type LocalFiles, saveLocalHashes } from './gather.js';
+import { ChecksumPolicy } from './object-lock.js';
 import type { UploadPlan } from './plan.js';
 import type { RecordKeeper } from './record-keeper.js';
 import { abortedBeforeStart, emptyReport, finishReport, progressEmitter, reportEntry } from './report.js';
@@ -85,6 +86,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     const planned = await transferFiles(deploy, {
       uploads: plan.upload,
       acl: new ObjectAclPolicy(run.config, bucketAcl, deploy),
+      checksums: new ChecksumPolicy(deploy),
       keeper,
       // The claims confirmTheRecord (planTheDeploy) checked against a listing before the plan.
       claimsConfirmed: found.confirm && run.config.onlyModified && found.record !== undefined,

@@ -20,6 +20,8 @@ export interface DirectPutInput {
   fields: Readonly<ObjectFields>;
   metadata: Readonly<Record<string, string>>;
   acl: string | undefined;
+  /** The body's Content-MD5 (base64), when the bucket wants one (src/content/md5.ts). */
+  contentMd5?: string | undefined;
 }
 
 /** Resolves to the ETag the server answered (without quotes), or undefined when it sent none. */
@@ -35,6 +37,7 @@ export function directPutter(s3: LeanS3, bucket: string): DirectPut {
     }
     for (const [name, value] of Object.entries(input.metadata)) headers[`x-amz-meta-${name}`] = value;
     if (input.acl) headers['x-amz-acl'] = input.acl;
+    if (input.contentMd5) headers['content-md5'] = input.contentMd5;
     const answer = await s3.send(
       { method: 'PUT', bucket, key: input.key, headers, body: input.body },
       signal,

@@ -58,7 +58,10 @@ export interface ListInput {
 export interface ObjectStore {
   /** GetObject: the whole body. */
   getObject(bucket: string, key: string, signal?: AbortSignal): Promise<Buffer>;
-  /** PutObject of a body in memory. */
+  /**
+   * PutObject of a small body in memory (the deploy's own state objects), always with its Content-MD5: a
+   * bucket with Object Lock default retention refuses a PUT without one (src/content/md5.ts).
+   */
   putObject(object: SmallObject, signal?: AbortSignal): Promise<void>;
   deleteObject(bucket: string, key: string, signal?: AbortSignal): Promise<void>;
   /** ListObjects (v1) with Marker: s3rver's ListObjectsV2 continuation tokens fail under OpenSSL 3. */

@@ -4,6 +4,7 @@
 // retries these requests itself, with the policy of retry.ts (uploaderRetryStrategy).
 
 import type { S3Client } from '@aws-sdk/client-s3';
+import { contentMd5 } from '../content/md5.js';
 import type { ObjectStore } from './object-store.js';
 import { s3Sdk } from './sdk.js';
 
@@ -28,6 +29,7 @@ export function sdkStore(client: () => S3Client): ObjectStore {
           ContentType: o.contentType,
           CacheControl: o.cacheControl,
           IfNoneMatch: o.ifNoneMatch,
+          ContentMD5: contentMd5(o.body),
         }),
         signal,
       );

@@ -41,6 +41,15 @@ describe('stop rules', () => {
     expect(stop.stopped).toBe(false);
   });
 
+  it('stops after one Object Lock refusal (it reaches the rules only when the PUT carried a Content-MD5)', () => {
+    const stop = rules();
+    const message =
+      'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters';
+    stop.failed(sdkError('InvalidRequest', 400, message), false);
+    expect(stop.stopped).toBe(true);
+    expect(stop.reason).toContain('refused a PUT that carried a Content-MD5 header');
+  });
+
   it('stops after as many transient failures in a row as there are slots, not one fewer', () => {
     const stop = rules();
     for (let i = 0; i < 5; i++) stop.failed(sdkError('ServiceUnavailable', 503), false);

@@ -1,8 +1,10 @@
 // A fault-injecting HTTP proxy for tests: sits on 127.0.0.1 in front of a test S3 server (s3rver or Ceph RGW),
 // forwards every request byte for byte, and on the requests its rules pick answers 500/503/429, resets the
-// connection (before or in the middle of the request body), delays or stalls the response, or rejects ACLs the
-// way a new AWS bucket does. Point the S3 client's endpoint at `proxy.url`: the client signs for the proxy's
+// connection (before or in the middle of the request body), delays or stalls the response, rejects ACLs the
+// way a new AWS bucket does, or refuses uploads without a checksum the way an Object Lock bucket does. Each
+// request's Content-MD5 header and the MD5 of the body it sent are logged, so a test can check the header. Point the S3 client's endpoint at `proxy.url`: the client signs for the proxy's
 // host:port and the proxy forwards the Host header unchanged, so SigV4 signatures stay valid upstream.
+import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -121,6 +123,10 @@ export interface FaultLogEntry {
   /** The request carried `Expect: 100-continue` (the SDK sends it for bodies of 2 MiB and more): faults other
    * than resetMidBody and stall then land before the client sends any of the body. */
   expectContinue: boolean;
+  /** The request's Content-MD5 header, if it sent one. */
+  contentMd5: string | undefined;
+  /** The base64 MD5 of every body byte received from the client, once the body ended (as Content-MD5 is written). */
+  bodyMd5: string | undefined;
 }
 
 export interface FaultProxy {
@@ -165,6 +171,48 @@ export function rejectAcls(options: { allowCanned?: readonly string[] } = {}): F
     match: (req) => setsAcl(req, allow),
     fault: faults.aclNotSupported(),
   };
+}
+
+/** Whether a request carries a checksum of its body: Content-MD5, an x-amz-checksum-* header, or a trailer
+ * announced for one (the SDK's aws-chunked bodies). */
+export function carriesChecksum(req: FaultRequest): boolean {
+  if (req.headers['content-md5'] !== undefined) return true;
+  if (String(req.headers['x-amz-trailer'] ?? '').startsWith('x-amz-checksum-')) return true;
+  return Object.keys(req.headers).some((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-type');
+}
+
+/** AWS's words for an upload without a checksum to a bucket with Object Lock default retention. */
+const CHECKSUM_REQUIRED = (what: string) =>
+  `Content-MD5 OR x-amz-checksum- HTTP header is required for ${what} requests with Object Lock parameters`;
+
+/** The rules that make the proxy behave like an AWS bucket with Object Lock default retention: a PutObject
+ * (or an UploadPart) without a checksum header gets 400 InvalidRequest, with AWS's message. CopyObject, ACL
+ * and bucket requests pass.
+ * @param options.key only uploads of these keys (a string matches exactly, a RegExp is tested). @default every key */
+export function requireChecksums(options: { key?: string | RegExp } = {}): FaultRule[] {
+  const upload = (req: FaultRequest) =>
+    req.key !== undefined &&
+    !carriesChecksum(req) &&
+    req.headers['x-amz-copy-source'] === undefined &&
+    [...req.query.keys()].every((q) => q === 'partNumber' || q === 'uploadId' || q === 'x-id');
+  const key = options.key === undefined ? {} : { key: options.key };
+  return [
+    {
+      name: 'ChecksumRequired',
+      method: 'PUT',
+      ...key,
+      query: 'partNumber',
+      match: upload,
+      fault: s3Error(400, 'InvalidRequest', CHECKSUM_REQUIRED('Put Part')),
+    },
+    {
+      name: 'ChecksumRequired',
+      method: 'PUT',
+      ...key,
+      match: (req) => upload(req) && !req.query.has('partNumber'),
+      fault: s3Error(400, 'InvalidRequest', CHECKSUM_REQUIRED('Put Object')),
+    },
+  ];
 }
 
 // mulberry32: small, fast, and reproducible from a 32-bit seed.
@@ -400,8 +448,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       outcome: 'pending',
       bytesIn: 0,
       expectContinue,
+      contentMd5: info.headers['content-md5'] as string | undefined,
+      bodyMd5: undefined,
     };
     log.push(entry);
+    const md5 = createHash('md5');
+    req.on('data', (chunk: Buffer) => md5.update(chunk));
+    req.on('end', () => {
+      entry.bodyMd5 = md5.digest('base64');
+    });
     const fault = chosen?.fault;
     switch (fault?.type) {
       case 'reset':

@@ -1,11 +1,12 @@
 // The packed tarball installed as a host app pinned to nunjucks 3.2.3 installs it: one copy of nunjucks
 // (a peer), stack traces under --enable-source-maps that name files the package ships, `require()` from
-// CommonJS, an install that --engine-strict accepts on this Node, and a CLI run whose stderr is free of
-// the AWS SDK's NodeVersionSupportWarning (while other warnings still show).
+// CommonJS, an install that --engine-strict accepts on this Node, a CLI run whose stderr is free of
+// the AWS SDK's NodeVersionSupportWarning (while other warnings still show), and a CloudFront distribution
+// set without its optional client installed: refused before anything is uploaded.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   filesBelow,
@@ -160,6 +161,46 @@ describe('the packed tarball in a host pinned to nunjucks 3.2.3', () => {
     expect(loud.code).toBe(0);
     expect(loud.stderr).not.toMatch(/NodeVersionSupportWarning|January 2027/);
     expect(loud.stderr).toMatch(/OtherWarning: still shown/);
+  });
+
+  it('a CloudFront distribution without @aws-sdk/client-cloudfront installed: exit 2 naming the setting and the fix, nothing uploaded', async () => {
+    // The host installed the tarball alone: the optional peer is not there (the first test checks it).
+    const site = path.join(project, 'cdn-site');
+    mkdirSync(path.join(site, 'static'), { recursive: true });
+    writeFileSync(path.join(site, 'static', 'a.css'), 'a { color: red }\n');
+    const bucket = await freshBucket('pkg-cdn');
+    const config = s3Settings(bucket, undefined, {
+      FLASKS3_PUT_BUCKET_ACL: false,
+      FLASKS3_CLOUDFRONT_DISTRIBUTION_ID: 'E2EXAMPLE',
+    });
+    writeFileSync(path.join(site, 'nunjucks-s3.config.json'), JSON.stringify({ config }));
+    const fix = 'npm install @aws-sdk/client-cloudfront';
+
+    const cli = await node([path.join(installed, 'dist', 'cli', 'main.js'), 'upload'], site);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('FLASKS3_CLOUDFRONT_DISTRIBUTION_ID');
+    expect(cli.stderr).toContain(fix);
+    expect(cli.stdout).toBe('');
+
+    // The library says the same, as a ConfigError a program can branch on.
+    const script = path.join(site, 'deploy.mjs');
+    writeFileSync(
+      script,
+      "import { createAll } from 'nunjucks-s3';\n" +
+        `createAll({ root: import.meta.dirname, config: ${JSON.stringify(config)} }).then(\n` +
+        "  () => console.log('uploaded'),\n" +
+        '  (e) => console.log(JSON.stringify({ name: e.name, code: e.code, setting: e.setting, message: e.message })),\n' +
+        ');\n',
+    );
+    const lib = await node([script], site);
+    const err = JSON.parse(lib.stdout) as Record<string, string>;
+    expect(err).toMatchObject({ name: 'ConfigError', code: 'CONFIG_CDN' });
+    expect(err.setting).toContain('FLASKS3_CLOUDFRONT_DISTRIBUTION_ID');
+    expect(err.message).toContain(fix);
+
+    // Refused before any request: not a file, not the deploy's own record or lease, in the bucket.
+    const listed = await testClient().send(new ListObjectsCommand({ Bucket: bucket }));
+    expect(listed.Contents ?? []).toEqual([]);
   });
 
   it.runIf(nodeMajor < 22)(

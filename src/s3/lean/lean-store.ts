@@ -2,6 +2,7 @@
 // src/s3/retry.ts, listings read by the strict XML reader (xml.ts). Listings are not asked for
 // EncodingType=url: keys come back as XML text, entities decoded.
 
+import { contentMd5 } from '../../content/md5.js';
 import type { ObjectPage, ObjectStore, UploadPage } from '../object-store.js';
 import { withRetries } from '../retry.js';
 import type { LeanS3 } from './lean-client.js';
@@ -16,14 +17,12 @@ export function leanStore(s3: LeanS3, maxAttempts: number): ObjectStore {
       retried(signal, async () => (await s3.send({ method: 'GET', bucket, key }, signal)).body),
     putObject: (o, signal) =>
       retried(signal, async () => {
-        const headers: Record<string, string> = {};
+        const body = Buffer.from(o.body);
+        const headers: Record<string, string> = { 'content-md5': contentMd5(body) };
         if (o.contentType !== undefined) headers['content-type'] = o.contentType;
         if (o.cacheControl !== undefined) headers['cache-control'] = o.cacheControl;
         if (o.ifNoneMatch !== undefined) headers['if-none-match'] = o.ifNoneMatch;
-        await s3.send(
-          { method: 'PUT', bucket: o.bucket, key: o.key, headers, body: Buffer.from(o.body) },
-          signal,
-        );
+        await s3.send({ method: 'PUT', bucket: o.bucket, key: o.key, headers, body }, signal);
       }),
     deleteObject: (bucket, key, signal) =>
       retried(signal, async () => {
