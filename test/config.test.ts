@@ -482,6 +482,9 @@ describe('bucket names: S3 naming rules, each broken rule said', () => {
     ['a'.repeat(63), undefined],
     ['my.bucket-1', undefined],
     ['1.2.3', undefined],
+    // Only a whole name in the form of an IP address is refused, not one that contains one.
+    ['v1.2.3.4', undefined],
+    ['1.2.3.4.example', undefined],
     ['ab', 'must be 3 to 63 characters long'],
     ['a'.repeat(64), 'must be 3 to 63 characters long'],
     [
@@ -558,6 +561,10 @@ describe('the fields users branch on: code and setting of each configuration err
     expect(filter.message).toMatch(
       /^filepathFilterRegex \/ FLASKS3_FILEPATH_FILTER_REGEX: the pattern "\[" is not/,
     );
+  });
+
+  it('options that are not an object say so', () => {
+    expect(thrown(() => resolveConfig({}, 'x' as never)).message).toBe('options must be an object');
   });
 
   it('options win over app.config, also when app.config gives the other spelling', () => {
