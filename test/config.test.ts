@@ -476,12 +476,63 @@ describe('values trimmed or emptied on the way in', () => {
   });
 });
 
+describe('a region: letters, digits and hyphens, refused before any request otherwise', () => {
+  it.each<[string | undefined, string | undefined]>([
+    ['eu-west-1', 'eu-west-1'],
+    ['EU', 'EU'], // Flask-S3's legacy names
+    ['USWest', 'USWest'],
+    ['', undefined],
+    [undefined, undefined],
+  ])('%j is accepted as %j', (region, expected) => {
+    expect(resolveConfig({ FLASKS3_REGION: region }).region).toBe(expected);
+  });
+
+  it.each(['eu west 1', ' eu-west-1', 'eu-west-1 ', 'https://s3.eu-west-1.amazonaws.com', 'eu_west_1'])(
+    '%j is a CONFIG_TYPE error naming the setting',
+    (region) => {
+      const error = thrown(() => resolveConfig({ FLASKS3_REGION: region }));
+      expect([error.code, error.setting, error.message]).toEqual([
+        'CONFIG_TYPE',
+        'region / FLASKS3_REGION',
+        `region / FLASKS3_REGION: ${JSON.stringify(region)} is not a region name (letters, digits and hyphens, e.g. eu-west-1)`,
+      ]);
+    },
+  );
+});
+
+describe('a prefix: no dot segments (browsers collapse them, so no URL would reach the keys)', () => {
+  it.each([
+    ['..', '..'],
+    ['a/../b', 'a/../b'],
+    ['./x', './x'],
+    ['/a/./', 'a/.'],
+    ['a\0b', 'a\0b'],
+  ])('%j is a CONFIG_PATH error naming the setting and the prefix', (prefix, normalised) => {
+    const error = thrown(() => resolveConfig({ FLASKS3_PREFIX: prefix }));
+    expect([error.code, error.setting, error.message]).toEqual([
+      'CONFIG_PATH',
+      'prefix / FLASKS3_PREFIX',
+      `prefix / FLASKS3_PREFIX must not contain '.' or '..' segments or NUL: ${JSON.stringify(normalised)}`,
+    ]);
+  });
+
+  it.each(['a.b/c', 'a..b/.c/...', '.well-known'])(
+    '%j is accepted: dots inside a name are kept',
+    (prefix) => {
+      expect(resolveConfig({ FLASKS3_PREFIX: prefix }).prefix).toBe(prefix);
+    },
+  );
+});
+
 describe('bucket names: S3 naming rules, each broken rule said', () => {
   it.each<[string, string | undefined]>([
     ['abc', undefined],
     ['a'.repeat(63), undefined],
     ['my.bucket-1', undefined],
     ['1.2.3', undefined],
+    // Only a whole name in the form of an IP address is refused, not one that contains one.
+    ['v1.2.3.4', undefined],
+    ['1.2.3.4.example', undefined],
     ['ab', 'must be 3 to 63 characters long'],
     ['a'.repeat(64), 'must be 3 to 63 characters long'],
     [
@@ -498,6 +549,7 @@ describe('bucket names: S3 naming rules, each broken rule said', () => {
     ],
     ['a..b', 'must not contain two dots in a row'],
     ['192.168.1.10', 'must not look like an IP address'],
+    ['10.0.100.1', 'must not look like an IP address'],
   ])('%j: %s', (name, problem) => {
     expect(bucketNameProblem(name)).toBe(problem);
     if (problem === undefined) {
@@ -558,6 +610,10 @@ describe('the fields users branch on: code and setting of each configuration err
     expect(filter.message).toMatch(
       /^filepathFilterRegex \/ FLASKS3_FILEPATH_FILTER_REGEX: the pattern "\[" is not/,
     );
+  });
+
+  it('options that are not an object say so', () => {
+    expect(thrown(() => resolveConfig({}, 'x' as never)).message).toBe('options must be an object');
   });
 
   it('options win over app.config, also when app.config gives the other spelling', () => {

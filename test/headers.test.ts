@@ -227,6 +227,15 @@ describe('createHeaderResolver', () => {
     expect(r('img/a.png')).toBe(r('img/b.PNG'));
     expect(r('img/a.png')).not.toBe(r('other/a.png'));
   });
+
+  it('with more than ten path rules, files matching rules 1 and 2 and a file matching rule 12 keep their own headers', () => {
+    const rules = Object.fromEntries(
+      Array.from({ length: 13 }, (_, i) => [`(^|/)d${i}/`, { 'X-Rule': `${i}` }]),
+    );
+    const r = resolver({ FLASKS3_FILEPATH_HEADERS: rules });
+    expect(r('d1/d2/a.css').metadata).toEqual({ 'x-rule': '2' });
+    expect(r('d12/b.css').metadata).toEqual({ 'x-rule': '12' });
+  });
 });
 
 describe('checkHeaderSettings', () => {
@@ -331,6 +340,9 @@ describe('the settings signature is pinned', () => {
     // sha256 of the sorted-key JSON text, first 16 hex digits.
     expect(settingsSignature({ b: 1, a: 'x' })).toBe(
       createHash('sha256').update('{"a":"x","b":1}').digest('hex').slice(0, 16),
+    );
+    expect(settingsSignature({ b: [1, 2], a: { d: 1, c: [] } })).toBe(
+      createHash('sha256').update('{"a":{"c":[],"d":1},"b":[1,2]}').digest('hex').slice(0, 16),
     );
   });
 });

@@ -102,6 +102,19 @@ describe('planUploads', () => {
     expect(uploaded ? plan.skip : plan.upload).toEqual([]);
   });
 
+  it('a claim the bucket listing contradicted (withdrawn from the record) is uploaded as not-in-bucket', () => {
+    const items = ['a', 'b', 'c'].map((k) => ({ key: `static/${k}`, hash: H1, signature: S1, size: 1 }));
+    // confirm-record.ts withdrew static/a's claim, so the record no longer lists it; static/b is new.
+    const rec = recordWith({ 'static/c': { hash: H1, settings: S1, size: 1 } });
+    const contradicted = new Map([['static/a', 'etag']]);
+    const plan = planUploads(items, rec, true, contradicted);
+    expect(plan.upload.map((p) => [p.item.key, p.reason])).toEqual([
+      ['static/a', 'not-in-bucket'],
+      ['static/b', 'new'],
+    ]);
+    expect(plan.skip.map((p) => [p.item.key, p.reason])).toEqual([['static/c', 'unchanged']]);
+  });
+
   it('keeps the input order in both lists', () => {
     const items = ['c', 'a', 'b', 'd'].map((k) => ({
       key: `static/${k}`,

@@ -281,6 +281,9 @@ describe('the fields users branch on: every router error has its code', () => {
     expect(caught(() => compileRouter({ a: null } as never)).message).toBe(
       `app.router["a"] must be a path pattern string like '/users/:id', got null`,
     );
+    expect(caught(() => compileRouter({ a: 3 } as never)).message).toBe(
+      `app.router["a"] must be a path pattern string like '/users/:id', got number`,
+    );
     expect(caught(() => compileRouter(7 as never)).message).toBe(
       'app.router must be a function (endpoint, values) => url or an object of endpoint names to path patterns, got number',
     );
@@ -336,6 +339,14 @@ describe('the fields users branch on: every router error has its code', () => {
       `url_for('item'): :id in "/items/:id" takes one value, got a list (use *id for several segments)`,
     ],
     [
+      'an anchor that is an object',
+      { home: '/' },
+      'home',
+      { _anchor: { a: 1 } },
+      'URL_BAD_VALUE',
+      "url_for('home'): _anchor is an object; give a string, number or boolean",
+    ],
+    [
       'a missing wildcard',
       { files: '/files/*path' },
       'files',
@@ -347,6 +358,12 @@ describe('the fields users branch on: every router error has its code', () => {
     const error = caught(() => compileRouter(router as never)(endpoint, values));
     expect(error).toBeInstanceOf(UrlBuildError);
     expect([error.code, error.endpoint, error.message]).toEqual([code, endpoint, message]);
+  });
+
+  it('a keyword named like a JavaScript value is a keyword like any other: a list repeats in the query', () => {
+    const route = compileRouter({ home: '/', user: '/users/:id' });
+    expect(route('home', { undefined: ['a', 'b'] })).toBe('/?undefined=a&undefined=b');
+    expect(route('user', { id: 1, undefined: ['a'], null: ['b'] })).toBe('/users/1?undefined=a&null=b');
   });
 
   it('optional groups, wildcards as strings and lists, and the anchor', () => {

@@ -171,6 +171,7 @@ describe('normaliseFilename', () => {
     ['./css/site.css', 'css/site.css'], // what a browser would request, and the uploaded key
     ['css/./site.css', 'css/site.css'],
     ['css/', 'css/'],
+    ['/css/', 'css/'], // a folder's URL keeps its slash on the normalising path too
     ['/css/.', 'css/'],
     ['', ''],
     ['/', ''],
@@ -387,6 +388,8 @@ describe('callName', () => {
   });
 });
 
+const DOT_SEGMENT = "has a '.' or '..' segment in its path: browsers collapse those, so the URLs would 404";
+
 describe('a CDN path that is URL text already', () => {
   const origin = (cdnDomain: string) => {
     const resolved = resolveConfig({ bucketName: 'mybucket', cdnDomain });
@@ -431,6 +434,13 @@ describe('a CDN path that is URL text already', () => {
       'cdn.example.com:123456',
       'does not start with a valid host name (letters, digits, dots, hyphens, optional :port)',
     ],
+    // Browsers collapse these segments, so every URL under them would 404.
+    ['cdn.example.com/..', DOT_SEGMENT],
+    ['cdn.example.com/a/../b', DOT_SEGMENT],
+    ['cdn.example.com/./x', DOT_SEGMENT],
+    ['cdn.example.com/x/.', DOT_SEGMENT],
+    ['cdn.example.com/%2e%2E/x', DOT_SEGMENT],
+    ['cdn.example.com/a/.%2e/', DOT_SEGMENT],
   ])('%j is refused: CONFIG_DOMAIN naming cdnDomain', (cdnDomain, why) => {
     let error: unknown;
     try {
@@ -453,6 +463,14 @@ describe('a CDN path that is URL text already', () => {
     ['a', { scheme: 'https', authority: '//a' }],
     ['[2001:db8::1]:8443/x', { scheme: 'https', authority: '//[2001:db8::1]:8443/x' }],
     ['http://CDN.example.com:8080/Path/', { scheme: 'http', authority: '//cdn.example.com:8080/Path' }],
+    // Every trailing slash goes, so url_for never renders `//static/`.
+    ['cdn.example.com/assets///', { scheme: 'https', authority: '//cdn.example.com/assets' }],
+    ['cdn.example.com//', { scheme: 'https', authority: '//cdn.example.com' }],
+    // Dots inside a segment, or three of them, are names browsers keep.
+    [
+      'cdn.example.com/.well-known/v1./a.b/...',
+      { scheme: 'https', authority: '//cdn.example.com/.well-known/v1./a.b/...' },
+    ],
   ])('%j', (cdnDomain, expected) => {
     expect(origin(cdnDomain)).toEqual(expected);
   });
@@ -552,6 +570,17 @@ describe('url_for errors: the code and endpoint users branch on', () => {
   ])('%s', (_what, fn, code, message) => {
     const error = urlError(fn);
     expect([error.code, error.message]).toEqual([code, message]);
+  });
+
+  it('the public encoders, called without an endpoint, name none', () => {
+    for (const encode of [encodeUrlPath, encodeQueryComponent]) {
+      const error = urlError(() => encode('\ud800'));
+      expect([error.code, error.endpoint, error.message]).toEqual([
+        'URL_BAD_UNICODE',
+        '',
+        `url_for(''): "\\ud800" is not valid Unicode (it contains a lone surrogate)`,
+      ]);
+    }
   });
 
   it('a lone surrogate keeps the URIError as cause', () => {
