@@ -199,6 +199,64 @@ describe('a bucket that refuses uploads without a checksum (Object Lock default 
     expect(mid.filter((e) => e.status === 200).map((e) => e.contentMd5)).toEqual([mid.at(-1)?.bodyMd5]);
   });
 
+  it('a file refused for another reason is not sent again when another file turned checksums on', async () => {
+    const bucket = await freshBucket('objlock-denied');
+    // The 3 MiB file is denied outright (a bucket policy, say): with or without the header, once.
+    const proxy = await proxied([
+      {
+        name: 'denied',
+        method: 'PUT',
+        key: 'static/data/mid.bin',
+        fault: faults.error(403, 'AccessDenied', 'Access Denied'),
+      },
+      ...requireChecksums(),
+    ]);
+    const root = tempDir('objlock-denied');
+    const files: Record<string, Buffer> = { 'static/data/mid.bin': randomBytes(3 * MiB) };
+    for (let i = 0; i < 4; i++) files[`static/css/c${i}.css`] = Buffer.from(`.c${i} {}\n`);
+    writeFiles(root, files);
+    const err = await createAll(
+      {
+        root,
+        config: {
+          ...s3Settings(bucket, proxy.url),
+          FLASKS3_PUT_BUCKET_ACL: false,
+          FLASKS3_OBJECT_ACL: 'none',
+          FLASKS3_CONCURRENCY: 2,
+        },
+      },
+      { logger: { warn: () => {} } },
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UploadError);
+    expect((err as UploadError).failures.map((f) => f.key)).toEqual(['static/data/mid.bin']);
+    const mid = siteUploads(proxy).filter((e) => e.key === 'static/data/mid.bin');
+    // (A refusal answered while the body is still being written may reach the client as a dropped connection,
+    // retried as such: so the attempts are counted as sent without the header, however many.)
+    expect(mid.length).toBeGreaterThan(0);
+    expect(mid.filter((e) => e.contentMd5 !== undefined)).toEqual([]);
+  });
+
+  it("a user's own Content-MD5 header is sent with a streamed file while checksums are off", async () => {
+    const bucket = await freshBucket('user-md5');
+    const proxy = await proxied([]);
+    const root = tempDir('user-md5');
+    const mid = randomBytes(3 * MiB);
+    writeFiles(root, { 'static/data/mid.bin': mid });
+    await createAll({
+      root,
+      config: {
+        ...s3Settings(bucket, proxy.url),
+        FLASKS3_PUT_BUCKET_ACL: false,
+        FLASKS3_FILEPATH_HEADERS: { '\\.bin$': { 'Content-MD5': contentMd5(mid) } },
+      },
+    });
+    const puts = siteUploads(proxy).filter((e) => e.key === 'static/data/mid.bin');
+    expect(puts.map((e) => e.contentMd5)).toEqual([contentMd5(mid)]);
+  });
+
   it('a refusal of an upload that carried a Content-MD5 stops the transfer with the reason', async () => {
     const bucket = await freshBucket('objlock-stop');
     // A server that refuses every upload of the site, with or without the header.

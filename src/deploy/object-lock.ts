@@ -7,7 +7,7 @@
 // and sends the refused file again. A refusal of a request that carried the header is the file's failure
 // like any other, and stops the transfer (stop-rules.ts): no other file would fare better.
 
-import { describeError, errorCode } from '../s3/errors.js';
+import { describeError, errorCode, isTransient } from '../s3/errors.js';
 import type { SendContext } from './types.js';
 
 /**
@@ -77,7 +77,9 @@ export async function sendWithChecksumFallback<T>(
   } catch (err) {
     if (withMd5 || ctx.signal?.aborted) throw err;
     if (isMissingChecksumRefusal(err)) policy.turnOn(err);
-    else if (!policy.contentMd5) throw err;
+    // Another file turned checksums on meanwhile: only a failure that may hide the same refusal (a dropped
+    // connection, a 5xx) is worth another send; a refusal of another kind (AccessDenied, NoSuchBucket) stands.
+    else if (!policy.contentMd5 || !isTransient(err)) throw err;
     return await send(withContentMd5(ctx, true));
   }
 }

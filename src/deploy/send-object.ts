@@ -130,7 +130,13 @@ async function sendBuffer(
   } else {
     const params = putParams(ctx, item, acl, gzipped);
     const out = await ctx.client.send(
-      new (s3Sdk().PutObjectCommand)({ ...params, Body: body, ContentLength: body.length, ContentMD5: md5 }),
+      new (s3Sdk().PutObjectCommand)({
+        ...params,
+        Body: body,
+        ContentLength: body.length,
+        // The user's own Content-MD5 (headers) stands unless the checksum policy computed one.
+        ContentMD5: md5 ?? params.ContentMD5,
+      }),
       { abortSignal: ctx.signal },
     );
     etag = out.ETag;
@@ -211,7 +217,7 @@ async function sendStream(
           ...params,
           Body: source.stream,
           ContentLength: item.size,
-          ContentMD5: md5,
+          ContentMD5: md5 ?? params.ContentMD5,
         }),
         { abortSignal: controller.signal },
       ),
