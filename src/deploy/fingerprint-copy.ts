@@ -18,6 +18,7 @@
 import type { CopyObjectCommandInput } from '@aws-sdk/client-s3';
 import type { ObjectFields } from '../content/headers.js';
 import { describeError, errorCode, httpStatus } from '../s3/errors.js';
+import { encodeKeyPath } from '../s3/lean/sign.js';
 import { s3Sdk } from '../s3/sdk.js';
 import { type ObjectAclPolicy, sendWithAclFallback } from './acl-fallback.js';
 import { isFingerprintedCopy } from './fingerprint-upload.js';
@@ -93,16 +94,6 @@ function copyFields(item: DeployItem, source: CopySource): CopyFields | undefine
   return fields;
 }
 
-/** The object key as CopySource wants it: percent-encoded per segment, slashes kept. */
-function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((s) =>
-      encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
-    )
-    .join('/');
-}
-
 /** Copy `source` to the fingerprinted key of `item` (see the top of this file); the SDK retries it. */
 async function copyObject(
   ctx: SendContext,
@@ -116,7 +107,7 @@ async function copyObject(
     new (s3Sdk().CopyObjectCommand)({
       Bucket: ctx.bucket,
       Key: item.key,
-      CopySource: `${ctx.bucket}/${encodeKey(source.key)}`,
+      CopySource: `${ctx.bucket}/${encodeKeyPath(source.key)}`,
       ...(source.etag !== undefined ? { CopySourceIfMatch: `"${source.etag}"` } : {}),
       MetadataDirective: 'REPLACE',
       ...fields,
