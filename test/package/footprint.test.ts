@@ -76,7 +76,11 @@ describe('the install footprint', () => {
     }
   });
 
-  it('costs less than 2 MiB over the baseline', () => {
-    expect(tarball.bytes - baseline.bytes).toBeLessThan(2 * 1024 * 1024);
+  // The package itself is most of it: 1.9 MB unpacked, of which about 1 MB is the TypeScript sources and the
+  // source maps that name them (so a stack trace under --enable-source-maps points at code that is there),
+  // 0.2 MB the type declarations. The three dependencies above add about 0.35 MB. A new dependency of any
+  // weight, or a build that ships what it should not, crosses this line.
+  it('costs less than 2.5 MiB over the baseline', () => {
+    expect(tarball.bytes - baseline.bytes).toBeLessThan(2.5 * 1024 * 1024);
   });
 });
