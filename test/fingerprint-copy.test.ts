@@ -6,8 +6,6 @@
 // only (and of objects under MIN_COPY_BYTES, sent again rather than copied); own keys skipped as unchanged are copied from under their confirmed claim's ETag; and a server
 // that refuses copies (501, 412, 403) still gets a correct deploy, by PUT.
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import { gunzipSync } from 'node:zlib';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
@@ -17,6 +15,7 @@ import { createAll, type UploadReport } from '../src/deploy/upload.js';
 import { NunjucksS3 } from '../src/template/plugin.js';
 import { type FaultProxy, type FaultRequest, faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
+import { fetchUrl } from './helpers/trust.js';
 import { readRecordJson, removeTemps, s3Settings, tempDir, writeFiles } from './helpers/upload-check.js';
 
 const MiB = 1024 * 1024;
@@ -95,26 +94,6 @@ function siteApp(
   };
 }
 
-/** An anonymous GET (no credentials: the ACL must allow it), decoded as a browser would. */
-function anonymousGet(
-  url: string,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks);
-          const gz = res.headers['content-encoding'] === 'gzip' && res.statusCode === 200;
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: gz ? gunzipSync(raw) : raw });
-        });
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-}
-
 /** The fingerprinted key of each file, from the manifest the deploy wrote (through url_for). */
 function renderedUrls(app: AppLike): Map<string, string> {
   const s3 = new NunjucksS3(app);
@@ -135,7 +114,7 @@ async function expectServedLikePuts(root: string, bucket: string): Promise<strin
     const key = keyOf(url, bucket);
     expect(key, own).not.toBe(own);
     fingerprinted.push(key);
-    const res = await anonymousGet(url);
+    const res = await fetchUrl(url);
     expect(res.status, url).toBe(200);
     expect(res.body.equals(Buffer.from(FILES[own]!)), url).toBe(true);
     expect(res.headers['cache-control'], url).toBe(IMMUTABLE_CACHE_CONTROL);
