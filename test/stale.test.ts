@@ -11,6 +11,8 @@ import {
   type StaleRules,
   selectStale,
 } from '../src/deploy/stale.js';
+import { isInFlight, readGenerations, writeGeneration } from '../src/deploy/state/generations.js';
+import { newDeployOwner } from '../src/deploy/state/owner.js';
 import { deleteKeys, listKeys } from '../src/s3/objects.js';
 import { freshBucket, testClient, testStore } from './helpers/s3.js';
 
@@ -224,6 +226,53 @@ describe('against the S3 server', () => {
       'p/static/a.333333333333.css',
       'p/static/a.css',
       'static/a.css',
+    ]);
+  });
+
+  it('cleanStale spares the keys of a deploy that announced its generation while the cleanup listed', async () => {
+    const bucket = await freshBucket('stale-late-gen');
+    const store = testStore();
+    await put(bucket, ['static/a.css', 'static/old.111111111111.css', 'static/old.222222222222.css']);
+    const generations = { store, bucket, stateFolder: '.nunjucks-s3' };
+    const announceDuringListing = {
+      listKeys: async (prefix: string) => {
+        const listed = await listKeys(store, bucket, prefix);
+        // Another deploy, rolling back to the version with old.111111111111.css, announces itself now.
+        const other = newDeployOwner();
+        await writeGeneration(generations, other, ['static/old.111111111111.css'], Date.now() + 60_000);
+        return listed;
+      },
+      deleteKeys: (keys: readonly string[]) => deleteKeys(testClient(), bucket, keys, []),
+    };
+    const stillInFlight = async () => {
+      const now = Date.now();
+      const gens = (await readGenerations(generations)).filter((g) => isInFlight(g, now));
+      return new Set(gens.flatMap((g) => g.keys));
+    };
+    const result = await cleanStale(
+      {
+        store,
+        client: () => testClient(),
+        bucket,
+        prefix: '',
+        folderKeys: ['static'],
+        current: new Set(['static/a.css']),
+        previousDeploys: [],
+        keepDeploys: 0,
+        maxDeletes: 10,
+        includeHidden: false,
+        dryRun: false,
+        secrets: [],
+        owns: () => true,
+        inFlight: new Set<string>(), // read before the listing: nobody in flight then
+        stillInFlight,
+      },
+      announceDuringListing,
+    );
+    expect(result.deleted).toEqual(['static/old.222222222222.css']);
+    expect((await allKeys(bucket)).filter((k) => k.startsWith('static/'))).toEqual([
+      'static/a.css',
+      'static/old.111111111111.css',
     ]);
   });
 });

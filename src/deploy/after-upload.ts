@@ -93,10 +93,8 @@ async function cleanup(run: DeployContext, input: FinishDeployInput, where: stri
   let state: AppState;
   try {
     await input.lease?.assertHeld();
-    state = await readAppState(run, {
-      record: input.keeper?.record ?? input.recordRead,
-      ownGeneration: input.lease?.owner.id,
-    });
+    const mine = { record: input.keeper?.record ?? input.recordRead, ownGeneration: input.lease?.owner.id };
+    state = await readAppState(run, mine);
     result = await cleanStale({
       store: run.s3.store,
       client: run.s3.client,
@@ -106,6 +104,7 @@ async function cleanup(run: DeployContext, input: FinishDeployInput, where: stri
       current: new Set(input.items.map((i) => i.key)),
       owns: state.owns,
       inFlight: state.inFlight,
+      stillInFlight: async () => (await readAppState(run, mine)).inFlight,
       previousDeploys: previousGenerations(input.previousDeploys, input.items),
       keepDeploys: config.keepDeploys,
       maxDeletes: config.maxDeletes,

@@ -114,6 +114,11 @@ export interface CleanStaleInput {
   owns: (key: string) => boolean;
   /** Keys of this app's deploys still in flight. */
   inFlight: ReadonlySet<string>;
+  /**
+   * The keys of the deploys in flight, read again just before deleting. Listing a large site takes
+   * seconds: a deploy that announced its generation meanwhile keeps its keys.
+   */
+  stillInFlight?: () => Promise<ReadonlySet<string>>;
   /** The record's deploys before this one, oldest first. */
   previousDeploys: readonly RecordedDeploy[];
   keepDeploys: number;
@@ -199,6 +204,13 @@ export async function cleanStale(
     return { deleted: [], failed: [], warnings: [tooManyStaleWarning(stale, prefixes, input)], leftAlone };
   }
   if (input.dryRun) return { deleted: stale, failed: [], warnings: [], leftAlone };
-  const { deleted, failed } = await store.deleteKeys(stale);
+  const { deleted, failed } = await store.deleteKeys(await withoutKeysNowInFlight(stale, input));
   return { deleted, failed, warnings: [], leftAlone };
+}
+
+/** The stale keys that no deploy announced since the generations were first read. */
+async function withoutKeysNowInFlight(stale: string[], input: CleanStaleInput): Promise<string[]> {
+  if (!input.stillInFlight) return stale;
+  const needed = await input.stillInFlight();
+  return stale.filter((key) => !needed.has(key));
 }

@@ -3,10 +3,12 @@
 // (or a retried job) would. After each round: every URL url_for renders for the version whose deploy
 // finished last with exit 0 serves that version's bytes. After all rounds, a lone deploy of some version,
 // and the same check. All along, the bucket is listed every ~150 ms: a fingerprinted key of a deploy still
-// in flight, or of one of the last keepDeploys (3) deploys that finished with exit 0, once seen, must never
-// disappear.
+// in flight that has announced its generation, or of one of the last keepDeploys (3) deploys that finished
+// with exit 0, once seen, must never disappear.
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freshBucket } from '../helpers/s3.js';
+import { freshBucket, testClient } from '../helpers/s3.js';
 import {
   between,
   describeWrong,
@@ -24,7 +26,12 @@ import { type CliRun, ownStderr, removeTemps, runCli, s3Env } from '../helpers/u
 
 const ROUNDS = 4;
 const KEEP_DEPLOYS = 3;
-const ANNOUNCED_AFTER_MS = 3000;
+/**
+ * Samples after the one that first saw a generation before its keys count as protected. A cleanup reads
+ * the generations again just before its delete request; one that read them an instant before the
+ * announcement may still be deleting while the watcher sees it (docs/failure-guarantees.md).
+ */
+const SAMPLES_AFTER_ANNOUNCEMENT = 2;
 afterAll(removeTemps);
 
 const SETTINGS = {
@@ -34,16 +41,57 @@ const SETTINGS = {
   FLASKS3_CONCURRENCY: 8,
 };
 
-/** Lists the bucket until stopped; records every protected key that was seen and then vanished. */
-function watchProtectedKeys(bucket: string, protectedNow: () => Map<string, string>) {
+/** The time a deploy id was made (src/deploy/state/owner.ts: `20261202T143012345Z-<hex>`). */
+function idTime(id: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(id);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : 0;
+}
+
+/** A generation the watcher saw announced: whose version it is, when its run began, the sample that saw it. */
+interface Announcement {
+  version: string;
+  madeAt: number;
+  sample: number;
+}
+
+/**
+ * Lists the bucket until stopped; records every protected key that was seen and then vanished. Each sample
+ * first reads the generations announced in the state folder (which version's keys each names, read
+ * once), then lists the static keys.
+ */
+function watchProtectedKeys(
+  bucket: string,
+  fpKeys: ReadonlyMap<string, ReadonlySet<string>>,
+  protectedNow: (announced: readonly Announcement[], sample: number) => Map<string, string>,
+) {
+  const client = testClient();
   const deleted: string[] = [];
+  const announced = new Map<string, Announcement>();
   let seen = new Set<string>();
+  let sample = 0;
   let running = true;
+  const versionOf = async (key: string): Promise<string | undefined> => {
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const keys = JSON.parse(gunzipSync(await got.Body!.transformToByteArray()).toString('utf8')) as string[];
+    for (const [name, fps] of fpKeys) if ([...fps].every((k) => keys.includes(k))) return name;
+    return undefined;
+  };
+  const readAnnouncements = async () => {
+    for (const key of await listKeys(bucket, '.nunjucks-s3/gen/', client)) {
+      const id = /\/gen\/([^/]+)\.keys\.json\.gz$/.exec(key)?.[1];
+      if (id === undefined || announced.has(id)) continue;
+      const version = await versionOf(key).catch(() => undefined); // deleted meanwhile: a finished run
+      if (version !== undefined) announced.set(id, { version, madeAt: idTime(id), sample });
+    }
+  };
   const loop = (async () => {
     while (running) {
-      const guard = protectedNow(); // before the listing: what was protected over the whole interval
+      sample++;
+      const guard = protectedNow([...announced.values()], sample); // protected over the whole interval
       // s3rver fails a listing now and then while files are written and deleted under it: skip that sample.
-      const now = await listKeys(bucket, 'static/').catch(() => undefined);
+      const now = await readAnnouncements()
+        .then(() => listKeys(bucket, 'static/', client))
+        .catch(() => undefined);
       if (now === undefined) {
         await sleep(50);
         continue;
@@ -74,14 +122,18 @@ describe('2-4 concurrent deploys of different versions, fingerprint filename, de
     // version -> start times of its deploys running. A deploy is protected from others' cleanup once it has
     // announced its generation, after walking and hashing its files and reading the record: not in its
     // first second or two (docs/failure-guarantees.md, "Not guaranteed"). The watcher counts a deploy as
-    // in flight from ANNOUNCED_AFTER_MS after its start.
+    // in flight from a few samples after it saw the deploy's own generation (made after the deploy began).
     const inFlight = new Map<string, number[]>();
     const finished: string[] = []; // versions whose deploy exited 0, in order
-    const protectedNow = () => {
+    const protectedNow = (announced: readonly Announcement[], sample: number) => {
       const out = new Map<string, string>();
-      const now = Date.now();
+      const announcedRun = (name: string, started: number) =>
+        announced.some(
+          (a) =>
+            a.version === name && a.madeAt >= started - 1 && sample - a.sample > SAMPLES_AFTER_ANNOUNCEMENT,
+        );
       for (const [name, starts] of inFlight)
-        if (starts.some((t) => now - t >= ANNOUNCED_AFTER_MS))
+        if (starts.some((t) => announcedRun(name, t)))
           for (const k of fpKeys.get(name)!) out.set(k, `${name} in flight`);
       for (const name of finished.slice(-KEEP_DEPLOYS))
         for (const k of fpKeys.get(name)!)
@@ -100,7 +152,7 @@ describe('2-4 concurrent deploys of different versions, fingerprint filename, de
       if (run.code === 0) finished.push(version.name);
       return run;
     };
-    const watch = watchProtectedKeys(bucket, protectedNow);
+    const watch = watchProtectedKeys(bucket, fpKeys, protectedNow);
 
     const problems: string[] = [];
     try {
