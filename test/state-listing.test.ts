@@ -3,7 +3,15 @@
 // keys outside the prefixes left out. listingSegments is pure: table-driven.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { etagFrom, listBucket, listingSegments, normaliseEtag } from '../src/deploy/state/listing.js';
+import {
+  compareKeys,
+  etagFrom,
+  listBucket,
+  listingSegments,
+  normaliseEtag,
+  splitKeysOf,
+} from '../src/deploy/state/listing.js';
+import { runPool } from '../src/util/pool.js';
 import { freshBucket, testClient, testStore } from './helpers/s3.js';
 
 const client = testClient();
@@ -50,6 +58,31 @@ describe('listBucket', () => {
     expect(etagsAndSizes(listed)).toEqual(under('app/static/'));
   });
 
+  it('cut from the keys it expects, finds every key, on any server, characters beyond U+FFFF included', async () => {
+    const own = await freshBucket('state-list-utf8');
+    // In UTF-16 order the emoji (a surrogate pair) sorts before U+FF01; in S3's byte order, after it.
+    const keys = [
+      'u/a.txt',
+      'u/\u00e9.txt',
+      'u/\uff01.txt',
+      'u/\u{1f600}.txt',
+      'u/\u{1f600}b.txt',
+      'u/z\uffee.txt',
+    ];
+    const ascii = Array.from({ length: 2500 }, (_, i) => `u/f${String(i).padStart(4, '0')}`);
+    await runPool([...keys, ...ascii], 16, async (key) => {
+      await client.send(new PutObjectCommand({ Bucket: own, Key: key, Body: key }));
+    });
+    const all = [...keys, ...ascii].sort(compareKeys);
+    const whole = await listBucket({ store, bucket: own, prefixes: ['u/'] });
+    expect([...whole.keys()].sort(compareKeys)).toEqual(all);
+    // Expected keys cut the listing (every 1,000th), and one the bucket lacks forces a plain listing.
+    for (const expected of [all, ascii, [...keys, 'u/missing']]) {
+      const cut = await listBucket({ store, bucket: own, prefixes: ['u/'], expected });
+      expect(etagsAndSizes(cut)).toEqual(etagsAndSizes(whole));
+    }
+  });
+
   it('lists several prefixes, and the whole bucket for the empty prefix', async () => {
     expect(etagsAndSizes(await listBucket({ store, bucket, prefixes: ['app/static/', 'other/'] }))).toEqual(
       new Map([...under('app/static/'), ...under('other/')]),
@@ -72,6 +105,15 @@ describe('listingSegments', () => {
     { prefixes: ['a/', 'a/'], split: [], want: [['a/', undefined, undefined]] },
   ])('$prefixes cut at $split', ({ prefixes, split, want }) => {
     expect(listingSegments(prefixes, split).map((s) => [s.prefix, s.after, s.last])).toEqual(want);
+  });
+
+  it('splitKeysOf takes every nth key under the prefixes in byte order, never the last', () => {
+    const keys = ['a/3', 'a/1', 'b/9', 'a/2', 'a/\u{1f600}', 'a/\uff01', 'a/4'];
+    expect(splitKeysOf(keys, ['a/'], 2)).toEqual(['a/2', 'a/4']);
+    expect(splitKeysOf(keys, ['a/'], 1)).toEqual(['a/1', 'a/2', 'a/3', 'a/4', 'a/\uff01']);
+    expect(splitKeysOf(keys, ['a/'], 6)).toEqual([]);
+    expect(compareKeys('a\uff01', 'a\u{1f600}')).toBeLessThan(0);
+    expect('a\uff01' < 'a\u{1f600}').toBe(false); // JavaScript's own order differs
   });
 
   it('normalises quoted and bare ETags alike', () => {

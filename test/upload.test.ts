@@ -461,6 +461,14 @@ describe('createAll: the upload record (onlyModified)', () => {
       );
     expect(touched.length).toBeGreaterThan(0);
     expect(touched.filter((k) => !LEASE_OR_GENERATION.test(String(k)))).toEqual([]);
+    // The static folders are listed once, under the lease, to confirm the claims; having sent nothing, the
+    // deploy has nothing for a second listing to check.
+    const staticListings = inputs
+      .filter((_, i) => calls[i] === 'ListObjectsCommand')
+      .map((l) => String(l.Prefix))
+      .filter((p) => !p.includes('.nunjucks-s3/'));
+    expect(staticListings.length).toBeGreaterThan(0);
+    expect(staticListings).toEqual([...new Set(staticListings)]);
     expect(report.uploaded).toEqual([]);
     expect(report.skipped.map((e) => e.key)).toEqual(FIXTURE_KEYS);
     expect(report.skipped.every((e) => e.reason === 'unchanged')).toBe(true);

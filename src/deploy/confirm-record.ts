@@ -58,6 +58,7 @@ export async function confirmTheRecord(
     store: run.s3.store,
     bucket: run.bucket,
     prefixes: listPrefixes(run.folderKeys),
+    expected: Object.keys(record.objects),
   });
   const byKey = new Map(items.map((i) => [i.key, i]));
   const { contradicted, upgraded } = confirmClaims(record.objects, listed, (key) =>

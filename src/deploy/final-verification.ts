@@ -4,7 +4,8 @@
 // the deploy (another deploy, a hand edit): it fails the run, and its claim is withdrawn, so a deploy never
 // exits 0 unless what it relies on is live. The LastModified listed for each confirmed claim goes into the
 // record: an object rewritten later, even with the same bytes, then shows a later one (confirm-claims.ts).
-// Skipped with trustRecord (unless this run confirmed the record because a run had been killed).
+// Skipped with trustRecord (unless this run confirmed the record because a run had been killed), and when
+// the deploy sent nothing: the listing before the plan, under the lease, already confirmed every claim.
 
 import { setting, settingLabel } from '../config.js';
 import { describeError } from '../s3/errors.js';
@@ -31,18 +32,21 @@ export interface FinalVerificationInput {
   items: readonly DeployItem[];
   /** Whether this run confirms claims against listings (false with trustRecord). */
   confirm: boolean;
+  /** Whether the transfer sent nothing: every file was skipped on a claim the first listing confirmed. */
+  sentNothing: boolean;
 }
 
 /** Check every claimed key of the deploy against a listing (see the top of this file). */
 export async function confirmTheDeploy(run: DeployContext, input: FinalVerificationInput): Promise<void> {
   const { keeper } = input;
   if (!input.confirm || run.signal?.aborted) return;
+  if (input.sentNothing && everyClaimComplete(keeper, input.items)) return;
   // Listed at once; listed again after the settle only when this server's times are whole seconds.
-  let listed = await listTheFolders(run);
+  let listed = await listTheFolders(run, input.items);
   const wait = keeper.lastSetAt + SETTLE_MS - performance.now();
   if (listed !== undefined && keeper.lastSetAt > 0 && wait > 0 && !listsMilliseconds(listed)) {
     await sleep(wait);
-    listed = await listTheFolders(run);
+    listed = await listTheFolders(run, input.items);
   }
   if (listed === undefined) return;
   const changed = checkClaims(keeper, input.items, listed);
@@ -57,13 +61,32 @@ export async function confirmTheDeploy(run: DeployContext, input: FinalVerificat
   }
 }
 
+/**
+ * Whether every claim the deploy relies on already has what a listing would add (its ETag and LastModified).
+ * A deploy that sent nothing then has nothing a second listing could tell it: the listing before the plan,
+ * made under the lease, confirmed every claim, and this deploy changed nothing since.
+ */
+function everyClaimComplete(keeper: RecordKeeper, items: readonly DeployItem[]): boolean {
+  for (const item of items) {
+    const claim = Object.hasOwn(keeper.record.objects, item.key)
+      ? keeper.record.objects[item.key]
+      : undefined;
+    if (!claim || claim.etag === undefined || claim.modified === undefined) return false;
+  }
+  return true;
+}
+
 /** The app's static folders as listed now, or undefined when the listing failed (said in the report). */
-async function listTheFolders(run: DeployContext): Promise<Map<string, ListedObject> | undefined> {
+async function listTheFolders(
+  run: DeployContext,
+  items: readonly DeployItem[],
+): Promise<Map<string, ListedObject> | undefined> {
   try {
     return await listBucket({
       store: run.s3.store,
       bucket: run.bucket,
       prefixes: listPrefixes(run.folderKeys),
+      expected: items.map((i) => i.key),
     });
   } catch (err) {
     scrubError(err, run.secrets);

@@ -93,7 +93,12 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       hasher: local.hasher,
       progress,
     });
-    await confirmTheDeploy(deploy, { keeper, items: local.items, confirm: found.confirm });
+    await confirmTheDeploy(deploy, {
+      keeper,
+      items: local.items,
+      confirm: found.confirm,
+      sentNothing: plan.upload.length === 0,
+    });
     const manifest = manifestFile(app.root, run.config.manifestPath);
     const report = await finishTheDeploy(deploy, {
       keeper,

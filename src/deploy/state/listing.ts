@@ -25,6 +25,13 @@ export interface ListBucketOptions {
    * including splitKeys[i]. Keys outside the prefixes are ignored. @default [] (one segment per prefix)
    */
   splitKeys?: readonly string[];
+  /**
+   * Keys the caller expects to find (the previous deploy's, or this deploy's): the listing is cut into
+   * parallel segments of about 1,000 of them each. Should a cut listing miss one of them, the prefixes are
+   * listed again in one stream: a server whose order is not S3's byte order (s3rver's, for non-ASCII keys)
+   * can make a segment stop early, and a missing key must mean the bucket lacks it.
+   */
+  expected?: readonly string[];
   /** Segments listed at once. @default 8 */
   concurrency?: number;
   /** Keys per page asked of the server (the server may return fewer). @default 1000 */
@@ -43,6 +50,38 @@ export function normaliseEtag(etag: string): string {
  */
 export function etagFrom(etag: string | undefined): string | undefined {
   return etag === undefined ? undefined : normaliseEtag(etag) || undefined;
+}
+
+/**
+ * Keys in the order S3 lists them: by their UTF-8 bytes, which is code point order. JavaScript's own
+ * comparison orders UTF-16 code units, which differs only between a surrogate pair (a code point above
+ * U+FFFF) and a character from U+E000 to U+FFFF.
+ */
+export function compareKeys(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 code unit's place in code point order: surrogates (U+D800-DFFF) after U+E000-FFFF. */
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
+}
+
+/**
+ * Every `every`th of the keys under `prefixes`, in listing order: where parallel segments of a listing of
+ * about `every` keys each can start (for example from the keys of the previous deploy's record).
+ */
+export function splitKeysOf(keys: Iterable<string>, prefixes: readonly string[], every = 1000): string[] {
+  const inside = [...keys].filter((k) => prefixes.some((p) => k.startsWith(p))).sort(compareKeys);
+  const out: string[] = [];
+  for (let i = every - 1; i < inside.length - 1; i += every) out.push(inside[i]!);
+  return out;
 }
 
 interface Segment {
@@ -82,7 +121,7 @@ async function listSegment(
       maxKeys: options.pageSize ?? 1000,
     });
     for (const o of page.objects) {
-      if (segment.last !== undefined && o.key > segment.last) return;
+      if (segment.last !== undefined && compareKeys(o.key, segment.last) > 0) return;
       into.set(o.key, {
         etag: etagFrom(o.etag) ?? '',
         size: o.size,
@@ -97,7 +136,20 @@ async function listSegment(
 
 /** Every object under `prefixes`, by key. Requests: about one per 1,000 keys, plus one per segment. */
 export async function listBucket(options: ListBucketOptions): Promise<Map<string, ListedObject>> {
-  const segments = listingSegments(options.prefixes, options.splitKeys);
+  const { expected } = options;
+  if (expected === undefined) return listSegments(options, options.splitKeys);
+  const inside = expected.filter((k) => options.prefixes.some((p) => k.startsWith(p)));
+  const splitKeys = splitKeysOf(inside, options.prefixes);
+  if (splitKeys.length === 0) return listSegments(options, []);
+  const cut = await listSegments(options, splitKeys);
+  return inside.every((k) => cut.has(k)) ? cut : listSegments(options, []);
+}
+
+async function listSegments(
+  options: ListBucketOptions,
+  splitKeys: readonly string[] | undefined,
+): Promise<Map<string, ListedObject>> {
+  const segments = listingSegments(options.prefixes, splitKeys);
   const results = segments.map(() => new Map<string, ListedObject>());
   let next = 0;
   const worker = async () => {

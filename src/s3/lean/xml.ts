@@ -41,6 +41,8 @@ const ATTRIBUTES = /^(?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*$/;
 
 /** The document's root element. Scans with indexOf (a listing page of 1,000 keys is about 300 KB). */
 export function parseXml(xml: string): XmlElement {
+  // A listing page repeats the same dozen tags a thousand times: each is checked once.
+  const checkedTags = new Map<string, string>();
   const stack: XmlElement[] = [];
   let top: XmlElement | undefined;
   let root: XmlElement | undefined;
@@ -72,11 +74,7 @@ export function parseXml(xml: string): XmlElement {
       continue;
     }
     const selfClosing = xml.charCodeAt(gt - 1) === 47;
-    const inside = xml.slice(lt + 1, selfClosing ? gt - 1 : gt);
-    const nameEnd = inside.search(/[\s]|$/);
-    const name = inside.slice(0, nameEnd);
-    if (!NAME.test(name) || !ATTRIBUTES.test(inside.slice(nameEnd)))
-      throw malformed(`a bad tag at offset ${lt}`);
+    const name = tagName(xml.slice(lt + 1, selfClosing ? gt - 1 : gt), checkedTags, lt);
     if (root !== undefined && top === undefined) throw malformed('a second root element');
     const element: XmlElement = { name, children: [], text: '' };
     if (top !== undefined) top.children.push(element);
@@ -89,6 +87,18 @@ export function parseXml(xml: string): XmlElement {
   if (top !== undefined) throw malformed(`<${top.name}> is never closed`);
   if (root === undefined) throw malformed('no root element');
   return root;
+}
+
+/** The element name of a start tag's inside (`Key`, `ListBucketResult xmlns="..."`), checked once per document. */
+function tagName(inside: string, checked: Map<string, string>, offset: number): string {
+  const known = checked.get(inside);
+  if (known !== undefined) return known;
+  const nameEnd = inside.search(/[\s]|$/);
+  const name = inside.slice(0, nameEnd);
+  if (!NAME.test(name) || !ATTRIBUTES.test(inside.slice(nameEnd)))
+    throw malformed(`a bad tag at offset ${offset}`);
+  checked.set(inside, name);
+  return name;
 }
 
 /** Where the tag starting at `lt` ends (its `>`), quoted attribute values skipped. */
