@@ -419,6 +419,40 @@ describe('files and folders', () => {
     expect(proxy.requests).toBe(0);
   });
 
+  it("a file made unreadable after this user's own cache vouched for it: a ConfigError, no request (CLI)", async (ctx) => {
+    // Needs two users: root to run the suite (and chmod), nobody to own the cache and run the deploys.
+    if (process.getuid?.() !== 0) ctx.skip();
+    const root = site({ ...SITE });
+    writeFiles(root, { 'static/css/later-locked.css': '.l {}' });
+    execFileSync('chmod', ['-R', 'a+rX', root]);
+    const cacheDir = tempDir('own-cache');
+    chmodSync(cacheDir, 0o777);
+    const env = { ...s3Env(), NUNJUCKS_S3_CACHE_DIR: cacheDir };
+    const config = (endpoint: string) =>
+      JSON.stringify({
+        blueprints: BLUEPRINTS,
+        config: { FLASKS3_BUCKET_NAME: bucket, FLASKS3_ENDPOINT_URL: endpoint },
+      });
+    // Files are cached once their timestamps are older than the deploy's start by 100 ms (racy-clean rule).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    writeFiles(root, { 'nunjucks-s3.config.json': config(s3Backend().endpoint) });
+    const first = await runCli(['upload'], { cwd: root, env, uid: 65534 });
+    expect(first.code, first.stderr).toBe(0);
+    const locked = path.join(root, 'static/css/later-locked.css');
+    const caches = readdirSync(cacheDir).filter((f) => f.endsWith('.json'));
+    expect(caches.map((f) => statSync(path.join(cacheDir, f)).uid)).toEqual([65534]);
+    expect(loadHashCache(path.join(cacheDir, caches[0]!)).has(locked)).toBe(true);
+    // The owner of the cache no longer may read the file: the chmod sets its ctime, so no entry matches.
+    chmodSync(locked, 0o600);
+    const proxy = await watched();
+    writeFiles(root, { 'nunjucks-s3.config.json': config(proxy.url) });
+    const run = await runCli(['upload'], { cwd: root, env, uid: 65534 });
+    expect(run.stderr).toContain('nunjucks-s3: cannot read a file to upload (nothing was uploaded):');
+    expect(run.stderr).toContain(`${locked}: EACCES`);
+    expect(run.code).toBe(2);
+    expect(proxy.requests).toBe(0);
+  });
+
   it('an unreadable folder: ConfigError naming it, exit code 2, no request (CLI)', async () => {
     const root = site({ ...SITE, 'static/private/a.css': 'x' });
     const proxy = await watched();

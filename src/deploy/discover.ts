@@ -1,5 +1,5 @@
 // Which local files are uploaded, and under which keys: every static folder of the app and its
-// blueprints (staticMounts), walked with fs.readdir. Hidden files and hidden folders are skipped unless
+// blueprints (staticMounts), walked with fs.readdirSync. Hidden files and hidden folders are skipped unless
 // includeHidden; filepathFilterRegex is matched (search semantics) against the path relative to the
 // static folder; symlinks are followed only while they stay inside their static folder. Problems with
 // the input are ConfigErrors raised here, before anything talks to S3.
@@ -12,8 +12,8 @@
 // otherwise skipped, with one warning for all such links. A symlink to a file is a file, under its own
 // name.
 
-import type { Dirent } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { type Dirent, readdirSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { objectKey, type StaticMount } from '../app.js';
 import { setting, settingLabel } from '../config.js';
@@ -188,10 +188,14 @@ async function walkStaticFolder(state: DiscoveryState, mount: StaticMount, root:
   }
 }
 
-/** The entries of a folder, sorted by name; an unreadable folder is a ConfigError naming it. */
-async function folderEntries(dir: string): Promise<Dirent[]> {
+/**
+ * The entries of a folder, sorted by name; an unreadable folder is a ConfigError naming it. Read
+ * synchronously: a walk is one readdir per folder, and a round trip to the thread pool for each doubled
+ * the time to walk 10,000 files in a fresh process, before anything else can start anyway.
+ */
+function folderEntries(dir: string): Dirent[] {
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
+    const entries = readdirSync(dir, { withFileTypes: true });
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch (err) {
     throw unreadable(dir, err);
@@ -211,7 +215,7 @@ interface Folder {
  */
 async function walkFolder(state: DiscoveryState, walk: FolderWalk, folder: Folder): Promise<void> {
   const { dir, real, relBase } = folder;
-  for (const entry of await folderEntries(dir)) {
+  for (const entry of folderEntries(dir)) {
     if (!state.options.includeHidden && entry.name.startsWith('.')) continue;
     const relPath = relBase + entry.name;
     const abs = path.join(dir, entry.name);

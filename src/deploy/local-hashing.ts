@@ -42,6 +42,7 @@ export function statFiles(
   files: readonly LocalFile[],
   resolveHeaders: ReturnType<typeof createHeaderResolver>,
   cache: ReadonlyMap<string, CachedHash> | undefined,
+  trust: { cacheVouchesForAccess: boolean } = { cacheVouchesForAccess: false },
 ): DeployItem[] {
   const items: DeployItem[] = [];
   const unreadable = new UnreadableFiles();
@@ -50,9 +51,10 @@ export function statFiles(
       const stamp = stampOf(statSync(file.file));
       const cached = cache?.get(file.file);
       // A file the cache vouches for is not opened, but must still be readable by whoever runs this
-      // deploy (the cache may have been written by another user): access() is one syscall, no open.
+      // deploy: access() is one syscall, no open. Not even that when this user wrote the cache
+      // (writtenByThisUser: it read the file, whose permissions have not changed since).
       if (!cached || !sameStamp(cached.stamp, stamp)) closeSync(openSync(file.file, 'r'));
-      else accessSync(file.file, fsConstants.R_OK);
+      else if (!trust.cacheVouchesForAccess) accessSync(file.file, fsConstants.R_OK);
       const settings = resolveHeaders(file.relPath);
       items.push({
         file,
