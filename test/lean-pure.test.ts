@@ -36,6 +36,7 @@ describe('the XML reader', () => {
     ['plain text', 'Not Found'],
     ['an unknown entity', '<a>&nbsp;</a>'],
     ['a bare ampersand', '<a>x & y</a>'],
+    ['an entity named as a property every object has', '<a>&constructor;</a>'],
     ['mismatched tags', '<a><b></a></b>'],
     ['an unclosed element', '<a><b></b>'],
     ['two roots', '<a/><b/>'],
