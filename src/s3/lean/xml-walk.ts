@@ -34,57 +34,105 @@ const SKIPPED: readonly (readonly [start: string, end: string])[] = [
   ['<!DOCTYPE', '>'],
 ];
 
-/** Walks `xml`, telling `handler` what it meets; returns the root element's name. Scans with indexOf. */
+/** Walks `xml`, telling `handler` what it meets; returns the root element's name. */
 export function walkXml(xml: string, handler: XmlHandler): string {
-  // A listing page repeats the same dozen tags a thousand times: each is checked once.
-  const checkedTags = new Map<string, string>();
-  const open: string[] = [];
-  let root: string | undefined;
-  // Where the next '&' is, found again only once passed: text without one needs no entity check.
-  let nextAmp = -1;
-  let i = 0;
-  while (i < xml.length) {
-    const lt = xml.indexOf('<', i);
-    const end = lt === -1 ? xml.length : lt;
-    if (end > i) {
-      if (open.length === 0) {
-        if (xml.slice(i, end).trim() !== '') throw malformed('text outside the root element');
-      } else {
-        if (nextAmp < i) nextAmp = ampersandFrom(xml, i);
-        const encoded = nextAmp < end;
-        if (encoded) checkEntities(xml, i, end);
-        handler.text(xml, i, end, encoded);
-      }
-    }
-    if (lt === -1) break;
-    if (xml.startsWith(CDATA_START, lt)) {
-      const close = xml.indexOf(CDATA_END, lt);
-      if (close === -1 || open.length === 0)
-        throw malformed('a CDATA section outside an element, or unterminated');
-      if (close > lt + CDATA_START.length) handler.text(xml, lt + CDATA_START.length, close, false);
-      i = close + CDATA_END.length;
-      continue;
-    }
-    i = skipMarkup(xml, lt);
-    if (i !== lt) continue;
-    const gt = tagEnd(xml, lt);
-    i = gt + 1;
-    if (xml.charCodeAt(lt + 1) === 47 /* / */) {
-      closeTag(xml, lt, gt, open);
-      handler.close();
-      continue;
-    }
-    const selfClosing = xml.charCodeAt(gt - 1) === 47;
-    const name = tagName(xml.slice(lt + 1, selfClosing ? gt - 1 : gt), checkedTags, lt);
-    if (root !== undefined && open.length === 0) throw malformed('a second root element');
-    root ??= name;
-    handler.open(name);
-    if (selfClosing) handler.close();
-    else open.push(name);
+  return new Walk(xml, handler).run();
+}
+
+/** One walk through a document: scans from '<' to '<' with indexOf. */
+class Walk {
+  readonly #xml: string;
+  readonly #handler: XmlHandler;
+  readonly #startTags = new StartTags();
+  /** The names of the open elements, innermost last. */
+  readonly #open: string[] = [];
+  #root: string | undefined;
+  /** Where the next '&' is, found again only once passed: text without one needs no entity check. */
+  #nextAmp = -1;
+
+  constructor(xml: string, handler: XmlHandler) {
+    this.#xml = xml;
+    this.#handler = handler;
   }
-  if (open.length > 0) throw malformed(`<${open.at(-1)}> is never closed`);
-  if (root === undefined) throw malformed('no root element');
-  return root;
+
+  run(): string {
+    const xml = this.#xml;
+    let i = 0;
+    while (i < xml.length) {
+      const lt = xml.indexOf('<', i);
+      const end = lt === -1 ? xml.length : lt;
+      if (end > i) this.#text(i, end);
+      if (lt === -1) break;
+      i = this.#markup(lt);
+    }
+    const open = this.#open;
+    if (open.length > 0) throw malformed(`<${open[open.length - 1]}> is never closed`);
+    if (this.#root === undefined) throw malformed('no root element');
+    return this.#root;
+  }
+
+  /** The text xml[start, end) between two pieces of markup. */
+  #text(start: number, end: number): void {
+    const xml = this.#xml;
+    if (this.#open.length === 0) {
+      if (xml.slice(start, end).trim() !== '') throw malformed('text outside the root element');
+      return;
+    }
+    if (this.#nextAmp < start) this.#nextAmp = ampersandFrom(xml, start);
+    const encoded = this.#nextAmp < end;
+    if (encoded) checkEntities(xml, start, end);
+    this.#handler.text(xml, start, end, encoded);
+  }
+
+  /** Reads the markup starting at `lt` (a tag, CDATA, a comment...); returns where it ends. */
+  #markup(lt: number): number {
+    const next = this.#xml.charCodeAt(lt + 1);
+    if (next === 47 /* / */) return this.#endTag(lt);
+    if (next === 33 /* ! */ || next === 63 /* ? */) {
+      if (this.#xml.startsWith(CDATA_START, lt)) return this.#cdata(lt);
+      const after = skipMarkup(this.#xml, lt);
+      if (after !== lt) return after;
+    }
+    return this.#startTag(lt);
+  }
+
+  #cdata(lt: number): number {
+    const close = this.#xml.indexOf(CDATA_END, lt);
+    if (close === -1 || this.#open.length === 0)
+      throw malformed('a CDATA section outside an element, or unterminated');
+    if (close > lt + CDATA_START.length) this.#handler.text(this.#xml, lt + CDATA_START.length, close, false);
+    return close + CDATA_END.length;
+  }
+
+  #startTag(lt: number): number {
+    const xml = this.#xml;
+    const gt = tagEnd(xml, lt);
+    const selfClosing = xml.charCodeAt(gt - 1) === 47 /* / */;
+    const name = this.#startTags.nameAt(xml, lt + 1, selfClosing ? gt - 1 : gt);
+    if (this.#root !== undefined && this.#open.length === 0) throw malformed('a second root element');
+    this.#root ??= name;
+    this.#handler.open(name);
+    if (selfClosing) this.#handler.close();
+    else this.#open.push(name);
+    return gt + 1;
+  }
+
+  /** Checks the end tag at `lt` against the open element, and closes it. */
+  #endTag(lt: number): number {
+    const xml = this.#xml;
+    const open = this.#open;
+    const expected = open.length > 0 ? open[open.length - 1] : undefined;
+    // The usual `</Name>` is compared in place; any other is cut out and trimmed.
+    let gt = lt + 2 + (expected?.length ?? 0);
+    if (expected === undefined || xml.charCodeAt(gt) !== 62 || !xml.startsWith(expected, lt + 2)) {
+      gt = tagEnd(xml, lt);
+      const name = xml.slice(lt + 2, gt).trimEnd();
+      if (expected !== name) throw malformed(`</${name}> closes <${expected ?? 'nothing'}>`);
+    }
+    open.pop();
+    this.#handler.close();
+    return gt + 1;
+  }
 }
 
 /** The index of the first '&' at or after `from`, or the document's length when there is none. */
@@ -93,27 +141,34 @@ function ampersandFrom(xml: string, from: number): number {
   return amp === -1 ? xml.length : amp;
 }
 
-/** Checks the end tag xml[lt, gt] against the open element, and pops it. */
-function closeTag(xml: string, lt: number, gt: number, open: string[]): void {
-  const expected = open.at(-1);
-  // Compared in place; only a tag that differs, or has spaces before its '>', is cut out and trimmed.
-  const exact = expected !== undefined && gt - lt - 2 === expected.length && xml.startsWith(expected, lt + 2);
-  if (!exact) {
-    const name = xml.slice(lt + 2, gt).trimEnd();
-    if (expected !== name) throw malformed(`</${name}> closes <${expected ?? 'nothing'}>`);
+/**
+ * The element names of a document's start tags, each distinct tag checked once: a listing page repeats
+ * the same dozen tags a thousand times. A tag already met is recognised in place, by its length and first
+ * character, then compared whole, without cutting it out of the document.
+ */
+class StartTags {
+  readonly #known = new Map<number, { inside: string; name: string }[]>();
+
+  /** The name of the element whose start tag's inside (`Key`, `ListBucketResult xmlns="..."`) is xml[start, end). */
+  nameAt(xml: string, start: number, end: number): string {
+    const key = (end - start) * 0x10000 + xml.charCodeAt(start);
+    const candidates = this.#known.get(key);
+    if (candidates !== undefined)
+      for (const tag of candidates) if (xml.startsWith(tag.inside, start)) return tag.name;
+    const inside = xml.slice(start, end);
+    const name = checkedName(inside, start - 1);
+    if (candidates !== undefined) candidates.push({ inside, name });
+    else this.#known.set(key, [{ inside, name }]);
+    return name;
   }
-  open.pop();
 }
 
-/** The element name of a start tag's inside (`Key`, `ListBucketResult xmlns="..."`), checked once per document. */
-function tagName(inside: string, checked: Map<string, string>, offset: number): string {
-  const known = checked.get(inside);
-  if (known !== undefined) return known;
+/** The element name in a start tag's inside; throws when the name or the attributes are not well-formed. */
+function checkedName(inside: string, offset: number): string {
   const nameEnd = inside.search(/[\s]|$/);
   const name = inside.slice(0, nameEnd);
   if (!NAME.test(name) || !ATTRIBUTES.test(inside.slice(nameEnd)))
     throw malformed(`a bad tag at offset ${offset}`);
-  checked.set(inside, name);
   return name;
 }
 
@@ -133,8 +188,6 @@ function tagEnd(xml: string, lt: number): number {
 
 /** After a declaration, comment or doctype starting at `lt`, or `lt` when there is none. */
 function skipMarkup(xml: string, lt: number): number {
-  const next = xml.charCodeAt(lt + 1);
-  if (next !== 63 /* ? */ && next !== 33 /* ! */) return lt;
   for (const [start, end] of SKIPPED) {
     if (!xml.startsWith(start, lt)) continue;
     const close = xml.indexOf(end, lt + start.length);
