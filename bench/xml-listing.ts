@@ -3,10 +3,15 @@
 // fills the page while it walks the document (src/s3/lean/listing-page.ts). A synthetic page shaped like
 // the servers' (Owner, StorageClass, every ETag written &quot;...&quot;), about 300 KB.
 //
-//   node --import tsx bench/xml-listing.ts [--pages 200] [--rounds 3]
+//   node --import tsx bench/xml-listing.ts [--pages 200] [--rounds 3] [--runs 7]
 //
-// Allocation is counted with v8.GCProfiler: what every collection freed plus what is still in use at the
-// end; GC time is the collections' own cost. Rounds alternate the readers so both meet the same load.
+// Warm: the same page read again and again, once the code is optimised. Allocation is counted with
+// v8.GCProfiler: what every collection freed plus what is still in use at the end; GC time is the
+// collections' own cost. Rounds alternate the readers so all meet the same load.
+// Cold: what a deploy pays, ten distinct pages read once each in a fresh process, mostly before V8
+// optimises the code; one process per reader and run, alternating.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GCProfiler } from 'node:v8';
 import { readObjectPage } from '../src/s3/lean/listing-page.js';
@@ -69,30 +74,74 @@ function measure(read: (xml: string) => unknown, xml: string, pages: number): Fi
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-function main(): void {
-  const { values } = parseArgs({ options: { pages: { type: 'string' }, rounds: { type: 'string' } } });
-  const pages = Number(values.pages ?? 200);
-  const rounds = Number(values.rounds ?? 3);
+const READERS: Record<string, [label: string, read: (xml: string) => unknown]> = {
+  tree: ['parseXml alone (the tree)', parseXml],
+  'tree-page': ['tree page (parseXml + page from the tree)', treeObjectPage],
+  listing: ['listing reader (readObjectPage)', readObjectPage],
+};
+
+/** Warm: each reader on the same page, `pages` times a round, after a warm-up. */
+function warm(pages: number, rounds: number): void {
   const xml = syntheticPage(1000);
-  const readers: [string, (xml: string) => unknown][] = [
-    ['parseXml alone (the tree)', parseXml],
-    ['tree page (parseXml + page from the tree)', treeObjectPage],
-    ['listing reader (readObjectPage)', readObjectPage],
-  ];
-  for (const [, read] of readers) measure(read, xml, 20); // warm up
-  const results = new Map<string, Figures[]>(readers.map(([name]) => [name, []]));
+  const readers = Object.values(READERS);
+  for (const [, read] of readers) measure(read, xml, 20);
+  const results = new Map<string, Figures[]>(readers.map(([label]) => [label, []]));
   for (let round = 0; round < rounds; round++)
-    for (const [name, read] of readers) results.get(name)!.push(measure(read, xml, pages));
+    for (const [label, read] of readers) results.get(label)!.push(measure(read, xml, pages));
   console.log(
-    `page: 1,000 keys, ${(xml.length / 1024).toFixed(0)} KB; ${pages} pages x ${rounds} rounds (medians)`,
+    `warm: 1,000 keys, ${(xml.length / 1024).toFixed(0)} KB; ${pages} pages x ${rounds} rounds (medians)`,
   );
-  for (const [name, figures] of results) {
+  for (const [label, figures] of results) {
     const ms = median(figures.map((f) => f.msPerPage)).toFixed(2);
     const mib = median(figures.map((f) => f.allocatedMiBPerPage)).toFixed(2);
     const gc = median(figures.map((f) => f.gcMs)).toFixed(0);
     console.log(
-      `${name.padEnd(46)} ${ms.padStart(7)} ms/page ${mib.padStart(7)} MiB allocated/page  GC ${gc} ms/round`,
+      `  ${label.padEnd(44)} ${ms.padStart(7)} ms/page ${mib.padStart(6)} MiB allocated/page  GC ${gc} ms/round`,
     );
+  }
+}
+
+/** In a fresh process (a child): 10 distinct pages read once each, as a deploy's listing does; ms for all. */
+function coldChild(id: string): void {
+  const read = READERS[id]![1];
+  const xmls = Array.from({ length: 10 }, (_, i) => syntheticPage(1000, i + 1));
+  const started = performance.now();
+  for (const xml of xmls) read(xml);
+  console.log(JSON.stringify({ ms: performance.now() - started }));
+}
+
+/** Cold: each reader in `runs` fresh processes, alternating, since the CLI reads ten pages, not thousands. */
+function cold(runs: number): void {
+  const ids = Object.keys(READERS);
+  const totals = new Map<string, number[]>(ids.map((id) => [id, []]));
+  for (let run = 0; run < runs; run++)
+    for (const id of ids) {
+      const args = [...process.execArgv, fileURLToPath(import.meta.url), '--child', id];
+      const out = execFileSync(process.execPath, args, { encoding: 'utf8' });
+      totals.get(id)!.push((JSON.parse(out) as { ms: number }).ms);
+    }
+  console.log(
+    `cold: 10 distinct pages of 1,000 keys read once in a fresh process, ${runs} processes (medians)`,
+  );
+  for (const id of ids)
+    console.log(
+      `  ${READERS[id]![0].padEnd(44)} ${median(totals.get(id)!).toFixed(1).padStart(7)} ms for 10 pages`,
+    );
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      pages: { type: 'string' },
+      rounds: { type: 'string' },
+      runs: { type: 'string' },
+      child: { type: 'string' },
+    },
+  });
+  if (values.child !== undefined) coldChild(values.child);
+  else {
+    warm(Number(values.pages ?? 200), Number(values.rounds ?? 3));
+    cold(Number(values.runs ?? 7));
   }
 }
 
