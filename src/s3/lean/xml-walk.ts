@@ -34,105 +34,91 @@ const SKIPPED: readonly (readonly [start: string, end: string])[] = [
   ['<!DOCTYPE', '>'],
 ];
 
-/** Walks `xml`, telling `handler` what it meets; returns the root element's name. */
+/**
+ * Walks `xml`, telling `handler` what it meets; returns the root element's name. One loop from '<' to
+ * '<' (indexOf), the usual tags handled in it and the rest in helpers: a deploy reads about ten pages,
+ * mostly before V8 optimises this code, when every call counts.
+ */
 export function walkXml(xml: string, handler: XmlHandler): string {
-  return new Walk(xml, handler).run();
-}
-
-/** One walk through a document: scans from '<' to '<' with indexOf. */
-class Walk {
-  readonly #xml: string;
-  readonly #handler: XmlHandler;
-  readonly #startTags = new StartTags();
+  const startTags = new StartTags();
   /** The names of the open elements, innermost last. */
-  readonly #open: string[] = [];
-  #root: string | undefined;
+  const open: string[] = [];
+  let root: string | undefined;
   /** Where the next '&' is, found again only once passed: text without one needs no entity check. */
-  #nextAmp = -1;
-
-  constructor(xml: string, handler: XmlHandler) {
-    this.#xml = xml;
-    this.#handler = handler;
-  }
-
-  run(): string {
-    const xml = this.#xml;
-    let i = 0;
-    while (i < xml.length) {
-      const lt = xml.indexOf('<', i);
-      const end = lt === -1 ? xml.length : lt;
-      if (end > i) this.#text(i, end);
-      if (lt === -1) break;
-      i = this.#markup(lt);
+  let nextAmp = -1;
+  let i = 0;
+  while (i < xml.length) {
+    let lt = xml.indexOf('<', i);
+    if (lt === -1) lt = xml.length;
+    if (lt > i) {
+      if (open.length === 0) checkOutsideText(xml, i, lt);
+      else {
+        if (nextAmp < i) nextAmp = ampersandFrom(xml, i);
+        const encoded = nextAmp < lt;
+        if (encoded) checkEntities(xml, i, lt);
+        handler.text(xml, i, lt, encoded);
+      }
     }
-    const open = this.#open;
-    if (open.length > 0) throw malformed(`<${open[open.length - 1]}> is never closed`);
-    if (this.#root === undefined) throw malformed('no root element');
-    return this.#root;
-  }
-
-  /** The text xml[start, end) between two pieces of markup. */
-  #text(start: number, end: number): void {
-    const xml = this.#xml;
-    if (this.#open.length === 0) {
-      if (xml.slice(start, end).trim() !== '') throw malformed('text outside the root element');
-      return;
+    if (lt === xml.length) break;
+    const next = xml.charCodeAt(lt + 1);
+    if (next === 47 /* / */) {
+      // The usual `</Name>` of the open element is compared in place; any other is cut out and trimmed.
+      const expected = open.length > 0 ? open[open.length - 1]! : '';
+      let gt = lt + 2 + expected.length;
+      if (expected === '' || xml.charCodeAt(gt) !== 62 || !xml.startsWith(expected, lt + 2))
+        gt = unusualEndTag(xml, lt, open);
+      open.pop();
+      handler.close();
+      i = gt + 1;
+      continue;
     }
-    if (this.#nextAmp < start) this.#nextAmp = ampersandFrom(xml, start);
-    const encoded = this.#nextAmp < end;
-    if (encoded) checkEntities(xml, start, end);
-    this.#handler.text(xml, start, end, encoded);
-  }
-
-  /** Reads the markup starting at `lt` (a tag, CDATA, a comment...); returns where it ends. */
-  #markup(lt: number): number {
-    const next = this.#xml.charCodeAt(lt + 1);
-    if (next === 47 /* / */) return this.#endTag(lt);
     if (next === 33 /* ! */ || next === 63 /* ? */) {
-      if (this.#xml.startsWith(CDATA_START, lt)) return this.#cdata(lt);
-      const after = skipMarkup(this.#xml, lt);
-      if (after !== lt) return after;
+      if (xml.startsWith(CDATA_START, lt)) {
+        const close = cdataEnd(xml, lt, open.length);
+        if (close > lt + CDATA_START.length) handler.text(xml, lt + CDATA_START.length, close, false);
+        i = close + CDATA_END.length;
+        continue;
+      }
+      const after = skipMarkup(xml, lt);
+      if (after !== lt) {
+        i = after;
+        continue;
+      }
     }
-    return this.#startTag(lt);
-  }
-
-  #cdata(lt: number): number {
-    const close = this.#xml.indexOf(CDATA_END, lt);
-    if (close === -1 || this.#open.length === 0)
-      throw malformed('a CDATA section outside an element, or unterminated');
-    if (close > lt + CDATA_START.length) this.#handler.text(this.#xml, lt + CDATA_START.length, close, false);
-    return close + CDATA_END.length;
-  }
-
-  #startTag(lt: number): number {
-    const xml = this.#xml;
     const gt = tagEnd(xml, lt);
     const selfClosing = xml.charCodeAt(gt - 1) === 47 /* / */;
-    const name = this.#startTags.nameAt(xml, lt + 1, selfClosing ? gt - 1 : gt);
-    if (this.#root !== undefined && this.#open.length === 0) throw malformed('a second root element');
-    this.#root ??= name;
-    this.#handler.open(name);
-    if (selfClosing) this.#handler.close();
-    else this.#open.push(name);
-    return gt + 1;
+    const name = startTags.nameAt(xml, lt + 1, selfClosing ? gt - 1 : gt);
+    if (root !== undefined && open.length === 0) throw malformed('a second root element');
+    root ??= name;
+    handler.open(name);
+    if (selfClosing) handler.close();
+    else open.push(name);
+    i = gt + 1;
   }
+  if (open.length > 0) throw malformed(`<${open[open.length - 1]}> is never closed`);
+  if (root === undefined) throw malformed('no root element');
+  return root;
+}
 
-  /** Checks the end tag at `lt` against the open element, and closes it. */
-  #endTag(lt: number): number {
-    const xml = this.#xml;
-    const open = this.#open;
-    const expected = open.length > 0 ? open[open.length - 1] : undefined;
-    // The usual `</Name>` is compared in place; any other is cut out and trimmed.
-    let gt = lt + 2 + (expected?.length ?? 0);
-    if (expected === undefined || xml.charCodeAt(gt) !== 62 || !xml.startsWith(expected, lt + 2)) {
-      gt = tagEnd(xml, lt);
-      const name = xml.slice(lt + 2, gt).trimEnd();
-      if (expected !== name) throw malformed(`</${name}> closes <${expected ?? 'nothing'}>`);
-    }
-    open.pop();
-    this.#handler.close();
-    return gt + 1;
-  }
+/** Throws unless xml[start, end), outside the root element, is only whitespace. */
+function checkOutsideText(xml: string, start: number, end: number): void {
+  if (xml.slice(start, end).trim() !== '') throw malformed('text outside the root element');
+}
+
+/** Where the CDATA section starting at `lt` ends (its `]]>`); throws outside an element, or unterminated. */
+function cdataEnd(xml: string, lt: number, depth: number): number {
+  const close = xml.indexOf(CDATA_END, lt);
+  if (close === -1 || depth === 0) throw malformed('a CDATA section outside an element, or unterminated');
+  return close;
+}
+
+/** Where the end tag at `lt` ends, when it is not `</Name>` of the open element; throws unless it closes that one. */
+function unusualEndTag(xml: string, lt: number, open: readonly string[]): number {
+  const expected = open.length > 0 ? open[open.length - 1] : undefined;
+  const gt = tagEnd(xml, lt);
+  const name = xml.slice(lt + 2, gt).trimEnd();
+  if (expected !== name) throw malformed(`</${name}> closes <${expected ?? 'nothing'}>`);
+  return gt;
 }
 
 /** The index of the first '&' at or after `from`, or the document's length when there is none. */
@@ -154,7 +140,8 @@ class StartTags {
     const key = (end - start) * 0x10000 + xml.charCodeAt(start);
     const candidates = this.#known.get(key);
     if (candidates !== undefined)
-      for (const tag of candidates) if (xml.startsWith(tag.inside, start)) return tag.name;
+      for (let c = 0; c < candidates.length; c++)
+        if (xml.startsWith(candidates[c]!.inside, start)) return candidates[c]!.name;
     const inside = xml.slice(start, end);
     const name = checkedName(inside, start - 1);
     if (candidates !== undefined) candidates.push({ inside, name });
@@ -172,8 +159,12 @@ function checkedName(inside: string, offset: number): string {
   return name;
 }
 
+const TAG_STOP = /[<>"']/g;
+
 /** Where the tag starting at `lt` ends (its `>`), quoted attribute values skipped. */
 function tagEnd(xml: string, lt: number): number {
+  TAG_STOP.lastIndex = lt + 1;
+  if (TAG_STOP.test(xml) && xml.charCodeAt(TAG_STOP.lastIndex - 1) === 62) return TAG_STOP.lastIndex - 1;
   let quote = 0;
   for (let j = lt + 1; j < xml.length; j++) {
     const c = xml.charCodeAt(j);
