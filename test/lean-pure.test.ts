@@ -45,6 +45,20 @@ describe('the XML reader', () => {
     expect(() => parseXml(text)).toThrow(/^Deserialization error/);
   });
 
+  it.each([
+    ['<a>x & y</a>', 'an unterminated entity near "&"'],
+    ['<a>&amp&lt;</a>', 'an unterminated entity near "&amp"'],
+    ['<a>&a\u00a0b;</a>', 'an unterminated entity near "&a"'],
+    ['<a>&amp', 'an unterminated entity near "&amp"'],
+    ['<a>&nbsp;</a>', 'an unknown entity &nbsp;'],
+    ['<a>&;</a>', 'an unknown entity &;'],
+    ['<a>&#xZZ;</a>', 'a bad character reference &#xZZ;'],
+    ['<a>&#X41;</a>', 'a bad character reference &#X41;'],
+    ['<a>&#1114112;</a>', 'a bad character reference &#1114112;'],
+  ])('names the bad entity in %j', (xml, why) => {
+    expect(() => parseXml(xml)).toThrow(`Deserialization error: the answer is not well-formed XML (${why})`);
+  });
+
   it('makes SDK-shaped errors, and an HTML error page one that diagnosis.ts calls "not S3"', () => {
     const body =
       '<?xml version="1.0"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><RequestId>R1</RequestId></Error>';
