@@ -36,12 +36,27 @@ describe('the XML reader', () => {
     ['plain text', 'Not Found'],
     ['an unknown entity', '<a>&nbsp;</a>'],
     ['a bare ampersand', '<a>x & y</a>'],
+    ['an entity named as a property every object has', '<a>&constructor;</a>'],
     ['mismatched tags', '<a><b></a></b>'],
     ['an unclosed element', '<a><b></b>'],
     ['two roots', '<a/><b/>'],
     ['nothing', ''],
   ])('refuses %s with a Deserialization error', (_, text) => {
     expect(() => parseXml(text)).toThrow(/^Deserialization error/);
+  });
+
+  it.each([
+    ['<a>x & y</a>', 'an unterminated entity near "&"'],
+    ['<a>&amp&lt;</a>', 'an unterminated entity near "&amp"'],
+    ['<a>&a\u00a0b;</a>', 'an unterminated entity near "&a"'],
+    ['<a>&amp', 'an unterminated entity near "&amp"'],
+    ['<a>&nbsp;</a>', 'an unknown entity &nbsp;'],
+    ['<a>&;</a>', 'an unknown entity &;'],
+    ['<a>&#xZZ;</a>', 'a bad character reference &#xZZ;'],
+    ['<a>&#X41;</a>', 'a bad character reference &#X41;'],
+    ['<a>&#1114112;</a>', 'a bad character reference &#1114112;'],
+  ])('names the bad entity in %j', (xml, why) => {
+    expect(() => parseXml(xml)).toThrow(`Deserialization error: the answer is not well-formed XML (${why})`);
   });
 
   it('makes SDK-shaped errors, and an HTML error page one that diagnosis.ts calls "not S3"', () => {

@@ -1,12 +1,15 @@
 // The object store on the lean path (lean-client.ts): each request retried with the one policy of
-// src/s3/retry.ts, listings read by the strict XML reader (xml.ts). Listings are not asked for
+// src/s3/retry.ts. ListObjects pages are read without a tree (listing-page.ts), other answers by the
+// strict XML reader (xml.ts): both on the same walk, with the same errors. Listings are not asked for
 // EncodingType=url: keys come back as XML text, entities decoded.
 
 import { contentMd5 } from '../../content/md5.js';
-import type { ObjectPage, ObjectStore, UploadPage } from '../object-store.js';
+import type { ObjectStore, UploadPage } from '../object-store.js';
 import { withRetries } from '../retry.js';
 import type { LeanS3 } from './lean-client.js';
+import { dateOf, readObjectPage } from './listing-page.js';
 import { childrenNamed, childText, parseXml, type XmlElement } from './xml.js';
+import { unexpectedRoot } from './xml-error.js';
 
 /** The store on `s3`, each request attempted up to `maxAttempts` times. */
 export function leanStore(s3: LeanS3, maxAttempts: number): ObjectStore {
@@ -35,7 +38,7 @@ export function leanStore(s3: LeanS3, maxAttempts: number): ObjectStore {
         if (input.marker !== undefined) query['marker'] = input.marker;
         if (input.maxKeys !== undefined) query['max-keys'] = String(input.maxKeys);
         const answer = await s3.send({ method: 'GET', bucket: input.bucket, query }, signal);
-        return objectPage(resultOf(answer.body, 'ListBucketResult'));
+        return readObjectPage(answer.body.toString('utf8'));
       }),
     listMultipartUploads: (input, signal) =>
       retried(signal, async () => {
@@ -63,37 +66,11 @@ export function leanStore(s3: LeanS3, maxAttempts: number): ObjectStore {
 /** The answer's root element, which must be `name`. */
 function resultOf(body: Buffer, name: string): XmlElement {
   const root = parseXml(body.toString('utf8'));
-  if (root.name !== name)
-    throw Object.assign(new Error(`Deserialization error: expected <${name}>, got <${root.name}>`), {
-      name: 'XmlParseError',
-    });
+  if (root.name !== name) throw unexpectedRoot(name, root.name);
   return root;
 }
 
 const isTrue = (text: string | undefined) => text?.trim() === 'true';
-const dateOf = (text: string | undefined) => {
-  const ms = text === undefined ? Number.NaN : Date.parse(text);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
-};
-
-function objectPage(root: XmlElement): ObjectPage {
-  return {
-    objects: childrenNamed(root, 'Contents').flatMap((c) => {
-      const key = childText(c, 'Key');
-      if (key === undefined) return [];
-      return [
-        {
-          key,
-          etag: childText(c, 'ETag') ?? '',
-          size: Number(childText(c, 'Size') ?? 0),
-          lastModified: dateOf(childText(c, 'LastModified')),
-        },
-      ];
-    }),
-    isTruncated: isTrue(childText(root, 'IsTruncated')),
-    nextMarker: childText(root, 'NextMarker') || undefined,
-  };
-}
 
 function uploadPage(root: XmlElement): UploadPage {
   return {
