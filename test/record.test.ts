@@ -1,5 +1,6 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { mustConfirm } from '../src/deploy/confirm-record.js';
 import { emptyRecord, parseRecord, RECORD_FORMAT, recordKey, serializeRecord } from '../src/deploy/record.js';
 import { deltaKey, inflightKey, newRunId } from '../src/deploy/record-delta.js';
 import { RecordKeeper } from '../src/deploy/record-keeper.js';
@@ -64,6 +65,72 @@ describe('parseRecord / serializeRecord', () => {
     expect(Object.keys(parsed.record.settings)).toEqual([S]);
   });
 
+  it('keeps exactly the well-formed fields of each claim, as stored or rebuilt without the rest', () => {
+    const E = { etag: 'abc', stored: 3 };
+    const claims: Record<
+      string,
+      [stored: Record<string, unknown>, kept: Record<string, unknown> | undefined]
+    > = {
+      whole: [
+        { hash: H, settings: S, size: 1, ...E, modified: '2026-01-02T03:04:05.678Z' },
+        { hash: H, settings: S, size: 1, ...E, modified: '2026-01-02T03:04:05.678Z' },
+      ],
+      noEtag: [
+        { hash: H, settings: S, size: 1 },
+        { hash: H, settings: S, size: 1 },
+      ],
+      extraField: [
+        { hash: H, settings: S, size: 1, ...E, note: 'x' },
+        { hash: H, settings: S, size: 1, ...E },
+      ],
+      etagWithoutStored: [
+        { hash: H, settings: S, size: 1, etag: 'abc' },
+        { hash: H, settings: S, size: 1 },
+      ],
+      emptyEtag: [
+        { hash: H, settings: S, size: 1, etag: '', stored: 3 },
+        { hash: H, settings: S, size: 1 },
+      ],
+      modifiedWithoutEtag: [
+        { hash: H, settings: S, size: 1, modified: '2026-01-02T03:04:05.678Z' },
+        { hash: H, settings: S, size: 1 },
+      ],
+      badMonth: [
+        { hash: H, settings: S, size: 1, ...E, modified: '2026-13-02T03:04:05.678Z' },
+        { hash: H, settings: S, size: 1, ...E },
+      ],
+      notATime: [
+        { hash: H, settings: S, size: 1, ...E, modified: 'yesterday' },
+        { hash: H, settings: S, size: 1, ...E },
+      ],
+      // Times Date.parse reads, though not as toISOString() writes them: kept, as Date.parse decides.
+      thirtyFirst: [
+        { hash: H, settings: S, size: 1, ...E, modified: '2026-01-31T23:59:59.999Z' },
+        { hash: H, settings: S, size: 1, ...E, modified: '2026-01-31T23:59:59.999Z' },
+      ],
+      httpDate: [
+        { hash: H, settings: S, size: 1, ...E, modified: 'Fri, 02 Jan 2026 03:04:05 GMT' },
+        { hash: H, settings: S, size: 1, ...E, modified: 'Fri, 02 Jan 2026 03:04:05 GMT' },
+      ],
+      upperHash: [{ hash: H.toUpperCase(), settings: S, size: 1 }, undefined],
+      sizeAsText: [{ hash: H, settings: S, size: '1' }, undefined],
+      noSettings: [{ hash: H, size: 1 }, undefined],
+      array: [[H, S, 1] as unknown as Record<string, unknown>, undefined],
+    };
+    const stored = Object.fromEntries(Object.entries(claims).map(([k, [claim]]) => [k, claim]));
+    const parsed = parseRecord(
+      JSON.stringify({ format: RECORD_FORMAT, version: 2, objects: stored }),
+      'b',
+      '',
+    );
+    if (!('record' in parsed)) throw new Error('expected a record');
+    for (const [key, [, kept]] of Object.entries(claims)) {
+      // toStrictEqual: no field more or less than kept.
+      expect([key, parsed.record.objects[key]]).toStrictEqual([key, kept && { ...kept }]);
+    }
+    expect(Object.keys(parsed.record.objects)).toEqual(Object.keys(claims).filter((k) => claims[k]![1]));
+  });
+
   it.each([
     ['not JSON', '{oops', /not valid JSON/],
     ['another format', JSON.stringify({ format: 'other', version: 1 }), /not a nunjucks-s3\/upload-record/],
@@ -71,6 +138,23 @@ describe('parseRecord / serializeRecord', () => {
   ])('reports a record that is %s as a problem', (_name, text, problem) => {
     const parsed = parseRecord(text, 'b', '');
     expect('problem' in parsed && parsed.problem).toMatch(problem);
+  });
+});
+
+describe('mustConfirm', () => {
+  const run = (trustRecord: boolean) =>
+    ({ config: { trustRecord }, logger: {} }) as unknown as Parameters<typeof mustConfirm>[0];
+  const none = { deltas: [], markers: [] };
+
+  it('confirms the claims against a listing unless trustRecord; with it, only after a kill or for version 1 claims', () => {
+    const r = emptyRecord('b', '');
+    for (let i = 0; i < 100; i++)
+      r.objects[`static/${i}`] = { hash: H, settings: S, size: 1, etag: 'e', stored: 1 };
+    expect(mustConfirm(run(false), r, none)).toBe(true);
+    expect(mustConfirm(run(true), r, none)).toBe(false);
+    expect(mustConfirm(run(true), r, { deltas: [], markers: ['.nunjucks-s3/inflight/x.json'] })).toBe(true);
+    r.objects['static/99'] = { hash: H, settings: S, size: 1 };
+    expect(mustConfirm(run(true), r, none)).toBe(true);
   });
 });
 
