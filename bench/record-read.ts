@@ -1,6 +1,8 @@
 // What reading the upload record costs a deploy of a large site: parsing a snapshot of N claims
 // (parseRecord), deciding whether the claims must be confirmed (mustConfirm, with trustRecord), and the
-// two reads createAll makes (before the lease and after it) against a real server, in time and requests.
+// two reads createAll makes (before the lease, readRecord, and after it, readRecordAgain: one LIST when
+// nothing changed, a LIST and a whole read when the record changed) against a real server, in time and
+// requests.
 //
 //   node --import tsx bench/record-read.ts [--claims 10000] [--rounds 15]
 //
@@ -14,7 +16,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { mustConfirm } from '../src/deploy/confirm-record.js';
 import { emptyRecord, parseRecord, serializeRecord, type UploadRecord } from '../src/deploy/record.js';
-import { readRecord, writeRecord } from '../src/deploy/record-store.js';
+import { readRecord, readRecordAgain, writeRecord } from '../src/deploy/record-store.js';
 import type { DeployContext } from '../src/deploy/types.js';
 import { LeanS3 } from '../src/s3/lean/lean-client.js';
 import { leanStore } from '../src/s3/lean/lean-store.js';
@@ -137,8 +139,13 @@ async function measureRead(read: () => Promise<unknown>): Promise<{ ms: number; 
   const ms = await timed(read);
   return { ms, requests: (count() - before) / (rounds + 2) };
 }
+const earlier = await readRecord(store, bucket, '');
+if (earlier.status !== 'found') throw new Error(`expected the record, got ${earlier.status}`);
+// As a read that saw another snapshot than the one there now.
+const outdated = { ...earlier, snapshot: { etag: 'another', size: 0 } };
 const first = await measureRead(() => readRecord(store, bucket, ''));
-const second = await measureRead(() => readRecord(store, bucket, ''));
+const second = await measureRead(() => readRecordAgain(store, bucket, '', earlier));
+const changed = await measureRead(() => readRecordAgain(store, bucket, '', outdated));
 
 console.log(
   `${num(claims)} claims, snapshot ${num(Buffer.byteLength(text) / 1024)} KB; ` +
@@ -147,7 +154,10 @@ console.log(
 console.log(`parseRecord           ${parseMs.toFixed(1)} ms (${num((parseMs * 1e6) / claims)} ns a claim)`);
 console.log(`mustConfirm           ${confirmMs.toFixed(2)} ms (trustRecord)`);
 console.log(`first read            ${first.ms.toFixed(1)} ms, ${first.requests} requests`);
-console.log(`second read           ${second.ms.toFixed(1)} ms, ${second.requests} requests`);
+console.log(
+  `second read           ${second.ms.toFixed(1)} ms, ${second.requests} requests (nothing changed)`,
+);
 console.log(`both reads            ${(first.ms + second.ms).toFixed(1)} ms`);
+console.log(`second read, changed  ${changed.ms.toFixed(1)} ms, ${changed.requests} requests`);
 lean.destroy();
 await s3.stop();
