@@ -51,20 +51,24 @@ export function readTheRecordAgain(
   earlier: RecordFound,
 ): Promise<RecordFound> {
   const { bucket, config, signal } = run;
-  return consultTheRecord(run, items, () =>
-    readRecordAgain(run.s3.store, bucket, config.prefix, earlier.source, signal),
-  );
+  const read = () => readRecordAgain(run.s3.store, bucket, config.prefix, earlier.source, signal);
+  return consultTheRecord(run, items, read, earlier);
 }
 
-/** What `read` found, for the plan; see {@link readTheRecord}. */
+/**
+ * What `read` found, for the plan; see {@link readTheRecord}. When it found what `earlier` was made from,
+ * that is what it found (nothing to decide again).
+ */
 async function consultTheRecord(
   run: DeployContext,
   items: readonly DeployItem[],
   read: () => Promise<RecordRead>,
+  earlier?: RecordFound,
 ): Promise<RecordFound> {
   const { bucket, config, signal } = run;
   try {
     const source = await read();
+    if (source === earlier?.source) return { ...earlier, contradicted: new Map() };
     const confirm = !config.trustRecord;
     const none = { contradicted: new Map<string, Contradiction>(), source };
     if (source.status === 'no-bucket')
