@@ -25,7 +25,13 @@ export function mustConfirm(run: DeployContext, record: UploadRecord, pending: P
     );
     return true;
   }
-  return Object.values(record.objects).some((claim) => claim.etag === undefined);
+  return hasClaimWithoutEtag(record);
+}
+
+/** Whether some claim comes from a version 1 record (no ETag yet); stops at the first (no list of claims made). */
+function hasClaimWithoutEtag(record: UploadRecord): boolean {
+  for (const key in record.objects) if (record.objects[key]!.etag === undefined) return true;
+  return false;
 }
 
 /**

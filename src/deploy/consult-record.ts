@@ -11,7 +11,7 @@ import { hashItems } from './local-hashing.js';
 import { planUploads, type UploadPlan } from './plan.js';
 import { emptyRecord, recordKey, type UploadRecord } from './record.js';
 import { RecordKeeper } from './record-keeper.js';
-import { type PendingState, readRecord } from './record-store.js';
+import { type PendingState, type RecordRead, readRecord, readRecordAgain } from './record-store.js';
 import { abortedBeforeStart, preflightFailure, reportEntry } from './report.js';
 import { type DeployContext, type DeployItem, UNHASHED } from './types.js';
 
@@ -26,19 +26,52 @@ export interface RecordFound {
   confirm: boolean;
   /** Claims the listing contradicted, withdrawn from `record` before the plan. */
   contradicted: Map<string, Contradiction>;
+  /** The read this was made from (`record` is its record): reading again reuses it when nothing changed. */
+  source: RecordRead;
 }
 
 /**
  * Read the record. An unusable one is a warning (everything is uploaded and the record rewritten), and
  * then only a HeadBucket tells whether the bucket exists. A failed read fails the run before any upload.
  */
-export async function readTheRecord(run: DeployContext, items: readonly DeployItem[]): Promise<RecordFound> {
+export function readTheRecord(run: DeployContext, items: readonly DeployItem[]): Promise<RecordFound> {
+  const { bucket, config, signal } = run;
+  return consultTheRecord(run, items, () => readRecord(run.s3.store, bucket, config.prefix, signal));
+}
+
+/**
+ * Read the record again, as {@link readTheRecord} does, after the lease was taken (what the previous
+ * holder left). When one LIST of the state folder shows that nothing changed since `earlier` was read,
+ * `earlier`'s record is used again without a GET or a parse (readRecordAgain): so nothing may change that
+ * record between the two reads (createAll's lease stage only reads its keys).
+ */
+export function readTheRecordAgain(
+  run: DeployContext,
+  items: readonly DeployItem[],
+  earlier: RecordFound,
+): Promise<RecordFound> {
+  const { bucket, config, signal } = run;
+  const read = () => readRecordAgain(run.s3.store, bucket, config.prefix, earlier.source, signal);
+  return consultTheRecord(run, items, read, earlier);
+}
+
+/**
+ * What `read` found, for the plan; see {@link readTheRecord}. When it found what `earlier` was made from,
+ * that is what it found (nothing to decide again).
+ */
+async function consultTheRecord(
+  run: DeployContext,
+  items: readonly DeployItem[],
+  read: () => Promise<RecordRead>,
+  earlier?: RecordFound,
+): Promise<RecordFound> {
   const { bucket, config, signal } = run;
   try {
-    const read = await readRecord(run.s3.store, bucket, config.prefix, signal);
+    const source = await read();
+    if (source === earlier?.source) return { ...earlier, contradicted: new Map() };
     const confirm = !config.trustRecord;
-    const none = { contradicted: new Map<string, Contradiction>() };
-    if (read.status === 'no-bucket')
+    const none = { contradicted: new Map<string, Contradiction>(), source };
+    if (source.status === 'no-bucket')
       return {
         record: undefined,
         bucketExists: false,
@@ -46,17 +79,17 @@ export async function readTheRecord(run: DeployContext, items: readonly DeployIt
         confirm,
         ...none,
       };
-    if (read.status === 'found') {
-      const must = mustConfirm(run, read.record, read.pending);
-      return { record: read.record, bucketExists: true, pending: read.pending, confirm: must, ...none };
+    if (source.status === 'found') {
+      const must = mustConfirm(run, source.record, source.pending);
+      return { record: source.record, bucketExists: true, pending: source.pending, confirm: must, ...none };
     }
-    if (read.status === 'missing')
-      return { record: undefined, bucketExists: true, pending: read.pending, confirm, ...none };
+    if (source.status === 'missing')
+      return { record: undefined, bucketExists: true, pending: source.pending, confirm, ...none };
     run.warn(
-      `the upload record s3://${bucket}/${recordKey(config.prefix)} could not be used (${read.problem}); every file is uploaded and the record rewritten`,
+      `the upload record s3://${bucket}/${recordKey(config.prefix)} could not be used (${source.problem}); every file is uploaded and the record rewritten`,
     );
     const exists = await bucketExists(run.s3.client(), bucket, signal);
-    return { record: undefined, bucketExists: exists, pending: read.pending, confirm, ...none };
+    return { record: undefined, bucketExists: exists, pending: source.pending, confirm, ...none };
   } catch (err) {
     throw preflightFailure(run, err, 'could not read the upload record from', items);
   }

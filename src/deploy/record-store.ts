@@ -3,8 +3,7 @@
 // reaches the stored record only through the functions here.
 
 import { errorCode, httpStatus } from '../s3/errors.js';
-import type { ObjectStore } from '../s3/object-store.js';
-import { listKeys } from '../s3/objects.js';
+import type { ObjectStore, StoredObject } from '../s3/object-store.js';
 import { runPool } from '../util/pool.js';
 import { emptyRecord, parseRecord, recordKey, serializeRecord, type UploadRecord } from './record.js';
 import {
@@ -17,6 +16,7 @@ import {
   serializeDelta,
   stateFolder,
 } from './record-delta.js';
+import { normaliseEtag } from './state/listing.js';
 
 /** What the state folder holds besides the snapshot. */
 export interface PendingState {
@@ -26,25 +26,34 @@ export interface PendingState {
   markers: string[];
 }
 
+/**
+ * The snapshot a read used, as a listing of the state folder shows it: the ETag (no quotes) and size of
+ * the bytes parsed, or `none` when there was no snapshot.
+ */
+export type SnapshotSeen = { etag: string; size: number } | 'none';
+
 /** What reading the record found. */
 export type RecordRead =
-  | { status: 'found'; record: UploadRecord; pending: PendingState }
-  | { status: 'missing'; pending: PendingState }
+  /** `snapshot`: which snapshot the record was read from (undefined when the server sent no ETag). */
+  | { status: 'found'; record: UploadRecord; pending: PendingState; snapshot: SnapshotSeen | undefined }
+  | { status: 'missing'; pending: PendingState; snapshot: SnapshotSeen }
   | { status: 'no-bucket' }
   /** The record could not be used; `problem` says why (the upload goes on as if there were none). */
   | { status: 'unusable'; problem: string; cause?: unknown; pending: PendingState };
 
 const NOTHING_PENDING: PendingState = { deltas: [], markers: [] };
 
-/** GET one object's text; undefined when it is missing. NoSuchBucket and other errors are thrown. */
+/** GET one object's text and its ETag; undefined when it is missing. NoSuchBucket and other errors are thrown. */
 async function getText(
   store: ObjectStore,
   bucket: string,
   key: string,
   signal?: AbortSignal,
-): Promise<string | undefined> {
+): Promise<{ text: string; seen: SnapshotSeen | undefined } | undefined> {
   try {
-    return (await store.getObject(bucket, key, signal)).toString('utf8');
+    const { body, etag } = await store.getObjectWithEtag(bucket, key, signal);
+    const seen = etag ? { etag: normaliseEtag(etag), size: body.length } : undefined;
+    return { text: body.toString('utf8'), seen };
   } catch (err) {
     const code = errorCode(err);
     if (code !== 'NoSuchBucket' && (code === 'NoSuchKey' || httpStatus(err) === 404)) return undefined;
@@ -64,9 +73,9 @@ export async function readRecord(
   prefix: string,
   signal?: AbortSignal,
 ): Promise<RecordRead> {
-  let text: string | undefined;
+  let got: Awaited<ReturnType<typeof getText>>;
   try {
-    text = await getText(store, bucket, recordKey(prefix), signal);
+    got = await getText(store, bucket, recordKey(prefix), signal);
   } catch (err) {
     const code = errorCode(err);
     if (code === 'NoSuchBucket') return { status: 'no-bucket' };
@@ -79,34 +88,114 @@ export async function readRecord(
       };
     throw err;
   }
-  const parsed = text === undefined ? undefined : parseRecord(text, bucket, prefix);
+  const parsed = got === undefined ? undefined : parseRecord(got.text, bucket, prefix);
   const base = parsed && 'record' in parsed ? parsed.record : emptyRecord(bucket, prefix);
-  const { pending, applied } = await applyPendingDeltas(store, base, signal);
+  const listed = await listStateFolder(store, bucket, prefix, signal);
+  const pending = pendingIn(listed, prefix);
+  const applied = await applyPendingDeltas(store, base, pending.deltas, signal);
   if (parsed && 'problem' in parsed) return { status: 'unusable', problem: parsed.problem, pending };
-  if (parsed === undefined && applied === 0) return { status: 'missing', pending };
-  return { status: 'found', record: base, pending };
+  if (parsed === undefined && applied === 0) return { status: 'missing', pending, snapshot: 'none' };
+  return { status: 'found', record: base, pending, snapshot: got ? got.seen : 'none' };
 }
 
-/** List the state folder, then GET and apply the deltas the record does not hold yet, in key order. */
+/**
+ * Read the record again, later in the same run (after the lease: what the previous holder left). One
+ * LIST of the state folder tells whether anything changed since `earlier`: when it shows the snapshot
+ * `earlier` was read from (same ETag and size) and the same deltas and in-flight markers, `earlier` still
+ * holds and is returned as it is (so the caller must not have changed its record in between); otherwise
+ * the record is read anew, as {@link readRecord} does.
+ */
+export async function readRecordAgain(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+  earlier: RecordRead,
+  signal?: AbortSignal,
+): Promise<RecordRead> {
+  if (earlier.status === 'found' || earlier.status === 'missing') {
+    const listed = await listStateFolder(store, bucket, prefix, signal);
+    if (stillHolds(earlier, listed, prefix)) return earlier;
+  }
+  return readRecord(store, bucket, prefix, signal);
+}
+
+/** Whether a listing of the state folder shows what `earlier` was read from, unchanged. */
+function stillHolds(
+  earlier: { pending: PendingState; snapshot: SnapshotSeen | undefined },
+  listed: readonly StoredObject[],
+  prefix: string,
+): boolean {
+  const pending = pendingIn(listed, prefix);
+  return (
+    sameSnapshot(earlier.snapshot, snapshotListed(listed, prefix)) &&
+    sameKeys(pending.deltas, earlier.pending.deltas) &&
+    sameKeys(pending.markers, earlier.pending.markers)
+  );
+}
+
+/** The snapshot as a listing of the state folder shows it. */
+function snapshotListed(listed: readonly StoredObject[], prefix: string): SnapshotSeen {
+  const key = recordKey(prefix);
+  const snapshot = listed.find((o) => o.key === key);
+  return snapshot ? { etag: normaliseEtag(snapshot.etag), size: snapshot.size } : 'none';
+}
+
+/** Same snapshot: both none, or the same ETag and size (an ETag not known never matches). */
+function sameSnapshot(then: SnapshotSeen | undefined, now: SnapshotSeen): boolean {
+  if (then === undefined) return false;
+  if (then === 'none' || now === 'none') return then === now;
+  return now.etag !== '' && now.etag === then.etag && now.size === then.size;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((key, i) => key === b[i]);
+}
+
+/** Every object of the state folder, in key order (one LIST per 1,000). */
+async function listStateFolder(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+  signal?: AbortSignal,
+): Promise<StoredObject[]> {
+  const objects: StoredObject[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const page = await store.listObjects({ bucket, prefix: stateFolder(prefix), marker }, signal);
+    objects.push(...page.objects);
+    const last = page.nextMarker ?? page.objects.at(-1)?.key;
+    if (!page.isTruncated || last === undefined || last === marker) return objects;
+    marker = last;
+  }
+}
+
+/** The deltas (in the order they are applied) and in-flight markers a listing of the state folder shows. */
+function pendingIn(listed: readonly StoredObject[], prefix: string): PendingState {
+  const keys = listed.map((o) => o.key);
+  return {
+    deltas: keys.filter((k) => k.startsWith(deltaFolder(prefix)) && k.endsWith('.json')).sort(),
+    markers: keys.filter((k) => k.startsWith(inflightFolder(prefix))),
+  };
+}
+
+/** GET and apply, in order, the deltas the record does not hold yet; returns how many were applied. */
 async function applyPendingDeltas(
   store: ObjectStore,
   record: UploadRecord,
+  deltas: readonly string[],
   signal?: AbortSignal,
-): Promise<{ pending: PendingState; applied: number }> {
-  const keys = await listKeys(store, record.bucket, stateFolder(record.prefix), signal);
-  const deltas = keys.filter((k) => k.startsWith(deltaFolder(record.prefix)) && k.endsWith('.json')).sort();
-  const markers = keys.filter((k) => k.startsWith(inflightFolder(record.prefix)));
+): Promise<number> {
   const merged = new Set(record.merged ?? []);
   let applied = 0;
   for (const key of deltas) {
     if (merged.has(key)) continue;
-    const text = await getText(store, record.bucket, key, signal);
-    const delta = text === undefined ? undefined : parseDelta(text);
+    const got = await getText(store, record.bucket, key, signal);
+    const delta = got === undefined ? undefined : parseDelta(got.text);
     if (!delta) continue;
     applyDelta(record, delta);
     applied++;
   }
-  return { pending: { deltas, markers }, applied };
+  return applied;
 }
 
 /** PUT a private, never-cached JSON object of the state folder. */

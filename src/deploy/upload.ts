@@ -26,7 +26,13 @@ import { openS3Edge, type S3Edge } from '../s3/edge.js';
 import { ObjectAclPolicy } from './acl-fallback.js';
 import { finishDeploy } from './after-upload.js';
 import type { CreateAllOptions, UploadReport } from './api-types.js';
-import { keepTheRecord, planTheDeploy, type RecordFound, readTheRecord } from './consult-record.js';
+import {
+  keepTheRecord,
+  planTheDeploy,
+  type RecordFound,
+  readTheRecord,
+  readTheRecordAgain,
+} from './consult-record.js';
 import { type HeldLease, takeTheLease } from './deploy-lease.js';
 import { ensureBucket } from './ensure-bucket.js';
 import { confirmTheDeploy } from './final-verification.js';
@@ -72,7 +78,9 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
         bucketExists: found.bucketExists,
         ownedKeys: new Set(Object.keys(found.record?.objects ?? {})),
       });
-      found = await readTheRecord(deploy, local.items);
+      // What the previous holder left; the first read is used again when the state folder shows no change
+      // (nothing above changed its record).
+      found = await readTheRecordAgain(deploy, local.items, found);
     }
     const plan = await planTheDeploy(deploy, local, found);
     if (run.dryRun) return await reportDryRun(deploy, { app, local, plan, found, options });

@@ -4,6 +4,13 @@
 // errors.ts, retry.ts, diagnosis.ts and redact.ts read them alike, and both retry with the one policy of
 // retry.ts. A missing object is an error (NoSuchKey, HTTP 404), as from the SDK: callers decide.
 
+/** A whole object as its GET answered it. */
+export interface FetchedObject {
+  body: Buffer;
+  /** The ETag of these bytes, as the server sends it (quoted, usually); undefined when it sent none. */
+  etag: string | undefined;
+}
+
 /** One object of a listing page. */
 export interface StoredObject {
   key: string;
@@ -58,6 +65,11 @@ export interface ListInput {
 export interface ObjectStore {
   /** GetObject: the whole body. */
   getObject(bucket: string, key: string, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * GetObject with the ETag of the bytes read: a later listing that shows the key with that ETag shows
+   * the same object, unchanged (record-store.ts reads the record once per deploy this way).
+   */
+  getObjectWithEtag(bucket: string, key: string, signal?: AbortSignal): Promise<FetchedObject>;
   /**
    * PutObject of a small body in memory (the deploy's own state objects), always with its Content-MD5: a
    * bucket with Object Lock default retention refuses a PUT without one (src/content/md5.ts).

@@ -12,14 +12,17 @@ import { s3Sdk } from './sdk.js';
 export function sdkStore(client: () => S3Client): ObjectStore {
   const send = <T>(command: unknown, signal?: AbortSignal) =>
     client().send(command as never, { abortSignal: signal }) as Promise<T>;
+  const getObjectWithEtag: ObjectStore['getObjectWithEtag'] = async (bucket, key, signal) => {
+    const out = await send<{ Body?: { transformToByteArray(): Promise<Uint8Array> }; ETag?: string }>(
+      new (s3Sdk().GetObjectCommand)({ Bucket: bucket, Key: key }),
+      signal,
+    );
+    const body = Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array());
+    return { body, etag: out.ETag };
+  };
   return {
-    async getObject(bucket, key, signal) {
-      const out = await send<{ Body?: { transformToByteArray(): Promise<Uint8Array> } }>(
-        new (s3Sdk().GetObjectCommand)({ Bucket: bucket, Key: key }),
-        signal,
-      );
-      return Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array());
-    },
+    getObject: async (bucket, key, signal) => (await getObjectWithEtag(bucket, key, signal)).body,
+    getObjectWithEtag,
     async putObject(o, signal) {
       await send(
         new (s3Sdk().PutObjectCommand)({

@@ -15,9 +15,14 @@ import { unexpectedRoot } from './xml-error.js';
 export function leanStore(s3: LeanS3, maxAttempts: number): ObjectStore {
   const retried = <T>(signal: AbortSignal | undefined, attempt: () => Promise<T>) =>
     withRetries(maxAttempts, signal, attempt);
+  const getObjectWithEtag: ObjectStore['getObjectWithEtag'] = (bucket, key, signal) =>
+    retried(signal, async () => {
+      const answer = await s3.send({ method: 'GET', bucket, key }, signal);
+      return { body: answer.body, etag: answer.headers['etag'] };
+    });
   return {
-    getObject: (bucket, key, signal) =>
-      retried(signal, async () => (await s3.send({ method: 'GET', bucket, key }, signal)).body),
+    getObject: async (bucket, key, signal) => (await getObjectWithEtag(bucket, key, signal)).body,
+    getObjectWithEtag,
     putObject: (o, signal) =>
       retried(signal, async () => {
         const body = Buffer.from(o.body);

@@ -1,0 +1,149 @@
+// createAll reads the upload record before the lease (it diagnoses the credentials and tells whether the
+// bucket exists) and again once it holds the lease (what the previous holder left). The second read is one
+// LIST of the state folder when nothing changed; a record another deploy changed while this one waited
+// for the lease is read anew, and the plan starts from it. Against the real S3 server of the run, through
+// both request paths (the lean one createAll builds itself, and an injected SDK client).
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import type { AppLike } from '../src/app.js';
+import { recordKey } from '../src/deploy/record.js';
+import { deltaKey, newRunId } from '../src/deploy/record-delta.js';
+import { readRecord, writeDelta, writeRecord } from '../src/deploy/record-store.js';
+import { type LeaseOptions, releaseLease, tryTakeLease } from '../src/deploy/state/lease.js';
+import { createAll, type UploadReport } from '../src/deploy/upload.js';
+import { startFaultProxy } from './helpers/fault-proxy.js';
+import { freshBucket, s3Backend, testClient, testStore } from './helpers/s3.js';
+
+const FIXTURE = path.resolve(import.meta.dirname, 'fixtures/site');
+const CHANGED = 'static/css/app.css';
+
+function siteApp(bucket: string, endpoint = s3Backend().endpoint): AppLike {
+  const backend = s3Backend();
+  return {
+    root: FIXTURE,
+    blueprints: [{ name: 'admin', staticFolder: 'admin/static', urlPrefix: '/admin' }],
+    config: {
+      FLASKS3_BUCKET_NAME: bucket,
+      FLASKS3_ENDPOINT_URL: endpoint,
+      FLASKS3_REGION: backend.region,
+      FLASKS3_ONLY_MODIFIED: true,
+      AWS_ACCESS_KEY_ID: backend.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: backend.secretAccessKey,
+    },
+  };
+}
+
+/** A client for the test server that notes the key of every GetObject sent through it. */
+function gettingClient(): { client: S3Client; gets: string[] } {
+  const client = testClient();
+  const gets: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetObjectCommand') gets.push(String((args.input as { Key?: string }).Key));
+      return next(args);
+    },
+    { step: 'initialize', name: 'noteGets' },
+  );
+  return { client, gets };
+}
+
+const quiet = { warn: () => {} };
+
+describe('createAll reads the upload record once', () => {
+  it('an unchanged re-deploy GETs the record once, on the lean path', async () => {
+    const bucket = await freshBucket('once');
+    await createAll(siteApp(bucket), { logger: quiet });
+    const proxy = await startFaultProxy({ target: s3Backend().endpoint, rules: [] });
+    try {
+      const report = await createAll(siteApp(bucket, proxy.url), { logger: quiet });
+      expect(report.uploaded).toEqual([]);
+      const gets = proxy.log.filter((e) => e.method === 'GET' && e.key === recordKey(''));
+      expect(gets).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('an unchanged re-deploy GETs the record once, through an injected SDK client', async () => {
+    const bucket = await freshBucket('once');
+    await createAll(siteApp(bucket), { logger: quiet });
+    const { client, gets } = gettingClient();
+    const report = await createAll(siteApp(bucket), { logger: quiet, client });
+    expect(report.uploaded).toEqual([]);
+    expect(gets.filter((k) => k === recordKey(''))).toHaveLength(1);
+  });
+});
+
+describe('a deploy that waited for the lease plans from the record its holder left', () => {
+  /**
+   * Deploy the fixture; then hold the lease as another deploy would, start a re-deploy (through `client`
+   * when given), let `change` alter the state once the re-deploy waits for the lease, and release it.
+   */
+  async function redeployWhileHeld(
+    change: (bucket: string) => Promise<void>,
+    client?: S3Client,
+  ): Promise<UploadReport> {
+    const bucket = await freshBucket('held');
+    await createAll(siteApp(bucket), { logger: quiet });
+    const holder: LeaseOptions = {
+      store: testStore(),
+      bucket,
+      stateFolder: '.nunjucks-s3',
+      owner: 'the-other-deploy',
+      settleMs: 300,
+      identity: { host: hostname(), pid: process.pid, started: new Date().toISOString() },
+    };
+    const taken = await tryTakeLease(holder);
+    if (!taken.taken) throw new Error('the test could not take the lease');
+    let waits: () => void = () => {};
+    const waiting = new Promise<void>((resolve) => {
+      waits = resolve;
+    });
+    const logger = { ...quiet, info: (m: string) => m.startsWith('waiting for the deploy') && waits() };
+    const deploy = createAll(siteApp(bucket), { logger, client });
+    await Promise.race([
+      waiting,
+      deploy.then(() => {
+        throw new Error('the re-deploy did not wait for the lease');
+      }),
+    ]);
+    await change(bucket);
+    await releaseLease(holder, taken.lease);
+    return deploy;
+  }
+
+  /** The holder withdrew the claim of CHANGED by rewriting the snapshot. */
+  async function rewriteSnapshot(bucket: string): Promise<void> {
+    const read = await readRecord(testStore(), bucket, '');
+    if (read.status !== 'found') throw new Error(`expected a record, got ${read.status}`);
+    delete read.record.objects[CHANGED];
+    await writeRecord(testStore(), read.record);
+  }
+
+  /** The holder withdrew the claim of CHANGED in a checkpoint (a delta), the snapshot left as it was. */
+  async function writeWithdrawal(bucket: string): Promise<void> {
+    const run = newRunId();
+    await writeDelta(
+      testStore(),
+      { bucket, key: deltaKey('', run, 1) },
+      { format: 'nunjucks-s3/record-delta', run, seq: 1, set: {}, drop: [CHANGED], settings: {} },
+    );
+  }
+
+  it.each([
+    ['rewrote the snapshot', rewriteSnapshot],
+    ['checkpointed a delta', writeWithdrawal],
+  ])('the holder %s: the claim it withdrew is not relied on (lean path)', async (_what, change) => {
+    const report = await redeployWhileHeld(change);
+    expect(report.uploaded.map((e) => [e.key, e.reason])).toEqual([[CHANGED, 'new']]);
+    const read = await readRecord(testStore(), report.bucket, '');
+    expect(read.status === 'found' && Object.hasOwn(read.record.objects, CHANGED)).toBe(true);
+  });
+
+  it('the holder rewrote the snapshot: the claim it withdrew is not relied on (SDK client)', async () => {
+    const report = await redeployWhileHeld(rewriteSnapshot, gettingClient().client);
+    expect(report.uploaded.map((e) => [e.key, e.reason])).toEqual([[CHANGED, 'new']]);
+  });
+});
