@@ -453,6 +453,48 @@ describe('files and folders', () => {
     expect(proxy.requests).toBe(0);
   });
 
+  it("a cache this user saved after a filtered run still vouches for another user's file: checked, exit 2 (CLI)", async (ctx) => {
+    // root deploys (its cache names a file only root may read), nobody deploys a filtered run (which saves
+    // the cache as its own, root's entries carried over unchecked), then nobody deploys everything.
+    if (process.getuid?.() !== 0) ctx.skip();
+    const root = site({ ...SITE });
+    writeFiles(root, { 'static/js/app.js.map': '{}' });
+    execFileSync('chmod', ['-R', 'a+rX', root]);
+    const map = path.join(root, 'static/js/app.js.map');
+    chmodSync(map, 0o600);
+    const cacheDir = tempDir('shared-cache');
+    chmodSync(cacheDir, 0o777);
+    const env = { ...s3Env(), NUNJUCKS_S3_CACHE_DIR: cacheDir };
+    const config = (endpoint: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        blueprints: BLUEPRINTS,
+        config: { FLASKS3_BUCKET_NAME: bucket, FLASKS3_ENDPOINT_URL: endpoint, ...extra },
+      });
+    // Files are cached once their timestamps are older than the deploy's start by 100 ms (racy-clean rule).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    writeFiles(root, { 'nunjucks-s3.config.json': config(s3Backend().endpoint) });
+    expect((await runCli(['upload'], { cwd: root, env })).code).toBe(0);
+    // A CSS file changes, so the filtered run has a new entry to save.
+    writeFiles(root, { 'static/css/app.css': 'body { color: teal }' });
+    execFileSync('chmod', ['a+r', path.join(root, 'static/css/app.css')]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    writeFiles(root, {
+      'nunjucks-s3.config.json': config(s3Backend().endpoint, { FLASKS3_FILEPATH_FILTER_REGEX: '\\.css$' }),
+    });
+    const filtered = await runCli(['upload'], { cwd: root, env, uid: 65534 });
+    expect(filtered.code, filtered.stderr).toBe(0);
+    const caches = readdirSync(cacheDir).filter((f) => f.endsWith('.json'));
+    expect(caches.map((f) => statSync(path.join(cacheDir, f)).uid)).toEqual([65534]);
+    expect(loadHashCache(path.join(cacheDir, caches[0]!)).has(map)).toBe(true);
+    const proxy = await watched();
+    writeFiles(root, { 'nunjucks-s3.config.json': config(proxy.url) });
+    const run = await runCli(['upload'], { cwd: root, env, uid: 65534 });
+    expect(run.stderr).toContain('nunjucks-s3: cannot read a file to upload (nothing was uploaded):');
+    expect(run.stderr).toContain(`${map}: EACCES`);
+    expect(run.code).toBe(2);
+    expect(proxy.requests).toBe(0);
+  });
+
   it('an unreadable folder: ConfigError naming it, exit code 2, no request (CLI)', async () => {
     const root = site({ ...SITE, 'static/private/a.css': 'x' });
     const proxy = await watched();

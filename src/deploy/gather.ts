@@ -11,13 +11,7 @@ import { createHeaderResolver } from '../content/headers.js';
 import { ConfigError } from '../errors.js';
 import { discoverFiles } from './discover.js';
 import { withFingerprintedKeys } from './fingerprint-upload.js';
-import {
-  type CachedHash,
-  hashCacheFile,
-  loadHashCache,
-  saveHashCache,
-  writtenByThisUser,
-} from './hash-cache.js';
+import { type CachedHash, hashCacheFile, loadHashCache, saveHashCache } from './hash-cache.js';
 import { cacheEntries, hashItems, sameEntries, statFiles } from './local-hashing.js';
 import { recordKey } from './record.js';
 import type { DeployItem, DeployRun } from './types.js';
@@ -77,9 +71,7 @@ export async function gatherLocalFiles(app: AppLike, run: DeployRun): Promise<Lo
     : undefined;
   const loaded = file !== undefined ? loadHashCache(file) : undefined;
   const hashCache: HashCacheUse = { file, loaded, seenAt: Date.now() };
-  const ownItems = statFiles(discovery.files, resolveHeaders, loaded, {
-    cacheVouchesForAccess: file !== undefined && loaded !== undefined && writtenByThisUser(file),
-  });
+  const ownItems = statFiles(discovery.files, resolveHeaders, loaded);
   const withIntegrity = config.fingerprint !== false;
   if (withIntegrity) await hashItems(ownItems, hasher, loaded, signal, true);
   // With fingerprint 'filename', each file also goes up under its fingerprinted key (fingerprint-upload.ts).

@@ -136,20 +136,6 @@ export function loadHashCache(file: string): Map<string, CachedHash> {
   return out;
 }
 
-/**
- * Whether the cache file was written by the user this process runs as (it is replaced by a rename on
- * every save, so its owner is its last writer). Such a user read, or checked it could read, every file
- * it cached; a file whose stat still matches its entry has had no chmod, chown or ACL change since (each
- * sets the ctime), so that user can still read it.
- */
-export function writtenByThisUser(file: string): boolean {
-  try {
-    return process.getuid !== undefined && statSync(file).uid === process.getuid();
-  } catch {
-    return false;
-  }
-}
-
 function isNum(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }

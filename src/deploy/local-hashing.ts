@@ -42,7 +42,6 @@ export function statFiles(
   files: readonly LocalFile[],
   resolveHeaders: ReturnType<typeof createHeaderResolver>,
   cache: ReadonlyMap<string, CachedHash> | undefined,
-  trust: { cacheVouchesForAccess: boolean } = { cacheVouchesForAccess: false },
 ): DeployItem[] {
   const items: DeployItem[] = [];
   const unreadable = new UnreadableFiles();
@@ -51,10 +50,10 @@ export function statFiles(
       const stamp = stampOf(statSync(file.file));
       const cached = cache?.get(file.file);
       // A file the cache vouches for is not opened, but must still be readable by whoever runs this
-      // deploy: access() is one syscall, no open. Not even that when this user wrote the cache
-      // (writtenByThisUser: it read the file, whose permissions have not changed since).
+      // deploy: access() is one syscall, no open. Always asked: a cache names files some earlier run
+      // could read (another user, other groups, or a filtered run that carried entries it did not check).
       if (!cached || !sameStamp(cached.stamp, stamp)) closeSync(openSync(file.file, 'r'));
-      else if (!trust.cacheVouchesForAccess) accessSync(file.file, fsConstants.R_OK);
+      else accessSync(file.file, fsConstants.R_OK);
       const settings = resolveHeaders(file.relPath);
       items.push({
         file,
