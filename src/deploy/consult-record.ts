@@ -119,6 +119,9 @@ export async function planTheDeploy(
   found: RecordFound,
 ): Promise<UploadPlan<DeployItem>> {
   const { config, report } = run;
+  // Hashing first (it may read the whole site): the listing is then the deploy's last look at the bucket
+  // before the plan, and a deploy that sends nothing relies on it alone (final-verification.ts).
+  if (config.onlyModified && found.record) await hashWhatTheRecordCanVouchFor(run, local, found.record);
   if (config.onlyModified && found.record && found.confirm) {
     try {
       found.contradicted = await confirmTheRecord(run, found.record, local.items);
@@ -131,7 +134,6 @@ export async function planTheDeploy(
       );
     }
   }
-  if (config.onlyModified && found.record) await hashWhatTheRecordCanVouchFor(run, local, found.record);
   const plan = planUploads(local.items, found.record, config.onlyModified, found.contradicted);
   for (const p of plan.skip) p.item.body = undefined;
   report.skipped = plan.skip.map((p) => reportEntry(p.item, p.reason));

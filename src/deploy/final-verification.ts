@@ -63,8 +63,9 @@ export async function confirmTheDeploy(run: DeployContext, input: FinalVerificat
 
 /**
  * Whether every claim the deploy relies on already has what a listing would add (its ETag and LastModified).
- * A deploy that sent nothing then has nothing a second listing could tell it: the listing before the plan,
- * made under the lease, confirmed every claim, and this deploy changed nothing since.
+ * A deploy that sent nothing then has nothing a second listing could tell it: the listing before the plan
+ * (made under the lease, after every file was hashed: its last look at the bucket) confirmed every claim,
+ * and the deploy changed nothing since; what follows takes milliseconds.
  */
 function everyClaimComplete(keeper: RecordKeeper, items: readonly DeployItem[]): boolean {
   for (const item of items) {
