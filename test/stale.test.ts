@@ -2,6 +2,7 @@
 // server, and cleanStale's guard. createAll's use of it (deploy generations) is in fingerprint-upload.test.ts.
 import { ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { endedInBoth } from '../src/deploy/ownership.js';
 import type { RecordedDeploy } from '../src/deploy/record.js';
 import {
   cleanStale,
@@ -274,5 +275,15 @@ describe('against the S3 server', () => {
       'static/a.css',
       'static/old.111111111111.css',
     ]);
+  });
+});
+
+describe('endedInBoth', () => {
+  it('settles only the generations that both readings saw ended (one renewed meanwhile is in flight)', () => {
+    const first = { owns: () => true, inFlight: new Set<string>(), ended: ['g1', 'g2', 'g3'] };
+    const later = { owns: () => true, inFlight: new Set(['static/k']), ended: ['g1', 'g3', 'g4'] };
+    const settled = endedInBoth(first, later);
+    expect(settled.ended).toEqual(['g1', 'g3']);
+    expect(settled.inFlight).toBe(first.inFlight);
   });
 });

@@ -83,6 +83,25 @@ describe('listBucket', () => {
     }
   });
 
+  it('a cut listing asks one page per segment of 1,000 expected keys, none beyond', async () => {
+    const own = await freshBucket('state-list-pages');
+    const keys = Array.from({ length: 2100 }, (_, i) => `p/k${String(i).padStart(4, '0')}`);
+    await runPool(keys, 16, async (key) => {
+      await client.send(new PutObjectCommand({ Bucket: own, Key: key, Body: key }));
+    });
+    let requests = 0;
+    const counting = {
+      ...store,
+      listObjects: (...args: Parameters<typeof store.listObjects>) => {
+        requests++;
+        return store.listObjects(...args);
+      },
+    };
+    const listed = await listBucket({ store: counting, bucket: own, prefixes: ['p/'], expected: keys });
+    expect([...listed.keys()].sort()).toEqual(keys);
+    expect(requests).toBe(3); // segments ending at the 1,000th and 2,000th key, then the last 100
+  });
+
   it('lists several prefixes, and the whole bucket for the empty prefix', async () => {
     expect(etagsAndSizes(await listBucket({ store, bucket, prefixes: ['app/static/', 'other/'] }))).toEqual(
       new Map([...under('app/static/'), ...under('other/')]),

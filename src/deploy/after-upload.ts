@@ -10,7 +10,7 @@ import { scrubError } from '../s3/redact.js';
 import type { HeldLease } from './deploy-lease.js';
 import { type ManifestItem, writeDeployManifest } from './fingerprint-upload.js';
 import { previousGenerations } from './history.js';
-import { type AppState, readAppState, settleGenerations } from './ownership.js';
+import { type AppState, endedInBoth, readAppState, settleGenerations } from './ownership.js';
 import type { RecordedDeploy, UploadRecord } from './record.js';
 import type { RecordKeeper } from './record-keeper.js';
 import { type CleanStaleResult, cleanStale } from './stale.js';
@@ -95,6 +95,11 @@ async function cleanup(run: DeployContext, input: FinishDeployInput, where: stri
     await input.lease?.assertHeld();
     const mine = { record: input.keeper?.record ?? input.recordRead, ownGeneration: input.lease?.owner.id };
     state = await readAppState(run, mine);
+    let latest = state;
+    const stillInFlight = async () => {
+      latest = await readAppState(run, mine);
+      return latest.inFlight;
+    };
     result = await cleanStale({
       store: run.s3.store,
       client: run.s3.client,
@@ -104,7 +109,7 @@ async function cleanup(run: DeployContext, input: FinishDeployInput, where: stri
       current: new Set(input.items.map((i) => i.key)),
       owns: state.owns,
       inFlight: state.inFlight,
-      stillInFlight: async () => (await readAppState(run, mine)).inFlight,
+      stillInFlight,
       previousDeploys: previousGenerations(input.previousDeploys, input.items),
       keepDeploys: config.keepDeploys,
       maxDeletes: config.maxDeletes,
@@ -113,6 +118,8 @@ async function cleanup(run: DeployContext, input: FinishDeployInput, where: stri
       secrets,
       signal: run.signal,
     });
+    // A generation renewed between the two reads is in flight again: only what both reads saw ended is settled.
+    state = endedInBoth(state, latest);
   } catch (err) {
     scrubError(err, secrets);
     const message = `could not list ${where} to find stale objects: ${describeError(err, secrets)}; nothing was deleted`;

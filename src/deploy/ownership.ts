@@ -49,6 +49,12 @@ export async function readAppState(
   return { owns: (key) => owned.has(key), inFlight, ended };
 }
 
+/** The first reading of the state, with only the generations a later reading still shows ended. */
+export function endedInBoth(first: AppState, later: AppState): AppState {
+  const endedLater = new Set(later.ended);
+  return { ...first, ended: first.ended.filter((id) => endedLater.has(id)) };
+}
+
 /**
  * After a complete cleanup, the ended generations are done with: each of their keys was deleted, or is
  * claimed by the record, or was spared for a reason that holds without them (a hidden key this run did

@@ -24,6 +24,11 @@ export interface PendingState {
   deltas: string[];
   /** In-flight markers: runs that began changing the bucket and did not finish (killed), or still run. */
   markers: string[];
+  /**
+   * Each delta as the listing showed it (key, ETag, size): a delta rewritten under its key (s3rver keeps a
+   * body cut off mid-way, and the retry writes it again) is another version, and a read is not reused.
+   */
+  deltaVersions?: string[];
 }
 
 /**
@@ -128,7 +133,10 @@ function stillHolds(
   const pending = pendingIn(listed, prefix);
   return (
     sameSnapshot(earlier.snapshot, snapshotListed(listed, prefix)) &&
-    sameKeys(pending.deltas, earlier.pending.deltas) &&
+    sameKeys(
+      pending.deltaVersions ?? pending.deltas,
+      earlier.pending.deltaVersions ?? earlier.pending.deltas,
+    ) &&
     sameKeys(pending.markers, earlier.pending.markers)
   );
 }
@@ -171,10 +179,14 @@ async function listStateFolder(
 
 /** The deltas (in the order they are applied) and in-flight markers a listing of the state folder shows. */
 function pendingIn(listed: readonly StoredObject[], prefix: string): PendingState {
-  const keys = listed.map((o) => o.key);
+  const isDelta = (k: string) => k.startsWith(deltaFolder(prefix)) && k.endsWith('.json');
+  const deltas = listed
+    .filter((o) => isDelta(o.key))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return {
-    deltas: keys.filter((k) => k.startsWith(deltaFolder(prefix)) && k.endsWith('.json')).sort(),
-    markers: keys.filter((k) => k.startsWith(inflightFolder(prefix))),
+    deltas: deltas.map((o) => o.key),
+    markers: listed.map((o) => o.key).filter((k) => k.startsWith(inflightFolder(prefix))),
+    deltaVersions: deltas.map((o) => `${o.key} ${normaliseEtag(o.etag)} ${o.size}`),
   };
 }
 

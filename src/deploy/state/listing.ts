@@ -121,12 +121,15 @@ async function listSegment(
       maxKeys: options.pageSize ?? 1000,
     });
     for (const o of page.objects) {
-      if (segment.last !== undefined && compareKeys(o.key, segment.last) > 0) return;
+      const pastLast = segment.last === undefined ? -1 : compareKeys(o.key, segment.last);
+      if (pastLast > 0) return;
       into.set(o.key, {
         etag: etagFrom(o.etag) ?? '',
         size: o.size,
         lastModified: o.lastModified?.toISOString(),
       });
+      // The segment's last key: done, without asking for a page beyond it.
+      if (pastLast === 0) return;
     }
     const next = page.nextMarker ?? page.objects.at(-1)?.key;
     if (!page.isTruncated || next === undefined || next === marker) return;
