@@ -3,9 +3,10 @@
 // (the keys it may put there: stale cleanup of any other run spares them while it is in flight), then
 // takes the lease on the app's state folder, waiting while another deploy holds it (a message every few
 // seconds) for up to leaseWait, and refusing clearly after that. While it runs, it renews the lease and
-// its generation; a lease lost to a long pause is noticed before cleanup. With the lease held, it aborts
-// the multipart uploads this app abandoned (multipart-janitor.ts). At the end, the run lets the next one
-// in and deletes its generation, or marks it failed (a later cleanup deals with what it left).
+// its generation; a lease lost to a long pause is noticed before cleanup. With the lease held, createAll
+// has the multipart uploads this app abandoned aborted (abortAbandonedUploadsOfThisApp, using
+// multipart-janitor.ts). At the end, the run lets the next one in and deletes its generation, or marks it
+// failed (a later cleanup deals with what it left).
 
 import { setting, settingLabel } from '../config.js';
 import { DeployLockedError } from '../errors.js';
@@ -112,10 +113,16 @@ export class HeldLease {
    */
   async release(completed: boolean): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await endGeneration(this.generation, this.owner, completed).catch(() => {});
-    if (this.lost) return;
-    await releaseLease(this.options, this.lease).catch(() => {});
-    await pruneOldEpochs(this.options, this.lease).catch(() => {});
+    // At once: none of the three depends on another. A next deploy that takes the lease before this
+    // generation is gone sees it in flight a moment longer, which only spares more.
+    const ending = endGeneration(this.generation, this.owner, completed).catch(() => {});
+    if (!this.lost) {
+      await Promise.all([
+        releaseLease(this.options, this.lease).catch(() => {}),
+        pruneOldEpochs(this.options, this.lease).catch(() => {}),
+      ]);
+    }
+    await ending;
   }
 }
 
@@ -147,9 +154,13 @@ function describeHolder(holder: LeaseRecord | undefined): string {
 }
 
 /** Take the lease, waiting up to leaseWait; throws DeployLockedError after that. */
-async function waitForLease(run: DeployContext, options: LeaseOptions): Promise<LeaseRecord> {
+async function waitForLease(
+  run: DeployContext,
+  options: LeaseOptions,
+  probing: Promise<boolean>,
+): Promise<LeaseRecord> {
   const where = `s3://${run.bucket}/${options.stateFolder.replace(/\.nunjucks-s3$/, '')}`;
-  const conditional = await honoursConditionalCreate(options);
+  const conditional = await probing;
   const deadline = Date.now() + run.config.leaseWait * 1000;
   let said = 0;
   for (;;) {
@@ -207,6 +218,9 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
     }
   }
   let lease: LeaseRecord;
+  // Whether the server honours If-None-Match (two PUTs and a DELETE), asked while the generation is written.
+  const probing = honoursConditionalCreate(options);
+  probing.catch(() => {}); // awaited in waitForLease; only a failed generation write leaves it unawaited
   try {
     await writeGeneration(
       generation,
@@ -224,7 +238,7 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
       LEASE_TTL_MS / 3,
     );
     try {
-      lease = await waitForLease(run, options);
+      lease = await waitForLease(run, options, probing);
     } finally {
       clearInterval(waiting);
     }
@@ -237,23 +251,35 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
   }
   const held = new HeldLease(options, generation, owner, lease);
   held.keepAlive();
-  await abortAbandoned(run, needs);
   return held;
 }
 
-/** The multipart janitor, with the lease held: no other run of this app is sending parts. */
-async function abortAbandoned(run: DeployContext, needs: LeaseNeeds): Promise<void> {
+/**
+ * The multipart janitor, once the lease is held (no other run of this app is sending parts) and before
+ * this run sends any. Never throws: a failure is a warning.
+ */
+export async function abortAbandonedUploadsOfThisApp(run: DeployContext, needs: LeaseNeeds): Promise<void> {
   const stateFolder = stateFolderOf(run.config.prefix);
   try {
     const owned = new Set(needs.ownedKeys);
     for (const i of needs.items) owned.add(i.key);
-    const gens = await readGenerations({ store: run.s3.store, bucket: run.bucket, stateFolder });
-    for (const g of gens) for (const k of g.keys) owned.add(k);
+    // The generations are read only when an old upload's key is not owned by the record or this run
+    // (usually there is no incomplete upload at all).
+    let generations: Promise<void> | undefined;
+    const readGenerationKeys = async () => {
+      const gens = await readGenerations({ store: run.s3.store, bucket: run.bucket, stateFolder });
+      for (const g of gens) for (const k of g.keys) owned.add(k);
+    };
     const report = await abortAbandonedUploads({
       store: run.s3.store,
       bucket: run.bucket,
       prefixes: run.folderKeys.map((k) => (k === '' ? '' : `${k}/`)),
-      owns: (key) => owned.has(key),
+      owns: async (key) => {
+        if (owned.has(key)) return true;
+        generations ??= readGenerationKeys();
+        await generations;
+        return owned.has(key);
+      },
       initiatedBefore: new Date(),
     });
     if (report.aborted.length > 0)

@@ -5,8 +5,8 @@
 //   gather (gather.ts)            walk the static folders, stat every file, hash what must be hashed now
 //   read the record               one GET (it also tells whether the bucket exists)
 //   the lease (deploy-lease.ts)   announce this run's generation, take the lease on the prefix (waiting
-//                                 while another deploy holds it), abort abandoned multipart uploads; then
-//                                 the record is read again: what the previous holder left
+//                                 while another deploy holds it); then, at once, abandoned multipart
+//                                 uploads aborted and the record read again (what the previous holder left)
 //   plan (consult-record.ts)      what to upload
 //   ensure the bucket             create it if missing, bucket ACL (best effort)
 //     (ensure-bucket.ts)
@@ -33,7 +33,7 @@ import {
   readTheRecord,
   readTheRecordAgain,
 } from './consult-record.js';
-import { type HeldLease, takeTheLease } from './deploy-lease.js';
+import { abortAbandonedUploadsOfThisApp, type HeldLease, takeTheLease } from './deploy-lease.js';
 import { ensureBucket } from './ensure-bucket.js';
 import { confirmTheDeploy } from './final-verification.js';
 import { fingerprintedKeys } from './fingerprint-upload.js';
@@ -73,14 +73,20 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       readTheRecord(first, local.items),
     );
     if (!run.dryRun) {
-      lease = await takeTheLease(deploy, {
+      const needs = {
         items: local.items,
         bucketExists: found.bucketExists,
         ownedKeys: new Set(Object.keys(found.record?.objects ?? {})),
-      });
-      // What the previous holder left; the first read is used again when the state folder shows no change
-      // (nothing above changed its record).
-      found = await readTheRecordAgain(deploy, local.items, found);
+      };
+      lease = await takeTheLease(deploy, needs);
+      // With the lease held, at once: abandoned multipart uploads aborted, and what the previous holder left
+      // (the first read is used again when the state folder shows no change: nothing above changed it).
+      const janitor = abortAbandonedUploadsOfThisApp(deploy, needs);
+      try {
+        found = await readTheRecordAgain(deploy, local.items, found);
+      } finally {
+        await janitor;
+      }
     }
     const plan = await planTheDeploy(deploy, local, found);
     if (run.dryRun) return await reportDryRun(deploy, { app, local, plan, found, options });

@@ -13,8 +13,11 @@ export interface JanitorOptions {
   bucket: string;
   /** Key prefixes of the app's mounts. */
   prefixes: readonly string[];
-  /** Whether the app owns a key (claimed or planned by one of its generations). */
-  owns: (key: string) => boolean;
+  /**
+   * Whether the app owns a key (claimed or planned by one of its generations). Asked only of uploads old
+   * enough to abort, so an answer that needs requests costs nothing when there are none.
+   */
+  owns: (key: string) => boolean | Promise<boolean>;
   /** Only uploads initiated strictly before this instant (server time) are aborted. */
   initiatedBefore: Date;
 }
@@ -69,7 +72,7 @@ export async function abortAbandonedUploads(options: JanitorOptions): Promise<Ja
       if (seen.has(upload.uploadId)) continue;
       seen.add(upload.uploadId);
       const old = upload.initiated !== undefined && upload.initiated < options.initiatedBefore;
-      if (!old || !options.owns(upload.key)) {
+      if (!old || !(await options.owns(upload.key))) {
         report.kept.push(upload);
         continue;
       }
