@@ -77,6 +77,7 @@ console.log('| deploy | ms | requests |\n| --- | ---: | ---: |');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 if (values.log) {
   console.log('\nthe requests of the last unchanged re-deploy (trustRecord):');
-  for (const e of proxy.log.slice(-Number(rows.at(-1)![2]))) console.log(`  ${e.method} ${decodeURIComponent(e.url)}`);
+  for (const e of proxy.log.slice(-Number(rows.at(-1)![2])))
+    console.log(`  ${e.method} ${decodeURIComponent(e.url)}`);
 }
 await proxy.close();
