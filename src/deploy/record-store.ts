@@ -4,6 +4,7 @@
 
 import { errorCode, httpStatus } from '../s3/errors.js';
 import type { ObjectStore, StoredObject } from '../s3/object-store.js';
+import { listObjectsUnder } from '../s3/objects.js';
 import { runPool } from '../util/pool.js';
 import { emptyRecord, parseRecord, recordKey, serializeRecord, type UploadRecord } from './record.js';
 import {
@@ -95,7 +96,7 @@ export async function readRecord(
   }
   const parsed = got === undefined ? undefined : parseRecord(got.text, bucket, prefix);
   const base = parsed && 'record' in parsed ? parsed.record : emptyRecord(bucket, prefix);
-  const listed = await listStateFolder(store, bucket, prefix, signal);
+  const listed = await listObjectsUnder(store, bucket, stateFolder(prefix), signal);
   const pending = pendingIn(listed, prefix);
   const applied = await applyPendingDeltas(store, base, pending.deltas, signal);
   if (parsed && 'problem' in parsed) return { status: 'unusable', problem: parsed.problem, pending };
@@ -118,7 +119,7 @@ export async function readRecordAgain(
   signal?: AbortSignal,
 ): Promise<RecordRead> {
   if (earlier.status === 'found' || earlier.status === 'missing') {
-    const listed = await listStateFolder(store, bucket, prefix, signal);
+    const listed = await listObjectsUnder(store, bucket, stateFolder(prefix), signal);
     if (stillHolds(earlier, listed, prefix)) return earlier;
   }
   return readRecord(store, bucket, prefix, signal);
@@ -157,24 +158,6 @@ function sameSnapshot(then: SnapshotSeen | undefined, now: SnapshotSeen): boolea
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((key, i) => key === b[i]);
-}
-
-/** Every object of the state folder, in key order (one LIST per 1,000). */
-async function listStateFolder(
-  store: ObjectStore,
-  bucket: string,
-  prefix: string,
-  signal?: AbortSignal,
-): Promise<StoredObject[]> {
-  const objects: StoredObject[] = [];
-  let marker: string | undefined;
-  for (;;) {
-    const page = await store.listObjects({ bucket, prefix: stateFolder(prefix), marker }, signal);
-    objects.push(...page.objects);
-    const last = page.nextMarker ?? page.objects.at(-1)?.key;
-    if (!page.isTruncated || last === undefined || last === marker) return objects;
-    marker = last;
-  }
 }
 
 /** The deltas (in the order they are applied) and in-flight markers a listing of the state folder shows. */

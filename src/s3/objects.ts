@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { UploadFailure } from '../errors.js';
 import { runPool } from '../util/pool.js';
 import { describeError, errorCode, httpStatus } from './errors.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, StoredObject } from './object-store.js';
 import { scrubError } from './redact.js';
 import { s3Sdk } from './sdk.js';
 
@@ -17,7 +17,26 @@ export const DELETE_BATCH = 1000;
 /** DeleteObject requests at once when a server has no DeleteObjects. */
 const SINGLE_DELETE_CONCURRENCY = 8;
 
-/** Every key under `prefix`, in key order, paging with Marker (see the top of this file). */
+/** Every object under `prefix`, in key order, paging with Marker (see the top of this file). */
+export async function listObjectsUnder(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+  signal?: AbortSignal,
+  pageSize = 1000,
+): Promise<StoredObject[]> {
+  const objects: StoredObject[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const page = await store.listObjects({ bucket, prefix, marker, maxKeys: pageSize }, signal);
+    objects.push(...page.objects);
+    const last = page.nextMarker ?? page.objects.at(-1)?.key;
+    if (!page.isTruncated || last === undefined || last === marker) return objects;
+    marker = last;
+  }
+}
+
+/** Every key under `prefix`, in key order. */
 export async function listKeys(
   store: ObjectStore,
   bucket: string,
@@ -25,15 +44,7 @@ export async function listKeys(
   signal?: AbortSignal,
   pageSize = 1000,
 ): Promise<string[]> {
-  const keys: string[] = [];
-  let marker: string | undefined;
-  for (;;) {
-    const page = await store.listObjects({ bucket, prefix, marker, maxKeys: pageSize }, signal);
-    for (const o of page.objects) keys.push(o.key);
-    const last = page.nextMarker ?? page.objects.at(-1)?.key;
-    if (!page.isTruncated || last === undefined || last === marker) return keys;
-    marker = last;
-  }
+  return (await listObjectsUnder(store, bucket, prefix, signal, pageSize)).map((o) => o.key);
 }
 
 /** Whether a DeleteObjects failure means the server does not implement it (then: one DeleteObject per key). */

@@ -13,6 +13,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { httpStatus } from '../../s3/errors.js';
 import type { ObjectStore } from '../../s3/object-store.js';
+import { listKeys } from '../../s3/objects.js';
 import { type DeployOwner, isDeadLocalProcess } from './owner.js';
 
 /** Where a generation's objects live and who writes them. */
@@ -87,17 +88,11 @@ async function getBytes(s: GenerationStore, key: string): Promise<Uint8Array | u
 /** The ids of the generations in the state folder (one LIST per 1,000 objects). */
 async function generationIds(s: GenerationStore): Promise<string[]> {
   const ids = new Set<string>();
-  let marker: string | undefined;
-  for (;;) {
-    const page = await s.store.listObjects({ bucket: s.bucket, prefix: folder(s), marker }, s.signal);
-    for (const c of page.objects) {
-      const m = /\/gen\/([^/]+)\.(?:keys\.json\.gz|live\.json)$/.exec(c.key);
-      if (m) ids.add(m[1]!);
-    }
-    const last = page.nextMarker ?? page.objects.at(-1)?.key;
-    if (!page.isTruncated || last === undefined || last === marker) return [...ids].sort();
-    marker = last;
+  for (const key of await listKeys(s.store, s.bucket, folder(s), s.signal)) {
+    const m = /\/gen\/([^/]+)\.(?:keys\.json\.gz|live\.json)$/.exec(key);
+    if (m) ids.add(m[1]!);
   }
+  return [...ids].sort();
 }
 
 /**
