@@ -94,6 +94,38 @@ const puts = (proxy: FaultProxy) => proxy.log.filter((e) => e.method === 'PUT' |
 const assetPuts = (proxy: FaultProxy) =>
   puts(proxy).filter((e) => e.key !== recordKey('') && !/^\.nunjucks-s3\/(lease|gen)\//.test(e.key ?? ''));
 
+/** The CLI's config file in `root`: the site's blueprints, this file's bucket, `endpoint`, and `extra` settings. */
+function writeCliConfigFile(root: string, endpoint: string, extra: Record<string, unknown> = {}): void {
+  writeFiles(root, {
+    'nunjucks-s3.config.json': JSON.stringify({
+      blueprints: BLUEPRINTS,
+      config: { FLASKS3_BUCKET_NAME: bucket, FLASKS3_ENDPOINT_URL: endpoint, ...extra },
+    }),
+  });
+}
+
+/** Files are cached once their timestamps are older than the deploy's start by 100 ms (racy-clean rule). */
+const untilCacheable = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+/** A hash cache folder every user may write to (the tests run deploys as root and as nobody). */
+function sharedCacheDir(label: string): string {
+  const dir = tempDir(label);
+  chmodSync(dir, 0o777);
+  return dir;
+}
+
+/** The CLI refused `file` as unreadable: exit 2, before any request reached `proxy`. */
+function expectRefusedUnreadable(
+  run: { stderr: string; code: number | null },
+  file: string,
+  proxy: FaultProxy,
+) {
+  expect(run.stderr).toContain('nunjucks-s3: cannot read a file to upload (nothing was uploaded):');
+  expect(run.stderr).toContain(`${file}: EACCES`);
+  expect(run.code).toBe(2);
+  expect(proxy.requests).toBe(0);
+}
+
 describe('settings: a ConfigError naming the setting, before any request', () => {
   interface Case {
     name: string;
@@ -391,14 +423,8 @@ describe('files and folders', () => {
     writeFiles(root, { 'static/css/root-only.css': '.r {}' });
     execFileSync('chmod', ['-R', 'a+rX', root]);
     chmodSync(path.join(root, 'static/css/root-only.css'), 0o600); // before the deploy: its ctime stays
-    const config = (endpoint: string) =>
-      JSON.stringify({
-        blueprints: BLUEPRINTS,
-        config: { FLASKS3_BUCKET_NAME: bucket, FLASKS3_ENDPOINT_URL: endpoint },
-      });
-    // Files are cached once their timestamps are older than the deploy's start by 100 ms (racy-clean rule).
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    writeFiles(root, { 'nunjucks-s3.config.json': config(s3Backend().endpoint) });
+    await untilCacheable();
+    writeCliConfigFile(root, s3Backend().endpoint);
     const first = await runCli(['upload'], { cwd: root, env: s3Env() });
     expect(first.code).toBe(0);
     // The cache (where vitest.config.ts points it) now vouches for the file: an entry with its current stat.
@@ -411,12 +437,9 @@ describe('files and folders', () => {
     expect(entries).toHaveLength(1);
     expect(sameStamp(entries[0]!.stamp, stampOf(statSync(locked)))).toBe(true);
     const proxy = await watched();
-    writeFiles(root, { 'nunjucks-s3.config.json': config(proxy.url) });
+    writeCliConfigFile(root, proxy.url);
     const run = await runCli(['upload'], { cwd: root, env: s3Env(), uid: 65534 });
-    expect(run.stderr).toContain('nunjucks-s3: cannot read a file to upload (nothing was uploaded):');
-    expect(run.stderr).toContain(`${path.join(root, 'static/css/root-only.css')}: EACCES`);
-    expect(run.code).toBe(2);
-    expect(proxy.requests).toBe(0);
+    expectRefusedUnreadable(run, locked, proxy);
   });
 
   it("a file made unreadable after this user's own cache vouched for it: a ConfigError, no request (CLI)", async (ctx) => {
@@ -425,17 +448,10 @@ describe('files and folders', () => {
     const root = site({ ...SITE });
     writeFiles(root, { 'static/css/later-locked.css': '.l {}' });
     execFileSync('chmod', ['-R', 'a+rX', root]);
-    const cacheDir = tempDir('own-cache');
-    chmodSync(cacheDir, 0o777);
+    const cacheDir = sharedCacheDir('own-cache');
     const env = { ...s3Env(), NUNJUCKS_S3_CACHE_DIR: cacheDir };
-    const config = (endpoint: string) =>
-      JSON.stringify({
-        blueprints: BLUEPRINTS,
-        config: { FLASKS3_BUCKET_NAME: bucket, FLASKS3_ENDPOINT_URL: endpoint },
-      });
-    // Files are cached once their timestamps are older than the deploy's start by 100 ms (racy-clean rule).
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    writeFiles(root, { 'nunjucks-s3.config.json': config(s3Backend().endpoint) });
+    await untilCacheable();
+    writeCliConfigFile(root, s3Backend().endpoint);
     const first = await runCli(['upload'], { cwd: root, env, uid: 65534 });
     expect(first.code, first.stderr).toBe(0);
     const locked = path.join(root, 'static/css/later-locked.css');
@@ -445,12 +461,9 @@ describe('files and folders', () => {
     // The owner of the cache no longer may read the file: the chmod sets its ctime, so no entry matches.
     chmodSync(locked, 0o600);
     const proxy = await watched();
-    writeFiles(root, { 'nunjucks-s3.config.json': config(proxy.url) });
+    writeCliConfigFile(root, proxy.url);
     const run = await runCli(['upload'], { cwd: root, env, uid: 65534 });
-    expect(run.stderr).toContain('nunjucks-s3: cannot read a file to upload (nothing was uploaded):');
-    expect(run.stderr).toContain(`${locked}: EACCES`);
-    expect(run.code).toBe(2);
-    expect(proxy.requests).toBe(0);
+    expectRefusedUnreadable(run, locked, proxy);
   });
 
   it("a cache this user saved after a filtered run still vouches for another user's file: checked, exit 2 (CLI)", async (ctx) => {
@@ -462,37 +475,25 @@ describe('files and folders', () => {
     execFileSync('chmod', ['-R', 'a+rX', root]);
     const map = path.join(root, 'static/js/app.js.map');
     chmodSync(map, 0o600);
-    const cacheDir = tempDir('shared-cache');
-    chmodSync(cacheDir, 0o777);
+    const cacheDir = sharedCacheDir('shared-cache');
     const env = { ...s3Env(), NUNJUCKS_S3_CACHE_DIR: cacheDir };
-    const config = (endpoint: string, extra: Record<string, unknown> = {}) =>
-      JSON.stringify({
-        blueprints: BLUEPRINTS,
-        config: { FLASKS3_BUCKET_NAME: bucket, FLASKS3_ENDPOINT_URL: endpoint, ...extra },
-      });
-    // Files are cached once their timestamps are older than the deploy's start by 100 ms (racy-clean rule).
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    writeFiles(root, { 'nunjucks-s3.config.json': config(s3Backend().endpoint) });
+    await untilCacheable();
+    writeCliConfigFile(root, s3Backend().endpoint);
     expect((await runCli(['upload'], { cwd: root, env })).code).toBe(0);
     // A CSS file changes, so the filtered run has a new entry to save.
     writeFiles(root, { 'static/css/app.css': 'body { color: teal }' });
     execFileSync('chmod', ['a+r', path.join(root, 'static/css/app.css')]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    writeFiles(root, {
-      'nunjucks-s3.config.json': config(s3Backend().endpoint, { FLASKS3_FILEPATH_FILTER_REGEX: '\\.css$' }),
-    });
+    await untilCacheable();
+    writeCliConfigFile(root, s3Backend().endpoint, { FLASKS3_FILEPATH_FILTER_REGEX: '\\.css$' });
     const filtered = await runCli(['upload'], { cwd: root, env, uid: 65534 });
     expect(filtered.code, filtered.stderr).toBe(0);
     const caches = readdirSync(cacheDir).filter((f) => f.endsWith('.json'));
     expect(caches.map((f) => statSync(path.join(cacheDir, f)).uid)).toEqual([65534]);
     expect(loadHashCache(path.join(cacheDir, caches[0]!)).has(map)).toBe(true);
     const proxy = await watched();
-    writeFiles(root, { 'nunjucks-s3.config.json': config(proxy.url) });
+    writeCliConfigFile(root, proxy.url);
     const run = await runCli(['upload'], { cwd: root, env, uid: 65534 });
-    expect(run.stderr).toContain('nunjucks-s3: cannot read a file to upload (nothing was uploaded):');
-    expect(run.stderr).toContain(`${map}: EACCES`);
-    expect(run.code).toBe(2);
-    expect(proxy.requests).toBe(0);
+    expectRefusedUnreadable(run, map, proxy);
   });
 
   it('an unreadable folder: ConfigError naming it, exit code 2, no request (CLI)', async () => {
