@@ -182,6 +182,35 @@ describe('createAll: the hash cache', () => {
     await expectBucketMatches({ bucket, expected: expected(root) });
   });
 
+  it('an unchanged re-deploy leaves the cache file alone; a removed file or a stray entry makes it rewritten', async () => {
+    const { root, app, bucket } = await site();
+    await createAll(app(), { logger });
+    const file = cacheFile();
+    const written = statSync(file); // a save renames a new file over it: another inode
+    const bytes = readFileSync(file);
+    expect((await createAll(app(), { logger })).uploaded).toEqual([]);
+    expect(statSync(file).ino).toBe(written.ino);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+
+    // An entry for a file that is not in the static folders any more (or never was) is dropped.
+    const withStray = loadHashCache(file);
+    const css = path.join(root, 'static/css/app.css');
+    withStray.set(path.join(root, 'static/gone.css'), withStray.get(css)!);
+    saveHashCache(file, withStray);
+    expect((await createAll(app(), { logger })).uploaded).toEqual([]);
+    expect([...loadHashCache(file).keys()].sort()).toEqual([...expected(root).values()].sort());
+
+    // So is the entry of a file deleted since, and the rest are kept as they were.
+    rmSync(css);
+    await createAll(app({ FLASKS3_DELETE_STALE: true }), { logger });
+    const kept = loadHashCache(file);
+    expect(kept.has(css)).toBe(false);
+    expect(kept.size).toBe(3);
+    const rest = new Map(expected(root));
+    rest.delete('static/css/app.css');
+    await expectBucketMatches({ bucket, expected: rest });
+  });
+
   it('a dry run writes no cache', async () => {
     const { app } = await site();
     await createAll(app(), { logger, dryRun: true });

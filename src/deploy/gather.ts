@@ -11,8 +11,8 @@ import { createHeaderResolver } from '../content/headers.js';
 import { ConfigError } from '../errors.js';
 import { discoverFiles } from './discover.js';
 import { withFingerprintedKeys } from './fingerprint-upload.js';
-import { type CachedHash, hashCacheFile, loadHashCache, saveHashCache } from './hash-cache.js';
-import { cacheEntries, hashItems, sameEntries, statFiles } from './local-hashing.js';
+import { HashCacheRows, hashCacheFile, saveHashCacheRows } from './hash-cache.js';
+import { hashCacheToSave, hashItems, statFiles } from './local-hashing.js';
 import { recordKey } from './record.js';
 import type { DeployItem, DeployRun } from './types.js';
 
@@ -21,7 +21,7 @@ export interface HashCacheUse {
   /** The cache file, or undefined when the cache is off (hashCache: false). */
   file: string | undefined;
   /** The entries loaded at the start (by absolute file path). */
-  loaded: ReadonlyMap<string, CachedHash> | undefined;
+  loaded: HashCacheRows | undefined;
   /** Date.now() before the first stat: entries are saved only for files settled before it. */
   seenAt: number;
 }
@@ -69,7 +69,7 @@ export async function gatherLocalFiles(app: AppLike, run: DeployRun): Promise<Lo
         (s) => hasher.hashBytes(Buffer.from(s, 'utf8')),
       )
     : undefined;
-  const loaded = file !== undefined ? loadHashCache(file) : undefined;
+  const loaded = file !== undefined ? HashCacheRows.read(file) : undefined;
   const hashCache: HashCacheUse = { file, loaded, seenAt: Date.now() };
   const ownItems = statFiles(discovery.files, resolveHeaders, loaded);
   const withIntegrity = config.fingerprint !== false;
@@ -82,7 +82,8 @@ export async function gatherLocalFiles(app: AppLike, run: DeployRun): Promise<Lo
 /** Write the hash cache for the next run, when it is on and says something new (never in a dry run). */
 export function saveLocalHashes(local: LocalFiles, run: DeployRun): void {
   const { file, loaded, seenAt } = local.hashCache;
-  if (file === undefined || run.dryRun) return;
-  const entries = cacheEntries(local.ownItems, loaded, seenAt, run.config.filepathFilterRegex !== undefined);
-  if (!sameEntries(entries, loaded)) saveHashCache(file, entries);
+  if (file === undefined || loaded === undefined || run.dryRun) return;
+  const filtered = run.config.filepathFilterRegex !== undefined;
+  const rows = hashCacheToSave(local.ownItems, loaded, seenAt, filtered);
+  if (rows !== undefined) saveHashCacheRows(file, rows);
 }

@@ -104,52 +104,124 @@ export function hashCacheFile(
   return path.join(hashCacheDir(root), `hashes-${id}.json`);
 }
 
-/** The cache's entries by absolute file path; empty when there is none or it cannot be used. */
-export function loadHashCache(file: string): Map<string, CachedHash> {
-  const out = new Map<string, CachedHash>();
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return out;
+/**
+ * A cache as read, entry by entry as a deploy asks: parsing 10,000 entries into objects up front cost
+ * more than the rest of an unchanged re-deploy's look at its files. An entry that is not well formed is
+ * taken as absent, as is the whole cache when it is missing, unreadable, corrupt or foreign.
+ */
+export class HashCacheRows {
+  private constructor(private readonly rows: Readonly<Record<string, unknown>>) {}
+
+  /** The cache in `file`; empty when it cannot be used. */
+  static read(file: string): HashCacheRows {
+    let data: unknown;
+    try {
+      data = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      return new HashCacheRows({});
+    }
+    if (typeof data !== 'object' || data === null) return new HashCacheRows({});
+    const d = data as { format?: unknown; version?: unknown; files?: unknown };
+    if (d.format !== FORMAT || d.version !== VERSION || typeof d.files !== 'object' || d.files === null)
+      return new HashCacheRows({});
+    return new HashCacheRows(d.files as Record<string, unknown>);
   }
-  if (typeof data !== 'object' || data === null) return out;
-  const d = data as { format?: unknown; version?: unknown; files?: unknown };
-  if (d.format !== FORMAT || d.version !== VERSION || typeof d.files !== 'object' || d.files === null)
-    return out;
-  for (const [p, e] of Object.entries(d.files as Record<string, unknown>)) {
-    if (!Array.isArray(e) || e.length < 6 || e.length > 7) continue;
-    const [size, mtimeMs, ctimeMs, ino, dev, hash, integrity] = e as unknown[];
-    if (
-      !isNum(size) ||
-      !isNum(mtimeMs) ||
-      !isNum(ctimeMs) ||
-      !isNum(ino) ||
-      !isNum(dev) ||
-      typeof hash !== 'string' ||
-      !HEX16.test(hash) ||
-      (integrity !== undefined && (typeof integrity !== 'string' || !integrity.startsWith('sha384-')))
-    )
-      continue;
-    out.set(p, { stamp: { size, mtimeMs, ctimeMs, ino, dev }, hash, integrity });
+
+  /** The well-formed entry for `file`, if any. */
+  entryOf(file: string): CacheRow | undefined {
+    if (!Object.hasOwn(this.rows, file)) return undefined;
+    const row = this.rows[file];
+    return isCacheRow(row) ? row : undefined;
   }
-  return out;
+
+  /** The entry for `file` when it was made for a file with exactly this stat. */
+  matching(file: string, stamp: FileStamp): CacheRow | undefined {
+    const row = this.entryOf(file);
+    return row !== undefined && rowHasStamp(row, stamp) ? row : undefined;
+  }
+
+  /** The paths with an entry, well formed or not. */
+  files(): string[] {
+    return Object.keys(this.rows);
+  }
+}
+
+/** One entry as saved: size, mtimeMs, ctimeMs, ino, dev, xxh64, and the sha384 integrity when known. */
+export type CacheRow =
+  | readonly [number, number, number, number, number, string]
+  | readonly [number, number, number, number, number, string, string];
+
+export function rowHash(row: CacheRow): string {
+  return row[5];
+}
+
+export function rowIntegrity(row: CacheRow): string | undefined {
+  return row[6];
+}
+
+function rowHasStamp(row: CacheRow, stamp: FileStamp): boolean {
+  return (
+    row[0] === stamp.size &&
+    row[1] === stamp.mtimeMs &&
+    row[2] === stamp.ctimeMs &&
+    row[3] === stamp.ino &&
+    row[4] === stamp.dev
+  );
+}
+
+/** The entry to save for a file with this stat, hash and (when known) integrity. */
+export function cacheRow(stamp: FileStamp, hash: string, integrity: string | undefined): CacheRow {
+  const { size, mtimeMs, ctimeMs, ino, dev } = stamp;
+  return integrity
+    ? [size, mtimeMs, ctimeMs, ino, dev, hash, integrity]
+    : [size, mtimeMs, ctimeMs, ino, dev, hash];
+}
+
+function isCacheRow(e: unknown): e is CacheRow {
+  if (!Array.isArray(e) || e.length < 6 || e.length > 7) return false;
+  const [size, mtimeMs, ctimeMs, ino, dev, hash, integrity] = e as unknown[];
+  return (
+    isNum(size) &&
+    isNum(mtimeMs) &&
+    isNum(ctimeMs) &&
+    isNum(ino) &&
+    isNum(dev) &&
+    typeof hash === 'string' &&
+    HEX16.test(hash) &&
+    (integrity === undefined || (typeof integrity === 'string' && integrity.startsWith('sha384-')))
+  );
 }
 
 function isNum(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-/** Write the cache (atomically: a temporary file renamed over it). Returns false when it could not. */
-export function saveHashCache(file: string, entries: ReadonlyMap<string, CachedHash>): boolean {
-  const files: Record<string, unknown[]> = Object.create(null);
-  for (const [p, { stamp: s, hash, integrity }] of entries) {
-    files[p] = [s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev, hash, ...(integrity ? [integrity] : [])];
-  }
+/** Write these entries as the cache (atomically: a temporary file renamed over it). False when it could not. */
+export function saveHashCacheRows(file: string, rows: Readonly<Record<string, CacheRow>>): boolean {
   try {
-    writeFileAtomicallySync(file, JSON.stringify({ format: FORMAT, version: VERSION, files }));
+    writeFileAtomicallySync(file, JSON.stringify({ format: FORMAT, version: VERSION, files: rows }));
     return true;
   } catch {
     return false;
   }
+}
+
+/** The cache's usable entries by absolute file path, as objects: to look at one, or edit it (tests do). */
+export function loadHashCache(file: string): Map<string, CachedHash> {
+  const cache = HashCacheRows.read(file);
+  const out = new Map<string, CachedHash>();
+  for (const p of cache.files()) {
+    const row = cache.entryOf(p);
+    if (row === undefined) continue;
+    const [size, mtimeMs, ctimeMs, ino, dev, hash, integrity] = row;
+    out.set(p, { stamp: { size, mtimeMs, ctimeMs, ino, dev }, hash, integrity });
+  }
+  return out;
+}
+
+/** Write the cache from objects (atomically). Returns false when it could not. */
+export function saveHashCache(file: string, entries: ReadonlyMap<string, CachedHash>): boolean {
+  const rows: Record<string, CacheRow> = Object.create(null);
+  for (const [p, { stamp, hash, integrity }] of entries) rows[p] = cacheRow(stamp, hash, integrity);
+  return saveHashCacheRows(file, rows);
 }

@@ -10,7 +10,15 @@ import { ConfigError } from '../errors.js';
 import { readWholeSync } from '../util/chunked-read.js';
 import { runPool } from '../util/pool.js';
 import type { LocalFile } from './discover.js';
-import { type CachedHash, sameStamp, settled, stampOf } from './hash-cache.js';
+import {
+  type CacheRow,
+  cacheRow,
+  type HashCacheRows,
+  rowHash,
+  rowIntegrity,
+  settled,
+  stampOf,
+} from './hash-cache.js';
 import { type DeployItem, UNHASHED } from './types.js';
 
 /** Files smaller than this are read into memory once (hash, gzip, send); larger ones are streamed. */
@@ -41,18 +49,17 @@ function problemOf(file: LocalFile, err: unknown): string {
 export function statFiles(
   files: readonly LocalFile[],
   resolveHeaders: ReturnType<typeof createHeaderResolver>,
-  cache: ReadonlyMap<string, CachedHash> | undefined,
+  cache: HashCacheRows | undefined,
 ): DeployItem[] {
   const items: DeployItem[] = [];
   const unreadable = new UnreadableFiles();
   for (const file of files) {
     try {
       const stamp = stampOf(statSync(file.file));
-      const cached = cache?.get(file.file);
       // A file the cache vouches for is not opened, but must still be readable by whoever runs this
       // deploy: access() is one syscall, no open. Always asked: a cache names files some earlier run
       // could read (another user, other groups, or a filtered run that carried entries it did not check).
-      if (!cached || !sameStamp(cached.stamp, stamp)) closeSync(openSync(file.file, 'r'));
+      if (cache?.matching(file.file, stamp) === undefined) closeSync(openSync(file.file, 'r'));
       else accessSync(file.file, fsConstants.R_OK);
       const settings = resolveHeaders(file.relPath);
       items.push({
@@ -90,7 +97,7 @@ class UnreadableFiles {
 /** What a hashing pass needs besides the items. */
 interface HashingPass {
   hasher: Hasher;
-  cache: ReadonlyMap<string, CachedHash> | undefined;
+  cache: HashCacheRows | undefined;
   signal: AbortSignal | undefined;
   /** Compute the sha384 integrity too (fingerprinting: the manifest needs it). */
   withIntegrity: boolean;
@@ -105,7 +112,7 @@ interface HashingPass {
 export async function hashItems(
   items: readonly DeployItem[],
   hasher: Hasher,
-  cache: ReadonlyMap<string, CachedHash> | undefined,
+  cache: HashCacheRows | undefined,
   signal: AbortSignal | undefined,
   withIntegrity: boolean,
 ): Promise<void> {
@@ -135,11 +142,10 @@ export async function hashItems(
 
 /** Take the item's hash from the cache when its stat is the one cached (and it has what is needed). */
 function takeFromCache(item: DeployItem, pass: HashingPass): boolean {
-  const cached = pass.cache?.get(item.file.file);
-  if (!cached || !sameStamp(cached.stamp, item.stamp) || (pass.withIntegrity && !cached.integrity))
-    return false;
-  item.hash = cached.hash;
-  item.integrity = cached.integrity; // kept in the cache for the next fingerprinting run
+  const cached = pass.cache?.matching(item.file.file, item.stamp);
+  if (cached === undefined || (pass.withIntegrity && !rowIntegrity(cached))) return false;
+  item.hash = rowHash(cached);
+  item.integrity = rowIntegrity(cached); // kept in the cache for the next fingerprinting run
   return true;
 }
 
@@ -193,42 +199,58 @@ async function hashSmallFiles(
 }
 
 /**
- * The hash cache to save: every file hashed by this run (read, sent, or found in the cache) whose
+ * The hash cache to save, or undefined when it would say what the loaded one says (an unchanged
+ * re-deploy writes nothing): every file hashed by this run (read, sent, or found in the cache) whose
  * timestamps had settled when it was first seen (hash-cache.ts says why). A filtered run keeps the
  * entries of the files it did not look at.
  */
-export function cacheEntries(
+export function hashCacheToSave(
   items: readonly DeployItem[],
-  previous: ReadonlyMap<string, CachedHash> | undefined,
+  loaded: HashCacheRows,
   seenAt: number,
   filtered: boolean,
-): Map<string, CachedHash> {
-  const out = new Map<string, CachedHash>(filtered && previous ? previous : []);
-  for (const item of items) {
-    // What was sent is what was read last: it wins over a hash from before (or from the cache).
-    const hash = item.sentHash ?? item.hash;
-    if (hash === UNHASHED || !settled(item.stamp, seenAt)) {
-      out.delete(item.file.file);
-      continue;
+): Record<string, CacheRow> | undefined {
+  if (!filtered && cacheHoldsExactly(items, loaded)) return undefined;
+  const rows: Record<string, CacheRow> = Object.create(null);
+  if (filtered) {
+    for (const file of loaded.files()) {
+      const row = loaded.entryOf(file);
+      if (row !== undefined) rows[file] = row;
     }
-    out.set(item.file.file, {
-      stamp: item.stamp,
-      hash,
-      integrity: hash === item.hash ? item.integrity : undefined,
-    });
   }
-  return out;
+  for (const item of items) {
+    const hash = hashToCache(item);
+    if (hash === UNHASHED || !settled(item.stamp, seenAt)) delete rows[item.file.file];
+    else rows[item.file.file] = cacheRow(item.stamp, hash, integrityToCache(item));
+  }
+  return rows;
 }
 
-/** Whether the cache to save says what the loaded one says (an unchanged re-deploy writes nothing). */
-export function sameEntries(
-  a: ReadonlyMap<string, CachedHash>,
-  b: ReadonlyMap<string, CachedHash> | undefined,
-): boolean {
-  if (b === undefined || a.size !== b.size) return false;
-  for (const [file, x] of a) {
-    const y = b.get(file);
-    if (!y || y.hash !== x.hash || y.integrity !== x.integrity || !sameStamp(x.stamp, y.stamp)) return false;
+/** What was sent is what was read last: it wins over a hash from before (or from the cache). */
+function hashToCache(item: DeployItem): string {
+  return item.sentHash ?? item.hash;
+}
+
+/** The integrity goes with the hash it was computed with, and only with it. */
+function integrityToCache(item: DeployItem): string | undefined {
+  return hashToCache(item) === item.hash ? item.integrity : undefined;
+}
+
+/**
+ * Whether the loaded cache already holds an entry for every item, with its stat, hash and integrity,
+ * and nothing else: checked without building a second cache of 10,000 entries.
+ */
+function cacheHoldsExactly(items: readonly DeployItem[], loaded: HashCacheRows): boolean {
+  const held = new Set<string>();
+  for (const item of items) {
+    const row = loaded.matching(item.file.file, item.stamp);
+    if (
+      row === undefined ||
+      rowHash(row) !== hashToCache(item) ||
+      rowIntegrity(row) !== integrityToCache(item)
+    )
+      return false;
+    held.add(item.file.file);
   }
-  return true;
+  return held.size === loaded.files().length;
 }
