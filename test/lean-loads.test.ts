@@ -3,7 +3,8 @@
 // through a loader hook that logs each resolved URL, CommonJS ones from require.cache at exit). None may
 // be the AWS SDK (@aws-sdk/*, @smithy/*). With credentials only the SDK's chain knows (a shared
 // credentials file), the same deploy goes through the SDK, and the list shows it loaded: the check is real.
-// The package is built from the current sources into a throwaway folder first.
+// The package is built from the current sources into a throwaway folder first, the CLI bundled as
+// `npm run build` does.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,6 +56,12 @@ beforeAll(() => {
     encoding: 'utf8',
   });
   if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
+  // The CLI as `npm run build` ships it: joined into a few files (scripts/bundle-cli.mjs).
+  const bundle = spawnSync(process.execPath, [path.join(REPO, 'scripts/bundle-cli.mjs'), dist], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
+  if (bundle.status !== 0) throw new Error(`bundle failed: ${bundle.stdout}${bundle.stderr}`);
   writeFileSync(path.join(work, 'hook.mjs'), HOOK);
   writeFileSync(path.join(work, 'at-exit.cjs'), AT_EXIT);
 }, 180_000);
@@ -125,9 +132,9 @@ describe('a deploy on the lean path', () => {
     else expect(ownStderr(first.run.stderr)).toMatch(/^warning: putBucketAcl .*NotImplemented \(HTTP 501\)/);
     expect(first.run.status).toBe(0);
     expect(first.report.uploaded).toHaveLength(30);
-    // The lists are real: they hold the CLI and the lean path's modules.
+    // The lists are real: they hold the CLI and the chunk of the bundle that deploys (lean path included).
     expect(first.loaded).toContain(path.join(dist, 'cli/main.js'));
-    expect(first.loaded).toContain(path.join(dist, 's3/lean/lean-client.js'));
+    expect(first.loaded.filter((f) => /[\\/]cli[\\/]bundle-upload-\w+\.js$/.test(f))).toHaveLength(1);
     expect(first.loaded.filter((f) => SDK.test(f))).toEqual([]);
     await expectBucketMatches({ bucket, expected: expectedKeys(path.join(root, 'static'), 'static') });
 

@@ -76,11 +76,13 @@ describe('the install footprint', () => {
     }
   });
 
-  // The package itself is most of it: 1.9 MB unpacked, of which about 1 MB is the TypeScript sources and the
+  // The package itself is most of it: 2.3 MB unpacked, of which about 1 MB is the TypeScript sources and the
   // source maps that name them (so a stack trace under --enable-source-maps points at code that is there),
-  // 0.2 MB the type declarations. The three dependencies above add about 0.35 MB. A new dependency of any
+  // 0.2 MB the type declarations, and 0.45 MB the CLI's own bundle of the code it runs with its maps
+  // (scripts/bundle-cli.mjs: a node process starts a deploy about 35 ms sooner than when it loads the
+  // library's modules one by one). The three dependencies above add about 0.35 MB. A new dependency of any
   // weight, or a build that ships what it should not, crosses this line.
-  it('costs less than 2.5 MiB over the baseline', () => {
-    expect(tarball.bytes - baseline.bytes).toBeLessThan(2.5 * 1024 * 1024);
+  it('costs less than 3 MiB over the baseline', () => {
+    expect(tarball.bytes - baseline.bytes).toBeLessThan(3 * 1024 * 1024);
   });
 });
