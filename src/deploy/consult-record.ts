@@ -108,7 +108,7 @@ async function hashWhatTheRecordCanVouchFor(
   const toCompare = local.items.filter(
     (i) => i.hash === UNHASHED && Object.hasOwn(objects, i.key) && objects[i.key]!.size === i.size,
   );
-  await hashItems(toCompare, local.hasher, local.hashCache.loaded, run.signal, false);
+  await hashItems(toCompare, local.hasher, run.signal, false);
   if (run.signal?.aborted) throw abortedBeforeStart(run);
 }
 

@@ -73,7 +73,7 @@ export async function gatherLocalFiles(app: AppLike, run: DeployRun): Promise<Lo
   const hashCache: HashCacheUse = { file, loaded, seenAt: Date.now() };
   const ownItems = statFiles(discovery.files, resolveHeaders, loaded);
   const withIntegrity = config.fingerprint !== false;
-  if (withIntegrity) await hashItems(ownItems, hasher, loaded, signal, true);
+  if (withIntegrity) await hashItems(ownItems, hasher, signal, true);
   // With fingerprint 'filename', each file also goes up under its fingerprinted key (fingerprint-upload.ts).
   const items = withIntegrity ? withFingerprintedKeys(ownItems, config.prefix, config.fingerprint) : ownItems;
   return { mounts, ownItems, items, hasher, hashCache };

@@ -59,7 +59,8 @@ export function statFiles(
       // A file the cache vouches for is not opened, but must still be readable by whoever runs this
       // deploy: access() is one syscall, no open. Always asked: a cache names files some earlier run
       // could read (another user, other groups, or a filtered run that carried entries it did not check).
-      if (cache?.matching(file.file, stamp) === undefined) closeSync(openSync(file.file, 'r'));
+      const cached = cache?.matching(file.file, stamp);
+      if (cached === undefined) closeSync(openSync(file.file, 'r'));
       else accessSync(file.file, fsConstants.R_OK);
       const settings = resolveHeaders(file.relPath);
       items.push({
@@ -67,6 +68,7 @@ export function statFiles(
         hash: UNHASHED,
         size: stamp.size,
         stamp,
+        cached,
         settings,
         signature: settings.signature,
         key: file.key,
@@ -97,7 +99,6 @@ class UnreadableFiles {
 /** What a hashing pass needs besides the items. */
 interface HashingPass {
   hasher: Hasher;
-  cache: HashCacheRows | undefined;
   signal: AbortSignal | undefined;
   /** Compute the sha384 integrity too (fingerprinting: the manifest needs it). */
   withIntegrity: boolean;
@@ -105,18 +106,17 @@ interface HashingPass {
 }
 
 /**
- * Hash the items (in place): from the hash cache when the file's stat is the one cached, else by
- * reading the file. Small files are read synchronously (see hashSmallFiles), large ones in chunks, four
- * at a time. All unreadable files are reported at once, as one ConfigError.
+ * Hash the items (in place): from the hash cache when the file's stat is the one cached (statFiles
+ * found its entry), else by reading the file. Small files are read synchronously (see hashSmallFiles),
+ * large ones in chunks, four at a time. All unreadable files are reported at once, as one ConfigError.
  */
 export async function hashItems(
   items: readonly DeployItem[],
   hasher: Hasher,
-  cache: HashCacheRows | undefined,
   signal: AbortSignal | undefined,
   withIntegrity: boolean,
 ): Promise<void> {
-  const pass: HashingPass = { hasher, cache, signal, withIntegrity, unreadable: new UnreadableFiles() };
+  const pass: HashingPass = { hasher, signal, withIntegrity, unreadable: new UnreadableFiles() };
   const toRead = items.filter((item) => !takeFromCache(item, pass));
   const large = await hashSmallFiles(toRead, pass);
   if (large === undefined) return; // aborted
@@ -142,7 +142,7 @@ export async function hashItems(
 
 /** Take the item's hash from the cache when its stat is the one cached (and it has what is needed). */
 function takeFromCache(item: DeployItem, pass: HashingPass): boolean {
-  const cached = pass.cache?.matching(item.file.file, item.stamp);
+  const cached = item.cached;
   if (cached === undefined || (pass.withIntegrity && !rowIntegrity(cached))) return false;
   item.hash = rowHash(cached);
   item.integrity = rowIntegrity(cached); // kept in the cache for the next fingerprinting run
@@ -243,7 +243,7 @@ function integrityToCache(item: DeployItem): string | undefined {
 function cacheHoldsExactly(items: readonly DeployItem[], loaded: HashCacheRows): boolean {
   const held = new Set<string>();
   for (const item of items) {
-    const row = loaded.matching(item.file.file, item.stamp);
+    const row = item.cached;
     if (
       row === undefined ||
       rowHash(row) !== hashToCache(item) ||

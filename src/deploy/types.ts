@@ -9,7 +9,7 @@ import type { DirectPut } from '../s3/direct-put.js';
 import type { S3Edge } from '../s3/edge.js';
 import type { UploadReport } from './api-types.js';
 import type { LocalFile } from './discover.js';
-import type { FileStamp } from './hash-cache.js';
+import type { CacheRow, FileStamp } from './hash-cache.js';
 
 /** The hash of an item not read yet: the plan uploads it anyway, and it is hashed as it is sent. */
 export const UNHASHED = '';
@@ -25,6 +25,8 @@ export interface DeployItem {
   size: number;
   /** The file's stat when createAll first looked at it (before reading it), for the hash cache. */
   stamp: FileStamp;
+  /** The hash cache's entry for the file when it was made for that stat: the file is unchanged since. */
+  cached?: CacheRow | undefined;
   /** xxh64 of the bytes uploaded from the file (own key only), for the hash cache. */
   sentHash?: string | undefined;
   settings: ObjectSettings;
