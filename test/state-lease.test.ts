@@ -1,17 +1,22 @@
 // The lease (src/deploy/state/lease.ts) against the real S3 server of the run: whether the server honours
 // If-None-Match: * (RGW yes, s3rver no: the fallback then runs), one winner among simultaneous takers, a
 // held lease refused with its holder named, an expired one taken over at the next epoch, a renewal by a
-// deploy that lost its lease refused, and a released lease taken at once.
-import { describe, expect, it } from 'vitest';
+// deploy that lost its lease refused, and a released lease taken at once. Takers whose probe runs
+// alongside their lease requests (as a deploy's does) still have one winner, and the probe objects go.
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   currentLease,
   honoursConditionalCreate,
   LeaseLostError,
+  probeConditionalCreate,
+  pruneOldEpochs,
   releaseLease,
   renewLease,
   tryTakeLease,
 } from '../src/deploy/state/lease.js';
+import { createAll } from '../src/deploy/upload.js';
 import { freshBucket, s3Backend, testStore } from './helpers/s3.js';
+import { removeTemps, s3Settings, tempDir, writeFiles } from './helpers/upload-check.js';
 
 const store = testStore();
 const options = (bucket: string, owner: string, more = {}) => ({
@@ -22,6 +27,14 @@ const options = (bucket: string, owner: string, more = {}) => ({
   settleMs: 300,
   ...more,
 });
+
+afterAll(removeTemps);
+
+/** The keys under the lease folder of `options`' state folder. */
+async function leaseFolderKeys(bucket: string, stateFolder = 'app/.nunjucks-s3'): Promise<string[]> {
+  const page = await store.listObjects({ bucket, prefix: `${stateFolder}/lease/` });
+  return page.objects.map((o) => o.key.slice(`${stateFolder}/lease/`.length));
+}
 
 describe('the lease', () => {
   it('knows whether the server honours If-None-Match: * (RGW does, s3rver does not)', async () => {
@@ -61,5 +74,52 @@ describe('the lease', () => {
       taken: true,
       lease: { epoch: 3 },
     });
+  });
+
+  it('has exactly one winner among takers whose probes run alongside their lease requests', async () => {
+    const bucket = await freshBucket('lease-race-probing');
+    const takers = ['a', 'b', 'c'].map((o) => options(bucket, o));
+    const results = await Promise.all(takers.map((o) => tryTakeLease(o, probeConditionalCreate(o))));
+    const winners = results.filter((r) => r.taken);
+    expect(winners).toHaveLength(1);
+    expect((await currentLease(options(bucket, 'x')))?.owner).toBe(
+      winners[0]!.taken && winners[0]!.lease.owner,
+    );
+    expect((await leaseFolderKeys(bucket)).filter((k) => k.startsWith('probe-')).sort()).toEqual([
+      'probe-a',
+      'probe-b',
+      'probe-c',
+    ]);
+  });
+
+  it('prunes a probe object a day old (its run was killed), and keeps a younger one', async () => {
+    const bucket = await freshBucket('lease-prune-probe');
+    await probeConditionalCreate(options(bucket, 'killed'));
+    const taken = await tryTakeLease(options(bucket, 'a'));
+    if (!taken.taken) throw new Error('lease not taken');
+    await pruneOldEpochs(options(bucket, 'a'), taken.lease);
+    expect(await leaseFolderKeys(bucket)).toContain('probe-killed');
+    const dayLater = Date.now() + 24 * 60 * 60 * 1000 + 60_000;
+    await pruneOldEpochs(options(bucket, 'a', { now: () => dayLater }), taken.lease);
+    expect(await leaseFolderKeys(bucket)).toEqual(['000000000001.json']);
+  });
+
+  it('a deploy leaves no probe object behind, nor a deploy refused by a held lease', async () => {
+    const bucket = await freshBucket('lease-deploy-probe');
+    const root = tempDir('lease-probe-site');
+    writeFiles(root, { 'static/a.css': 'a { color: red }\n' });
+    const app = (more: Record<string, unknown> = {}) => ({
+      root,
+      config: s3Settings(bucket, undefined, { FLASKS3_PUT_BUCKET_ACL: false, ...more }),
+    });
+    await createAll(app(), { logger: { warn: () => {} } });
+    expect(await leaseFolderKeys(bucket, '.nunjucks-s3')).toEqual(['000000000001.json']);
+
+    const held = await tryTakeLease({ ...options(bucket, 'holder'), stateFolder: '.nunjucks-s3' });
+    expect(held.taken).toBe(true);
+    await expect(createAll(app({ FLASKS3_LEASE_WAIT: 0 }), { logger: { warn: () => {} } })).rejects.toThrow(
+      /holds the lease/,
+    );
+    expect(await leaseFolderKeys(bucket, '.nunjucks-s3')).toEqual(['000000000001.json', '000000000002.json']);
   });
 });

@@ -23,12 +23,13 @@ import {
   writeGeneration,
 } from './state/generations.js';
 import {
-  honoursConditionalCreate,
   LeaseLostError,
   type LeaseOptions,
   type LeaseRecord,
+  probeConditionalCreate,
   pruneOldEpochs,
   releaseLease,
+  removeProbe,
   renewLease,
   tryTakeLease,
 } from './state/lease.js';
@@ -115,14 +116,16 @@ export class HeldLease {
     if (this.timer) clearInterval(this.timer);
     // At once: none of the three depends on another. A next deploy that takes the lease before this
     // generation is gone sees it in flight a moment longer, which only spares more.
+    // The probe object goes too: the lease folder holds this run's epoch, so no DELETE empties it.
     const ending = endGeneration(this.generation, this.owner, completed).catch(() => {});
+    const probeGone = removeProbe(this.options).catch(() => {});
     if (!this.lost) {
       await Promise.all([
         releaseLease(this.options, this.lease).catch(() => {}),
         pruneOldEpochs(this.options, this.lease).catch(() => {}),
       ]);
     }
-    await ending;
+    await Promise.all([ending, probeGone]);
   }
 }
 
@@ -160,11 +163,13 @@ async function waitForLease(
   probing: Promise<boolean>,
 ): Promise<LeaseRecord> {
   const where = `s3://${run.bucket}/${options.stateFolder.replace(/\.nunjucks-s3$/, '')}`;
-  const conditional = await probing;
   const deadline = Date.now() + run.config.leaseWait * 1000;
   let said = 0;
+  // The first attempt goes while the probe still runs; later ones know its answer.
+  let conditional: boolean | Promise<boolean> = probing;
   for (;;) {
     const result = await tryTakeLease(options, conditional);
+    conditional = await probing;
     if (result.taken) return result.lease;
     if (run.signal?.aborted) throw run.signal.reason ?? new Error('aborted');
     const left = deadline - Date.now();
@@ -218,8 +223,9 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
     }
   }
   let lease: LeaseRecord;
-  // Whether the server honours If-None-Match (two PUTs and a DELETE), asked while the generation is written.
-  const probing = honoursConditionalCreate(options);
+  // Whether the server honours If-None-Match (two PUTs), asked while the generation is written and the
+  // lease taken; the probe object is deleted when the lease is released (HeldLease.release).
+  const probing = probeConditionalCreate(options);
   probing.catch(() => {}); // awaited in waitForLease; only a failed generation write leaves it unawaited
   try {
     await writeGeneration(
@@ -243,6 +249,8 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
       clearInterval(waiting);
     }
   } catch (err) {
+    // Not taken: the probe object goes now, once its PUTs are done.
+    await probing.then(() => removeProbe(options)).catch(() => {});
     if (err instanceof DeployLockedError) {
       await endGeneration(generation, owner, false).catch(() => {});
       throw err;

@@ -103,24 +103,47 @@ async function createIfAbsent(o: LeaseOptions, key: string, body: string): Promi
   }
 }
 
+const probeKey = (o: LeaseOptions) => `${leaseFolder(o)}probe-${o.owner}`;
+
 /**
- * Whether the server refuses `If-None-Match: *` over an existing object: creates a probe object, then
- * tries to create it again. Two PUTs, then a DELETE.
+ * Whether the server refuses `If-None-Match: *` over an existing object: creates this taker's probe
+ * object, then tries to create it again. Two PUTs; the probe object stays until {@link removeProbe}.
  */
-export async function honoursConditionalCreate(o: LeaseOptions): Promise<boolean> {
-  const key = `${leaseFolder(o)}probe-${o.owner}`;
+export async function probeConditionalCreate(o: LeaseOptions): Promise<boolean> {
+  const key = probeKey(o);
   await createIfAbsent(o, key, 'probe');
-  const second = await createIfAbsent(o, key, 'probe');
-  // Waited for: s3rver removes a folder left empty by a DELETE, and a lease PUT into that folder at the
-  // same moment fails inside s3rver with an unhandled error that stops the server.
-  await o.store.deleteObject(o.bucket, key);
-  return !second;
+  return !(await createIfAbsent(o, key, 'probe'));
 }
 
-/** Take the lease if nobody holds an unexpired one. */
-export async function tryTakeLease(o: LeaseOptions, conditional?: boolean): Promise<TakeResult> {
+/**
+ * Delete this taker's probe object. Only while an epoch object keeps the lease folder from being left
+ * empty, or with nothing else written into it at the same moment: s3rver removes a folder a DELETE leaves
+ * empty, and a PUT into that folder at that moment fails inside s3rver with an unhandled error that stops
+ * the server.
+ */
+export async function removeProbe(o: LeaseOptions): Promise<void> {
+  await o.store.deleteObject(o.bucket, probeKey(o));
+}
+
+/** Whether the server honours `If-None-Match: *`: the probe, then its removal (two PUTs, a DELETE). */
+export async function honoursConditionalCreate(o: LeaseOptions): Promise<boolean> {
+  const honoured = await probeConditionalCreate(o);
+  await removeProbe(o);
+  return honoured;
+}
+
+/**
+ * Take the lease if nobody holds an unexpired one. `conditional`: whether the server honours
+ * `If-None-Match: *`, or the probe still asking it (its answer is needed only once this taker's lease
+ * object is written, so the probe's requests and the lease's go at the same time); when absent, the
+ * probe is made first.
+ */
+export async function tryTakeLease(
+  o: LeaseOptions,
+  conditional?: boolean | Promise<boolean>,
+): Promise<TakeResult> {
   const now = o.now ?? Date.now;
-  const guarded = conditional ?? (await honoursConditionalCreate(o));
+  const guarding = conditional ?? (await honoursConditionalCreate(o));
   const epoch = await currentEpoch(o);
   const holder = epoch === 0 ? undefined : await readLease(o, epoch);
   if (holder && holder.expires > now() && !o.abandoned?.(holder)) return { taken: false, holder };
@@ -133,6 +156,9 @@ export async function tryTakeLease(o: LeaseOptions, conditional?: boolean): Prom
   if (!(await createIfAbsent(o, leaseKey(o, lease.epoch), JSON.stringify(lease)))) {
     return { taken: false, holder: await readLease(o, lease.epoch) };
   }
+  // Should the probe have failed, this lease is left to expire, as a killed run's is: rewriting it as
+  // released could, on a server that does not guard creates, release another taker's.
+  const guarded = await guarding;
   if (!guarded) {
     // The server may have let another taker overwrite this epoch: the last writer's record decides.
     await sleep(o.settleMs ?? 2000);
@@ -162,18 +188,25 @@ export async function releaseLease(o: LeaseOptions, lease: LeaseRecord): Promise
   await o.store.putObject({ bucket: o.bucket, key: leaseKey(o, lease.epoch), body: JSON.stringify(done) });
 }
 
+/** A probe object older than this was left by a run that was killed (a probe lives as long as its run). */
+const ABANDONED_PROBE_MS = 24 * 60 * 60 * 1000;
+
 /**
  * Delete the epochs below the one before `lease` (best effort, by its holder): the highest epoch decides,
- * so the older ones only lengthen the listing every taker makes. One LIST, one DeleteObjects when any.
+ * so the older ones only lengthen the listing every taker makes. Probe objects a day old go too (their
+ * runs were killed). One LIST, a DeleteObject for each.
  */
 export async function pruneOldEpochs(o: LeaseOptions, lease: LeaseRecord): Promise<void> {
   const page = await o.store.listObjects({ bucket: o.bucket, prefix: leaseFolder(o) });
+  const abandonedBefore = (o.now ?? Date.now)() - ABANDONED_PROBE_MS;
   const old = page.objects
-    .map((c) => c.key)
-    .filter((key) => {
-      const m = /(\d+)\.json$/.exec(key);
+    .filter((c) => {
+      if (c.key.slice(leaseFolder(o).length).startsWith('probe-'))
+        return c.lastModified !== undefined && c.lastModified.getTime() < abandonedBefore;
+      const m = /(\d+)\.json$/.exec(c.key);
       return m !== null && Number(m[1]) < lease.epoch - 1;
-    });
+    })
+    .map((c) => c.key);
   // One DeleteObject each: normally one old epoch per run (s3rver answers some DeleteObjects with 500).
   for (const key of old) await o.store.deleteObject(o.bucket, key);
 }
