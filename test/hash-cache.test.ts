@@ -182,7 +182,7 @@ describe('createAll: the hash cache', () => {
     await expectBucketMatches({ bucket, expected: expected(root) });
   });
 
-  it('an unchanged re-deploy leaves the cache file alone; a removed file or a stray entry makes it rewritten', async () => {
+  it('an unchanged re-deploy, filtered or not, leaves the cache file alone; a removed file or a stray entry makes it rewritten', async () => {
     const { root, app, bucket } = await site();
     await createAll(app(), { logger });
     const file = cacheFile();
@@ -191,6 +191,11 @@ describe('createAll: the hash cache', () => {
     expect((await createAll(app(), { logger })).uploaded).toEqual([]);
     expect(statSync(file).ino).toBe(written.ino);
     expect(readFileSync(file).equals(bytes)).toBe(true);
+    // So does a filtered run that finds its files as cached (it keeps the other files' entries).
+    expect((await createAll(app({ FLASKS3_FILEPATH_FILTER_REGEX: '^css' }), { logger })).uploaded).toEqual(
+      [],
+    );
+    expect(statSync(file).ino).toBe(written.ino);
 
     // An entry for a file that is not in the static folders any more (or never was) is dropped.
     const withStray = loadHashCache(file);

@@ -15,6 +15,7 @@ import {
   tryTakeLease,
 } from '../src/deploy/state/lease.js';
 import { createAll } from '../src/deploy/upload.js';
+import { faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testStore } from './helpers/s3.js';
 import { removeTemps, s3Settings, tempDir, writeFiles } from './helpers/upload-check.js';
 
@@ -121,5 +122,30 @@ describe('the lease', () => {
       /holds the lease/,
     );
     expect(await leaseFolderKeys(bucket, '.nunjucks-s3')).toEqual(['000000000001.json', '000000000002.json']);
+  });
+
+  it('a probe that fails does not fail the deploy nor leave its lease held: the lease is read back instead', async () => {
+    const bucket = await freshBucket('lease-probe-fails');
+    // Every PUT of the probe object fails, retries included; everything else goes through.
+    const proxy = await startFaultProxy({
+      target: s3Backend().endpoint,
+      rules: [{ method: 'PUT', key: /\/lease\/probe-/, fault: faults.internalError() }],
+    });
+    try {
+      const root = tempDir('lease-probe-fails-site');
+      writeFiles(root, { 'static/a.css': 'a { color: red }\n' });
+      const app = {
+        root,
+        config: s3Settings(bucket, proxy.url, { FLASKS3_PUT_BUCKET_ACL: false, FLASKS3_MAX_ATTEMPTS: 2 }),
+      };
+      const report = await createAll(app, { logger: { warn: () => {} } });
+      expect(report.uploaded.map((e) => e.key)).toEqual(['static/a.css']);
+      expect(proxy.log.some((e) => e.fault !== null && /probe-/.test(e.key ?? ''))).toBe(true);
+      // Released, and no probe object: the next taker gets the next epoch at once.
+      expect((await currentLease({ ...options(bucket, 'x'), stateFolder: '.nunjucks-s3' }))?.expires).toBe(0);
+      expect(await leaseFolderKeys(bucket, '.nunjucks-s3')).toEqual(['000000000001.json']);
+    } finally {
+      await proxy.close();
+    }
   });
 });

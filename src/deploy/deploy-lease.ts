@@ -114,9 +114,9 @@ export class HeldLease {
    */
   async release(completed: boolean): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    // At once: none of the three depends on another. A next deploy that takes the lease before this
-    // generation is gone sees it in flight a moment longer, which only spares more.
-    // The probe object goes too: the lease folder holds this run's epoch, so no DELETE empties it.
+    // At once: none of these depends on another. A next deploy that takes the lease before this
+    // generation is gone sees it in flight a moment longer, which only spares more. The probe object goes
+    // too: the lease folder holds this run's epoch, so its DELETE cannot leave the folder empty.
     const ending = endGeneration(this.generation, this.owner, completed).catch(() => {});
     const probeGone = removeProbe(this.options).catch(() => {});
     if (!this.lost) {
@@ -169,8 +169,9 @@ async function waitForLease(
   let conditional: boolean | Promise<boolean> = probing;
   for (;;) {
     const result = await tryTakeLease(options, conditional);
-    conditional = await probing;
     if (result.taken) return result.lease;
+    // Not taken, so nothing is held should the probe have failed: its error is this run's.
+    conditional = await probing;
     if (run.signal?.aborted) throw run.signal.reason ?? new Error('aborted');
     const left = deadline - Date.now();
     if (left <= 0) {
@@ -226,7 +227,7 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
   // Whether the server honours If-None-Match (two PUTs), asked while the generation is written and the
   // lease taken; the probe object is deleted when the lease is released (HeldLease.release).
   const probing = probeConditionalCreate(options);
-  probing.catch(() => {}); // awaited in waitForLease; only a failed generation write leaves it unawaited
+  probing.catch(() => {}); // its failure is reported by waitForLease, or taken as "not honoured" there
   try {
     await writeGeneration(
       generation,
@@ -249,8 +250,9 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
       clearInterval(waiting);
     }
   } catch (err) {
-    // Not taken: the probe object goes now, once its PUTs are done.
-    await probing.then(() => removeProbe(options)).catch(() => {});
+    // Not taken: the probe object goes now, once its PUTs are done (or failed: one may have created it).
+    await probing.catch(() => {});
+    await removeProbe(options).catch(() => {});
     if (err instanceof DeployLockedError) {
       await endGeneration(generation, owner, false).catch(() => {});
       throw err;

@@ -177,6 +177,11 @@ export function cacheRow(stamp: FileStamp, hash: string, integrity: string | und
     : [size, mtimeMs, ctimeMs, ino, dev, hash];
 }
 
+/** Whether two entries say the same. */
+export function sameRow(a: CacheRow, b: CacheRow): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
 function isCacheRow(e: unknown): e is CacheRow {
   if (!Array.isArray(e) || e.length < 6 || e.length > 7) return false;
   const [size, mtimeMs, ctimeMs, ino, dev, hash, integrity] = e as unknown[];

@@ -16,6 +16,7 @@ import {
   type HashCacheRows,
   rowHash,
   rowIntegrity,
+  sameRow,
   settled,
   stampOf,
 } from './hash-cache.js';
@@ -223,7 +224,17 @@ export function hashCacheToSave(
     if (hash === UNHASHED || !settled(item.stamp, seenAt)) delete rows[item.file.file];
     else rows[item.file.file] = cacheRow(item.stamp, hash, integrityToCache(item));
   }
-  return rows;
+  return filtered && holdsTheSame(loaded, rows) ? undefined : rows;
+}
+
+/** Whether the loaded cache's entries, all of them well formed, are exactly `rows`. */
+function holdsTheSame(loaded: HashCacheRows, rows: Readonly<Record<string, CacheRow>>): boolean {
+  const files = Object.keys(rows);
+  if (files.length !== loaded.files().length) return false;
+  return files.every((file) => {
+    const before = loaded.entryOf(file);
+    return before !== undefined && sameRow(before, rows[file]!);
+  });
 }
 
 /** What was sent is what was read last: it wins over a hash from before (or from the cache). */

@@ -135,8 +135,8 @@ export async function honoursConditionalCreate(o: LeaseOptions): Promise<boolean
 /**
  * Take the lease if nobody holds an unexpired one. `conditional`: whether the server honours
  * `If-None-Match: *`, or the probe still asking it (its answer is needed only once this taker's lease
- * object is written, so the probe's requests and the lease's go at the same time); when absent, the
- * probe is made first.
+ * object is written, so the probe's requests and the lease's go at the same time; should it fail, the
+ * answer is taken as no); when absent, the probe is made first.
  */
 export async function tryTakeLease(
   o: LeaseOptions,
@@ -156,9 +156,9 @@ export async function tryTakeLease(
   if (!(await createIfAbsent(o, leaseKey(o, lease.epoch), JSON.stringify(lease)))) {
     return { taken: false, holder: await readLease(o, lease.epoch) };
   }
-  // Should the probe have failed, this lease is left to expire, as a killed run's is: rewriting it as
-  // released could, on a server that does not guard creates, release another taker's.
-  const guarded = await guarding;
+  // A probe that failed tells nothing: this lease is then made sure of as where the server ignores the
+  // condition (read back after the settle delay), rather than left behind, held, by a run that fails.
+  const guarded = await Promise.resolve(guarding).catch(() => false);
   if (!guarded) {
     // The server may have let another taker overwrite this epoch: the last writer's record decides.
     await sleep(o.settleMs ?? 2000);
