@@ -143,7 +143,9 @@ export async function tryTakeLease(
   conditional?: boolean | Promise<boolean>,
 ): Promise<TakeResult> {
   const now = o.now ?? Date.now;
-  const guarding = conditional ?? (await honoursConditionalCreate(o));
+  // A probe that fails tells nothing: this lease is then made sure of as where the server ignores the
+  // condition (read back after the settle delay), rather than left behind, held, by a run that fails.
+  const guarding = Promise.resolve(conditional ?? (await honoursConditionalCreate(o))).catch(() => false);
   const epoch = await currentEpoch(o);
   const holder = epoch === 0 ? undefined : await readLease(o, epoch);
   if (holder && holder.expires > now() && !o.abandoned?.(holder)) return { taken: false, holder };
@@ -156,9 +158,7 @@ export async function tryTakeLease(
   if (!(await createIfAbsent(o, leaseKey(o, lease.epoch), JSON.stringify(lease)))) {
     return { taken: false, holder: await readLease(o, lease.epoch) };
   }
-  // A probe that failed tells nothing: this lease is then made sure of as where the server ignores the
-  // condition (read back after the settle delay), rather than left behind, held, by a run that fails.
-  const guarded = await Promise.resolve(guarding).catch(() => false);
+  const guarded = await guarding;
   if (!guarded) {
     // The server may have let another taker overwrite this epoch: the last writer's record decides.
     await sleep(o.settleMs ?? 2000);
