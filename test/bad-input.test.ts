@@ -10,12 +10,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { loadHashCache, sameStamp, stampOf } from '../src/deploy/hash-cache.js';
+import { stampOf } from '../src/deploy/hash-cache.js';
 import { recordKey } from '../src/deploy/record.js';
 import { type CreateAllOptions, createAll } from '../src/deploy/upload.js';
 import { ConfigError, UploadError, UrlBuildError } from '../src/errors.js';
 import { NunjucksS3 } from '../src/template/plugin.js';
 import { type FaultProxy, type FaultRule, faults, startFaultProxy } from './helpers/fault-proxy.js';
+import { loadHashCache, sameStamp } from './helpers/hash-cache-file.js';
 import { freshBucket, s3Backend } from './helpers/s3.js';
 import {
   expectBucketMatches,

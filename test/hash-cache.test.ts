@@ -7,9 +7,10 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
-import { hashCacheDir, loadHashCache, saveHashCache, settled, stampOf } from '../src/deploy/hash-cache.js';
+import { hashCacheDir, settled, stampOf } from '../src/deploy/hash-cache.js';
 import { createAll } from '../src/deploy/upload.js';
 import { UploadError } from '../src/errors.js';
+import { loadHashCache, saveHashCache } from './helpers/hash-cache-file.js';
 import { freshBucket } from './helpers/s3.js';
 import {
   expectBucketMatches,

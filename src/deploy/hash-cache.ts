@@ -34,27 +34,10 @@ export interface FileStamp {
   dev: number;
 }
 
-/** A cached hash: the stamp the file had, its xxh64, and its integrity when it was computed. */
-export interface CachedHash {
-  stamp: FileStamp;
-  hash: string;
-  integrity?: string | undefined;
-}
-
 const HEX16 = /^[0-9a-f]{16}$/;
 
 export function stampOf(st: Stats): FileStamp {
   return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev };
-}
-
-export function sameStamp(a: FileStamp, b: FileStamp): boolean {
-  return (
-    a.size === b.size &&
-    a.mtimeMs === b.mtimeMs &&
-    a.ctimeMs === b.ctimeMs &&
-    a.ino === b.ino &&
-    a.dev === b.dev
-  );
 }
 
 /**
@@ -209,24 +192,4 @@ export function saveHashCacheRows(file: string, rows: Readonly<Record<string, Ca
   } catch {
     return false;
   }
-}
-
-/** The cache's usable entries by absolute file path, as objects: to look at one, or edit it (tests do). */
-export function loadHashCache(file: string): Map<string, CachedHash> {
-  const cache = HashCacheRows.read(file);
-  const out = new Map<string, CachedHash>();
-  for (const p of cache.files()) {
-    const row = cache.entryOf(p);
-    if (row === undefined) continue;
-    const [size, mtimeMs, ctimeMs, ino, dev, hash, integrity] = row;
-    out.set(p, { stamp: { size, mtimeMs, ctimeMs, ino, dev }, hash, integrity });
-  }
-  return out;
-}
-
-/** Write the cache from objects (atomically). Returns false when it could not. */
-export function saveHashCache(file: string, entries: ReadonlyMap<string, CachedHash>): boolean {
-  const rows: Record<string, CacheRow> = Object.create(null);
-  for (const [p, { stamp, hash, integrity }] of entries) rows[p] = cacheRow(stamp, hash, integrity);
-  return saveHashCacheRows(file, rows);
 }
