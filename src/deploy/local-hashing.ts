@@ -2,7 +2,7 @@
 // before any request), its hash when one is needed (fingerprinted names; comparison with the record),
 // from the hash cache when its stat is the one cached, and the cache entries to save for the next run.
 
-import { accessSync, closeSync, constants as fsConstants, openSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, openSync, type Stats, statSync } from 'node:fs';
 import { factsOfFile, integrityOf } from '../content/fingerprint.js';
 import type { Hasher } from '../content/hash.js';
 import type { createHeaderResolver } from '../content/headers.js';
@@ -56,13 +56,14 @@ export function statFiles(
   const unreadable = new UnreadableFiles();
   for (const file of files) {
     try {
-      const stamp = stampOf(statSync(file.file));
+      const st = statSync(file.file);
+      const stamp = stampOf(st);
       // A file the cache vouches for is not opened, but must still be readable by whoever runs this
-      // deploy: access() is one syscall, no open. Always asked: a cache names files some earlier run
-      // could read (another user, other groups, or a filtered run that carried entries it did not check).
+      // deploy: a cache names files some earlier run could read (another user, other groups, or a
+      // filtered run that carried entries it did not check).
       const cached = cache?.matching(file.file, stamp);
       if (cached === undefined) closeSync(openSync(file.file, 'r'));
-      else accessSync(file.file, fsConstants.R_OK);
+      else if (!ownerMayRead(st)) accessSync(file.file, fsConstants.R_OK);
       const settings = resolveHeaders(file.relPath);
       items.push({
         file,
@@ -80,6 +81,19 @@ export function statFiles(
   }
   unreadable.throwIfAny();
   return items;
+}
+
+/** The real user id access() checks against; undefined where there is none (Windows). */
+const realUid = process.getuid?.();
+
+/**
+ * Whether the stat alone shows the file readable by this process: it owns the file and the owner may
+ * read. That is what access(R_OK) decides for an owner (the owner's bits are its whole permission, ACLs
+ * included), without its syscall: on an unchanged re-deploy the check ran once per file and cost more
+ * than the stat. Anyone else's file is asked with access().
+ */
+function ownerMayRead(st: Stats): boolean {
+  return realUid !== undefined && st.uid === realUid && (st.mode & 0o400) !== 0;
 }
 
 /** Unreadable files collected over a pass, reported at once as one ConfigError. */
