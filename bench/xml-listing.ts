@@ -1,6 +1,7 @@
 // How fast a ListObjects page of 1,000 keys is read, and how much it allocates: the tree reader
-// (parseXml, then the page read from the tree, as lean-store.ts did) against the listing reader that
-// fills the page while it walks the document (src/s3/lean/listing-page.ts). A synthetic page shaped like
+// (parseXml, then the page read from the tree, as lean-store.ts did) against the listing reader
+// (src/s3/lean/listing-page.ts): the usual page read by a few regular expressions (plain-listing.ts),
+// and the strict walk that fills the page as it goes, which reads every other page. A synthetic page shaped like
 // the servers' (Owner, StorageClass, every ETag written &quot;...&quot;), about 300 KB.
 //
 //   node --import tsx bench/xml-listing.ts [--pages 200] [--rounds 3] [--runs 7]
@@ -14,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GCProfiler } from 'node:v8';
-import { readObjectPage } from '../src/s3/lean/listing-page.js';
+import { readObjectPage, readWalkedObjectPage } from '../src/s3/lean/listing-page.js';
 import { parseXml } from '../src/s3/lean/xml.js';
 import { treeObjectPage } from '../test/helpers/tree-object-page.js';
 import { Rng } from './rng.js';
@@ -77,7 +78,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const READERS: Record<string, [label: string, read: (xml: string) => unknown]> = {
   tree: ['parseXml alone (the tree)', parseXml],
   'tree-page': ['tree page (parseXml + page from the tree)', treeObjectPage],
-  listing: ['listing reader (readObjectPage)', readObjectPage],
+  walk: ['the strict walk alone (readWalkedObjectPage)', readWalkedObjectPage],
+  listing: ['listing reader (readObjectPage: plain, else walk)', readObjectPage],
 };
 
 /** Warm: each reader on the same page, `pages` times a round, after a warm-up. */

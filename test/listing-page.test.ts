@@ -7,9 +7,10 @@ import { ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../bench/rng.js';
 import { LeanS3 } from '../src/s3/lean/lean-client.js';
-import { readObjectPage } from '../src/s3/lean/listing-page.js';
+import { readObjectPage, readWalkedObjectPage } from '../src/s3/lean/listing-page.js';
+import { readPlainObjectPage } from '../src/s3/lean/plain-listing.js';
 import type { ObjectPage } from '../src/s3/object-store.js';
-import { randomListing } from './helpers/random-listing.js';
+import { randomListing, usualListing } from './helpers/random-listing.js';
 import { freshBucket, s3Backend, testClient } from './helpers/s3.js';
 import { treeObjectPage } from './helpers/tree-object-page.js';
 
@@ -144,6 +145,58 @@ describe('the listing reader', () => {
   });
 });
 
+// The plain reader answers only pages it reads exactly as the walk does; the rest it leaves to the walk.
+describe('the plain reader of usual pages', () => {
+  it('reads 2,000 random pages shaped as the servers send them, as the walk does', () => {
+    const rng = new Rng(20261203);
+    for (let n = 0; n < 2000; n++) {
+      const xml = usualListing(rng);
+      const plain = readPlainObjectPage(xml);
+      expect(plain, xml).toBeDefined();
+      expect(plain, xml).toEqual(readWalkedObjectPage(xml));
+    }
+  });
+
+  it("gives the walk's page or none for 5,000 such pages with one corruption, never its own", () => {
+    const rng = new Rng(20261204);
+    let leftToTheWalk = 0;
+    let readItself = 0;
+    for (let n = 0; n < 5000; n++) {
+      const xml = usualListing(rng, true);
+      const plain = readPlainObjectPage(xml);
+      if (plain === undefined) leftToTheWalk++;
+      else {
+        readItself++;
+        expect(plain, xml).toEqual(outcome(readWalkedObjectPage, xml));
+      }
+      expect(outcome(readObjectPage, xml)).toEqual(outcome(readWalkedObjectPage, xml));
+    }
+    // Both branches are exercised: a corruption in text often leaves a page well-formed.
+    expect(leftToTheWalk).toBeGreaterThan(1000);
+    expect(readItself).toBeGreaterThan(500);
+  });
+
+  it('leaves CDATA, comments, long character references and other orders to the walk', () => {
+    const usual =
+      '<Contents><Key>k</Key><LastModified>2026-12-02T10:50:00.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>1</Size></Contents>';
+    expect(readPlainObjectPage(page(usual))).toBeDefined();
+    for (const unusual of [
+      usual.replace('<Key>k</Key>', '<Key><![CDATA[k]]></Key>'),
+      usual.replace('<Size>', '<!-- c --><Size>'),
+      usual.replace('<Key>k', '<Key>&#1234567;'),
+      usual.replace('<Key>k', '<Key>&#x10FFFF;'),
+      usual.replace('<Size>1</Size>', '<Size/>'),
+      usual.replace(/<ETag>.*<\/ETag>/, ''),
+      '<Contents><ETag>&quot;e&quot;</ETag><Key>k</Key><LastModified>x</LastModified><Size>1</Size></Contents>',
+      usual.replace('<Size>1</Size>', '<Size>1</Size><Owner><ID><Deep/></ID></Owner>'),
+      `<IsTruncated><x>y</x></IsTruncated>${usual}`,
+    ]) {
+      expect(readPlainObjectPage(page(unusual)), unusual).toBeUndefined();
+      expect(outcome(readObjectPage, page(unusual))).toEqual(outcome(treeObjectPage, page(unusual)));
+    }
+  });
+});
+
 const HOSTILE_KEYS = [
   'hostile/a&amp;b.txt',
   'hostile/&lt;not-a-tag&gt; &#x41;&#65;.txt',
@@ -181,6 +234,8 @@ describe('real pages from the S3 server', () => {
     const xml = await rawPage({ prefix: 'hostile/' });
     const ours = readObjectPage(xml);
     expect(ours).toEqual(treeObjectPage(xml));
+    // The server's page is a usual one: the plain reader read it, not the walk.
+    expect(readPlainObjectPage(xml)).toEqual(ours);
     expect(ours.objects.map((o) => o.key)).toEqual([...HOSTILE_KEYS].sort(byUtf8));
     const sdk = await client.send(new ListObjectsCommand({ Bucket: bucket, Prefix: 'hostile/' }));
     expect(ours.objects.map((o) => [o.key, o.size, o.etag])).toEqual(

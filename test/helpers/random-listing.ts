@@ -74,3 +74,43 @@ function corrupt(page: string, rng: Rng): string {
   if (kind === 1) return page.slice(0, at) + CORRUPTIONS[rng.int(0, CORRUPTIONS.length - 1)] + page.slice(at);
   return page.slice(0, at);
 }
+
+const USUAL_KEYS = [
+  'static/a b.css',
+  'ünï/ß.js',
+  '😀.svg',
+  'a&amp;b.txt',
+  '&lt;tag&gt;',
+  '&quot;q&apos;',
+  '&#x27;s3rver&#39;',
+  'x',
+];
+
+/**
+ * A page shaped as the servers send it (what plain-listing.ts reads itself): every <Contents> with Key,
+ * LastModified, ETag written &quot;...&quot;, sometimes other fields before Size, then Size, StorageClass
+ * and an Owner holding fields; root fields before and after. With `corrupt`, one corruption.
+ */
+export function usualListing(rng: Rng, corrupted = false): string {
+  const pick = <T>(items: readonly T[]) => items[rng.int(0, items.length - 1)]!;
+  const gap = () => pick(['', '', '\n  ']);
+  const contents = () =>
+    `<Contents>${gap()}<Key>${pick(USUAL_KEYS)}${rng.int(0, 999)}</Key><LastModified>${pick(['2026-12-02T10:50:00.000Z', 'soon'])}</LastModified>` +
+    `<ETag>&quot;${rng.int(0, 1e9).toString(16)}&quot;</ETag>${rng.float() < 0.2 ? '<ChecksumAlgorithm>CRC32</ChecksumAlgorithm>' : ''}` +
+    `<Size>${pick(['12', ' 7 ', '0', ''])}</Size>${gap()}<StorageClass>STANDARD</StorageClass>` +
+    `${rng.float() < 0.7 ? '<Owner><ID>abc</ID><DisplayName>me</DisplayName></Owner>' : ''}${gap()}</Contents>`;
+  const field = () => {
+    const name = pick(['Name', 'Prefix', 'Marker', 'MaxKeys', 'IsTruncated', 'NextMarker', 'EncodingType']);
+    return rng.float() < 0.1
+      ? `<${name}/>`
+      : `<${name}>${pick(['', 'true', 'false', ' true ', 'a&amp;b', 'p/'])}</${name}>`;
+  };
+  const children = [
+    ...Array.from({ length: rng.int(0, 3) }, field),
+    ...Array.from({ length: rng.int(0, 8) }, contents),
+    ...Array.from({ length: rng.int(0, 2) }, field),
+    rng.float() < 0.2 ? '<CommonPrefixes><Prefix>p/</Prefix></CommonPrefixes>' : '',
+  ];
+  const page = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${children.join(gap())}</ListBucketResult>${gap()}`;
+  return corrupted ? corrupt(page, rng) : page;
+}

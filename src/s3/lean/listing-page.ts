@@ -7,6 +7,7 @@
 // NextMarker is none.
 
 import type { ObjectPage, StoredObject } from '../object-store.js';
+import { readPlainObjectPage } from './plain-listing.js';
 import { decodeText } from './xml-entities.js';
 import { unexpectedRoot } from './xml-error.js';
 import { walkXml, type XmlHandler } from './xml-walk.js';
@@ -19,8 +20,16 @@ const CONTENTS_FIELDS: ReadonlySet<string> = new Set<Kept>(['Key', 'ETag', 'Size
 /** The text of the kept elements met so far, by name: absent until the first one opens. */
 type Texts = Partial<Record<Kept, string>>;
 
-/** The page in `xml`, the body of a ListObjects answer; throws a "Deserialization error" as parseXml does. */
+/**
+ * The page in `xml`, the body of a ListObjects answer; throws a "Deserialization error" as parseXml does.
+ * The usual page is read by plain-listing.ts; this walk reads what that one leaves.
+ */
 export function readObjectPage(xml: string): ObjectPage {
+  return readPlainObjectPage(xml) ?? readWalkedObjectPage(xml);
+}
+
+/** The page in `xml`, read by the strict walk. */
+export function readWalkedObjectPage(xml: string): ObjectPage {
   const reader = new PageReader();
   const root = walkXml(xml, reader);
   if (root !== 'ListBucketResult') throw unexpectedRoot('ListBucketResult', root);
