@@ -68,6 +68,11 @@ describe('modifiedSince', () => {
     [T0, T1, false],
     [undefined, T0, false],
     [T1, undefined, false],
+    // Times not as toISOString writes them are compared as dates.
+    ['2026-12-02T10:50:01Z', '2026-12-02T10:50:00.500Z', true],
+    ['2026-12-02T10:50:00Z', '2026-12-02T10:50:00.500Z', false],
+    ['Wed, 02 Dec 2026 10:50:01 GMT', '2026-12-02T10:50:00.000Z', true],
+    ['+010000-01-01T00:00:00.000Z', '2026-12-02T10:50:00.000Z', true],
   ])('%s after %s: %s', (a, b, expected) => {
     expect(modifiedSince(a, b)).toBe(expected);
   });

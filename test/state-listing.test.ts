@@ -3,12 +3,14 @@
 // keys outside the prefixes left out. listingSegments is pure: table-driven.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../bench/rng.js';
 import {
   compareKeys,
   etagFrom,
   listBucket,
   listingSegments,
   normaliseEtag,
+  sortKeys,
   splitKeysOf,
 } from '../src/deploy/state/listing.js';
 import { runPool } from '../src/util/pool.js';
@@ -135,9 +137,38 @@ describe('listingSegments', () => {
     expect('a\uff01' < 'a\u{1f600}').toBe(false); // JavaScript's own order differs
   });
 
+  it("sortKeys gives S3's byte order, with and without keys past U+D800", () => {
+    const rng = new Rng(20261205);
+    const units = [
+      'a',
+      'b',
+      '/',
+      '.',
+      'Z',
+      '\u00e9',
+      '\ud7ff',
+      '\uff01',
+      '\ue000',
+      '\u{1f600}',
+      '\u{10ffff}',
+    ];
+    for (let round = 0; round < 200; round++) {
+      const ascii = round % 2 === 0;
+      const pool = ascii ? units.slice(0, 6) : units;
+      const keys = Array.from({ length: 40 }, () =>
+        Array.from({ length: rng.int(1, 5) }, () => pool[rng.int(0, pool.length - 1)]).join(''),
+      );
+      const byBytes = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      expect(sortKeys([...keys])).toEqual(byBytes);
+    }
+  });
+
   it('normalises quoted and bare ETags alike', () => {
     expect(normaliseEtag('"abc"')).toBe('abc');
     expect(normaliseEtag('abc')).toBe('abc');
+    expect(normaliseEtag('"')).toBe('"');
+    expect(normaliseEtag('""')).toBe('');
+    expect(normaliseEtag('"a"b')).toBe('"a"b');
   });
 
   it.each([

@@ -23,9 +23,14 @@ export interface ExpectedObject {
   size: number;
 }
 
+/** An ISO time as toISOString writes it: two of them compare as text in the order of their times. */
+const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** Whether `listed` is later than `claimed` (both ISO times; a claim without one is never later). */
 export function modifiedSince(listed: string | undefined, claimed: string | undefined): boolean {
   if (listed === undefined || claimed === undefined) return false;
+  // Both as listings give them (toISOString) is the rule: compared as text, no date parsed.
+  if (CANONICAL_TIME.test(listed) && CANONICAL_TIME.test(claimed)) return listed > claimed;
   return Date.parse(listed) > Date.parse(claimed);
 }
 
@@ -64,7 +69,8 @@ export function confirmClaims(
   legacyEtag: (key: string) => ExpectedObject | undefined = () => undefined,
 ): ConfirmedClaims {
   const out: ConfirmedClaims = { contradicted: new Map(), upgraded: new Map() };
-  for (const [key, claim] of Object.entries(objects)) {
+  for (const key in objects) {
+    const claim = objects[key]!;
     const legacy = claim.etag === undefined ? legacyEtag(key) : undefined;
     const why = contradiction(claim, listed.get(key), legacy);
     if (why) out.contradicted.set(key, why);

@@ -66,10 +66,12 @@ export async function confirmTheRecord(
     prefixes: listPrefixes(run.folderKeys),
     expected: Object.keys(record.objects),
   });
-  const byKey = new Map(items.map((i) => [i.key, i]));
-  const { contradicted, upgraded } = confirmClaims(record.objects, listed, (key) =>
-    legacyExpectation(byKey.get(key), record.objects[key]!.size),
-  );
+  // Items by key only for version 1 claims, which are rare: most records never need the map.
+  let byKey: Map<string, DeployItem> | undefined;
+  const { contradicted, upgraded } = confirmClaims(record.objects, listed, (key) => {
+    byKey ??= new Map(items.map((i) => [i.key, i]));
+    return legacyExpectation(byKey.get(key), record.objects[key]!.size);
+  });
   for (const key of contradicted.keys()) delete record.objects[key];
   for (const [key, claim] of upgraded) record.objects[key] = claim;
   return contradicted;

@@ -40,7 +40,8 @@ export interface ListBucketOptions {
 
 /** An ETag as listings and PUTs compare it: without surrounding quotes. */
 export function normaliseEtag(etag: string): string {
-  return etag.replace(/^"(.*)"$/, '$1');
+  const quoted = etag.length >= 2 && etag.charCodeAt(0) === 34 && etag.charCodeAt(etag.length - 1) === 34;
+  return quoted ? etag.slice(1, -1) : etag;
 }
 
 /**
@@ -73,12 +74,24 @@ function codePointRank(unit: number): number {
   return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }
 
+/** A code unit from U+D800 up: only keys holding one can sort differently in code point order. */
+const HIGH_UNIT = /[\uD800-\uFFFF]/;
+
+/**
+ * `keys` sorted in place as S3 lists them (compareKeys). Keys without a code unit from U+D800 up sort
+ * the same either way, so they take the engine's own sort: 10,000 keys through a JavaScript comparator
+ * cost an unchanged deploy about 10 ms.
+ */
+export function sortKeys(keys: string[]): string[] {
+  return keys.some((k) => HIGH_UNIT.test(k)) ? keys.sort(compareKeys) : keys.sort();
+}
+
 /**
  * Every `every`th of the keys under `prefixes`, in listing order: where parallel segments of a listing of
  * about `every` keys each can start (for example from the keys of the previous deploy's record).
  */
 export function splitKeysOf(keys: Iterable<string>, prefixes: readonly string[], every = 1000): string[] {
-  const inside = [...keys].filter((k) => prefixes.some((p) => k.startsWith(p))).sort(compareKeys);
+  const inside = sortKeys([...keys].filter((k) => prefixes.some((p) => k.startsWith(p))));
   const out: string[] = [];
   for (let i = every - 1; i < inside.length - 1; i += every) out.push(inside[i]!);
   return out;
@@ -120,8 +133,12 @@ async function listSegment(
       marker,
       maxKeys: options.pageSize ?? 1000,
     });
+    // Keys come in order: only a page that reaches the segment's last key needs each key compared.
+    const lastOnPage = page.objects.at(-1)?.key;
+    const reachesLast =
+      segment.last !== undefined && lastOnPage !== undefined && compareKeys(lastOnPage, segment.last) >= 0;
     for (const o of page.objects) {
-      const pastLast = segment.last === undefined ? -1 : compareKeys(o.key, segment.last);
+      const pastLast = reachesLast ? compareKeys(o.key, segment.last!) : -1;
       if (pastLast > 0) return;
       into.set(o.key, {
         etag: etagFrom(o.etag) ?? '',
@@ -137,7 +154,10 @@ async function listSegment(
   }
 }
 
-/** Every object under `prefixes`, by key. Requests: about one per 1,000 keys, plus one per segment. */
+/**
+ * Every object under `prefixes`, by key (in no particular order). Requests: about one per 1,000 keys,
+ * plus one per segment.
+ */
 export async function listBucket(options: ListBucketOptions): Promise<Map<string, ListedObject>> {
   const { expected } = options;
   if (expected === undefined) return listSegments(options, options.splitKeys);
@@ -153,16 +173,12 @@ async function listSegments(
   splitKeys: readonly string[] | undefined,
 ): Promise<Map<string, ListedObject>> {
   const segments = listingSegments(options.prefixes, splitKeys);
-  const results = segments.map(() => new Map<string, ListedObject>());
+  // Segments hold distinct keys: they fill one map, in the order their pages come.
+  const out = new Map<string, ListedObject>();
   let next = 0;
   const worker = async () => {
-    while (next < segments.length) {
-      const i = next++;
-      await listSegment(options, segments[i]!, results[i]!);
-    }
+    while (next < segments.length) await listSegment(options, segments[next++]!, out);
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, segments.length) }, worker));
-  const out = new Map<string, ListedObject>();
-  for (const r of results) for (const [k, v] of r) out.set(k, v);
   return out;
 }
