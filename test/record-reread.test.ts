@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { AppLike } from '../src/app.js';
 import { recordKey } from '../src/deploy/record.js';
 import { deltaKey, newRunId } from '../src/deploy/record-delta.js';
-import { readRecord, writeDelta, writeRecord } from '../src/deploy/record-store.js';
+import { readRecord, readRecordAgain, writeDelta, writeRecord } from '../src/deploy/record-store.js';
 import { type LeaseOptions, releaseLease, tryTakeLease } from '../src/deploy/state/lease.js';
 import { createAll, type UploadReport } from '../src/deploy/upload.js';
 import { startFaultProxy } from './helpers/fault-proxy.js';
@@ -145,5 +145,55 @@ describe('a deploy that waited for the lease plans from the record its holder le
   it('the holder rewrote the snapshot: the claim it withdrew is not relied on (SDK client)', async () => {
     const report = await redeployWhileHeld(rewriteSnapshot, gettingClient().client);
     expect(report.uploaded.map((e) => [e.key, e.reason])).toEqual([[CHANGED, 'new']]);
+  });
+});
+
+// The first read's GET and LIST go together, so a deploy writing between them can make them disagree: the
+// GET's snapshot from after the write, the LIST's deltas from before it, or the other way round. The read
+// after the lease must then read again, never reuse that mix.
+describe('a first read whose GET and LIST disagreed is read again after the lease', () => {
+  async function bucketWithDelta(): Promise<{ bucket: string; delta: string }> {
+    const bucket = await freshBucket('mixed-read');
+    await createAll(siteApp(bucket), { logger: quiet });
+    const run = newRunId();
+    const delta = deltaKey('', run, 1);
+    await writeDelta(
+      testStore(),
+      { bucket, key: delta },
+      { format: 'nunjucks-s3/record-delta', run, seq: 1, set: {}, drop: [CHANGED], settings: {} },
+    );
+    return { bucket, delta };
+  }
+
+  it('the snapshot from before a merge, the deltas from after it', async () => {
+    const { bucket } = await bucketWithDelta();
+    const before = await readRecord(testStore(), bucket, '');
+    if (before.status !== 'found') throw new Error(`expected a record, got ${before.status}`);
+    expect(before.pending.deltas).toHaveLength(1);
+    // The holder merges the delta into a new snapshot and deletes it.
+    await writeRecord(testStore(), { ...before.record, merged: [] });
+    await testStore().deleteObject(bucket, before.pending.deltas[0]!);
+    const after = await readRecord(testStore(), bucket, '');
+    if (after.status !== 'found') throw new Error(`expected a record, got ${after.status}`);
+    const mixed = { ...before, pending: after.pending };
+    const again = await readRecordAgain(testStore(), bucket, '', mixed);
+    expect(again).not.toBe(mixed);
+    expect(again.status === 'found' && again.snapshot).toEqual(after.snapshot);
+  });
+
+  it('the snapshot from after a merge, the deltas from before it', async () => {
+    const { bucket } = await bucketWithDelta();
+    const before = await readRecord(testStore(), bucket, '');
+    if (before.status !== 'found') throw new Error(`expected a record, got ${before.status}`);
+    await writeRecord(testStore(), { ...before.record, merged: [] });
+    await testStore().deleteObject(bucket, before.pending.deltas[0]!);
+    const after = await readRecord(testStore(), bucket, '');
+    if (after.status !== 'found') throw new Error(`expected a record, got ${after.status}`);
+    const mixed = { ...after, pending: before.pending };
+    const again = await readRecordAgain(testStore(), bucket, '', mixed);
+    expect(again).not.toBe(mixed);
+    expect(again.status === 'found' && again.pending.deltas).toEqual([]);
+    // And what was read, when nothing changed since, is used as it is.
+    expect(await readRecordAgain(testStore(), bucket, '', after)).toBe(after);
   });
 });
