@@ -8,6 +8,7 @@ import {
   currentLease,
   honoursConditionalCreate,
   LeaseLostError,
+  lookAtLease,
   probeConditionalCreate,
   pruneOldEpochs,
   releaseLease,
@@ -41,6 +42,33 @@ describe('the lease', () => {
   it('knows whether the server honours If-None-Match: * (RGW does, s3rver does not)', async () => {
     const bucket = await freshBucket('lease-probe');
     expect(await honoursConditionalCreate(options(bucket, 'a'))).toBe(s3Backend().name === 'rgw');
+  });
+
+  it('takes the lease from a look made while the generation was written, and looks again at an old one', async () => {
+    const bucket = await freshBucket('lease-look');
+    // A recent look that saw the lease free: the lease is taken from it, at the next epoch.
+    const fresh = lookAtLease(options(bucket, 'a'));
+    const taken = await tryTakeLease(options(bucket, 'a'), undefined, fresh);
+    expect(taken).toMatchObject({ taken: true, lease: { epoch: 1, owner: 'a' } });
+    if (!taken.taken) throw new Error('not taken');
+    await releaseLease(options(bucket, 'a'), taken.lease);
+    // 'b' looks (epoch 1, released), then 'c' takes epoch 2 and holds it.
+    const seen = await lookAtLease(options(bucket, 'b'));
+    expect(seen).toMatchObject({ epoch: 1, holder: { owner: 'a', expires: 0 } });
+    expect(await tryTakeLease(options(bucket, 'c'))).toMatchObject({ taken: true, lease: { epoch: 2 } });
+    // 'b''s look is older than half the settle delay (300 ms): it looks again, and finds 'c' holding.
+    const old = { ...seen, startedAt: performance.now() - 200 };
+    expect(await tryTakeLease(options(bucket, 'b'), undefined, Promise.resolve(old))).toMatchObject({
+      taken: false,
+      holder: { owner: 'c', epoch: 2 },
+    });
+    // A look that failed is made again too.
+    const failed = Promise.reject(new Error('no answer'));
+    expect(await tryTakeLease(options(bucket, 'b'), undefined, failed)).toMatchObject({
+      taken: false,
+      holder: { owner: 'c' },
+    });
+    expect((await currentLease(options(bucket, 'x')))?.owner).toBe('c');
   });
 
   it('has exactly one winner among simultaneous takers', async () => {

@@ -23,9 +23,11 @@ import {
   writeGeneration,
 } from './state/generations.js';
 import {
+  type LeaseLook,
   LeaseLostError,
   type LeaseOptions,
   type LeaseRecord,
+  lookAtLease,
   probeConditionalCreate,
   pruneOldEpochs,
   releaseLease,
@@ -156,19 +158,25 @@ function describeHolder(holder: LeaseRecord | undefined): string {
   return `the deploy started at ${holder.started ?? '(unknown time)'}${where} (lease ${holder.owner})`;
 }
 
-/** Take the lease, waiting up to leaseWait; throws DeployLockedError after that. */
+/**
+ * Take the lease, waiting up to leaseWait; throws DeployLockedError after that. The first attempt uses
+ * the look `looking` (made while the generation was written) and goes while the probe still runs; later
+ * ones look again and know the probe's answer.
+ */
 async function waitForLease(
   run: DeployContext,
   options: LeaseOptions,
   probing: Promise<boolean>,
+  looking: Promise<LeaseLook>,
 ): Promise<LeaseRecord> {
   const where = `s3://${run.bucket}/${options.stateFolder.replace(/\.nunjucks-s3$/, '')}`;
   const deadline = Date.now() + run.config.leaseWait * 1000;
   let said = 0;
-  // The first attempt goes while the probe still runs; later ones know its answer.
   let conditional: boolean | Promise<boolean> = probing;
+  let earlier: Promise<LeaseLook> | undefined = looking;
   for (;;) {
-    const result = await tryTakeLease(options, conditional);
+    const result = await tryTakeLease(options, conditional, earlier);
+    earlier = undefined;
     if (result.taken) return result.lease;
     // Not taken, so nothing is held should the probe have failed: its error is this run's.
     conditional = await probing;
@@ -228,6 +236,9 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
   // lease taken; the probe object is deleted when the lease is released (HeldLease.release).
   const probing = probeConditionalCreate(options);
   probing.catch(() => {}); // its failure is reported by waitForLease, or taken as "not honoured" there
+  // The lease is looked at (LIST, GET) while the generation is written; only its create waits for that.
+  const looking = lookAtLease(options);
+  looking.catch(() => {}); // a failed look is made again by the first attempt, whose error counts
   try {
     await writeGeneration(
       generation,
@@ -245,7 +256,7 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
       LEASE_TTL_MS / 3,
     );
     try {
-      lease = await waitForLease(run, options, probing);
+      lease = await waitForLease(run, options, probing, looking);
     } finally {
       clearInterval(waiting);
     }

@@ -132,22 +132,53 @@ export async function honoursConditionalCreate(o: LeaseOptions): Promise<boolean
   return honoured;
 }
 
+/** What one look at the lease folder saw: the highest epoch and its lease (none before the first epoch). */
+export interface LeaseLook {
+  epoch: number;
+  holder: LeaseRecord | undefined;
+  /** performance.now() before the look's first request. */
+  startedAt: number;
+}
+
+/** Look at the lease: the highest epoch (one LIST) and its lease (one GET). */
+export async function lookAtLease(o: LeaseOptions): Promise<LeaseLook> {
+  const startedAt = performance.now();
+  const epoch = await currentEpoch(o);
+  const holder = epoch === 0 ? undefined : await readLease(o, epoch);
+  return { epoch, holder, startedAt };
+}
+
+/**
+ * Whether a look made earlier may still decide which epoch to create: it began less than half the settle
+ * delay ago. Where the server ignores the condition, a taker that created that epoch after this look
+ * reads it back only a settle delay later, so a create made within it still reaches that read-back, and
+ * the last writer's record decides, as for a look made just before the create.
+ */
+function recentEnough(o: LeaseOptions, look: LeaseLook): boolean {
+  return performance.now() - look.startedAt < (o.settleMs ?? 2000) / 2;
+}
+
 /**
  * Take the lease if nobody holds an unexpired one. `conditional`: whether the server honours
  * `If-None-Match: *`, or the probe still asking it (its answer is needed only once this taker's lease
  * object is written, so the probe's requests and the lease's go at the same time; should it fail, the
- * answer is taken as no); when absent, the probe is made first.
+ * answer is taken as no); when absent, the probe is made first. `earlier`: a look started before (while
+ * the caller wrote its generation), used when it is recent enough; otherwise, or when it failed, the
+ * lease is looked at now.
  */
 export async function tryTakeLease(
   o: LeaseOptions,
   conditional?: boolean | Promise<boolean>,
+  earlier?: Promise<LeaseLook>,
 ): Promise<TakeResult> {
   const now = o.now ?? Date.now;
+  const earlierLook = earlier?.catch(() => undefined); // handled at once: the probe may come first
   // A probe that fails tells nothing: this lease is then made sure of as where the server ignores the
   // condition (read back after the settle delay), rather than left behind, held, by a run that fails.
   const guarding = Promise.resolve(conditional ?? (await honoursConditionalCreate(o))).catch(() => false);
-  const epoch = await currentEpoch(o);
-  const holder = epoch === 0 ? undefined : await readLease(o, epoch);
+  let look = await earlierLook;
+  if (!look || !recentEnough(o, look)) look = await lookAtLease(o);
+  const { epoch, holder } = look;
   if (holder && holder.expires > now() && !o.abandoned?.(holder)) return { taken: false, holder };
   const lease: LeaseRecord = {
     owner: o.owner,
