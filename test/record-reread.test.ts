@@ -197,3 +197,35 @@ describe('a first read whose GET and LIST disagreed is read again after the leas
     expect(await readRecordAgain(testStore(), bucket, '', after)).toBe(after);
   });
 });
+
+describe('the listing that confirms the claims', () => {
+  it('is made once by an unchanged re-deploy, and only once its lease object is written', async () => {
+    const bucket = await freshBucket('listing-order');
+    await createAll(siteApp(bucket), { logger: quiet });
+    const proxy = await startFaultProxy({ target: s3Backend().endpoint, rules: [] });
+    try {
+      const report = await createAll(siteApp(bucket, proxy.url), { logger: quiet });
+      expect(report.uploaded).toEqual([]);
+      const leaseWritten = proxy.log.findIndex(
+        (e) => e.method === 'PUT' && /\.nunjucks-s3\/lease\/\d+\.json$/.test(e.key ?? ''),
+      );
+      const folderListings = proxy.log
+        .map((e, i) => ({ e, i }))
+        .filter(
+          ({ e }) =>
+            e.method === 'GET' &&
+            e.key === undefined &&
+            !/[?&]uploads/.test(e.url) &&
+            /[?&]prefix=(admin%2F)?static%2F/.test(e.url),
+        );
+      expect(leaseWritten).toBeGreaterThanOrEqual(0);
+      // One LIST per static folder (the fixture's pages are short), all after the lease's create.
+      expect(
+        folderListings.map(({ e }) => decodeURIComponent(/prefix=([^&]*)/.exec(e.url)![1]!)).sort(),
+      ).toEqual(['admin/static/', 'static/']);
+      expect(folderListings.every(({ i }) => i > leaseWritten)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

@@ -12,7 +12,7 @@ import { BUFFER_LIMIT } from './local-hashing.js';
 import type { UploadRecord } from './record.js';
 import type { PendingState } from './record-store.js';
 import { listPrefixes } from './stale.js';
-import { listBucket } from './state/listing.js';
+import { type ListedObject, listBucket } from './state/listing.js';
 import type { DeployContext, DeployItem } from './types.js';
 
 /** Whether this run confirms the claims against listings (before the plan and after the transfer). */
@@ -50,22 +50,32 @@ function legacyExpectation(item: DeployItem | undefined, claimedSize: number): E
   }
 }
 
-/**
- * List the app's folders and withdraw from `record` every claim the bucket does not bear out; version 1
- * claims that hold get the listed ETag. Returns the contradicted keys (their files are uploaded again).
- * Listing errors are thrown (the caller fails the run before any upload).
- */
-export async function confirmTheRecord(
+/** The listing of the app's folders that confirms `record`'s claims (its keys cut it into parallel pages). */
+export function listForTheClaims(
   run: DeployContext,
   record: UploadRecord,
-  items: readonly DeployItem[],
-): Promise<Map<string, Contradiction>> {
-  const listed = await listBucket({
+): Promise<Map<string, ListedObject>> {
+  return listBucket({
     store: run.s3.store,
     bucket: run.bucket,
     prefixes: listPrefixes(run.folderKeys),
     expected: Object.keys(record.objects),
   });
+}
+
+/**
+ * List the app's folders (or take `listing`, made by listForTheClaims for this record) and withdraw from
+ * `record` every claim the bucket does not bear out; version 1 claims that hold get the listed ETag.
+ * Returns the contradicted keys (their files are uploaded again). Listing errors are thrown (the caller
+ * fails the run before any upload).
+ */
+export async function confirmTheRecord(
+  run: DeployContext,
+  record: UploadRecord,
+  items: readonly DeployItem[],
+  listing: Promise<Map<string, ListedObject>> = listForTheClaims(run, record),
+): Promise<Map<string, Contradiction>> {
+  const listed = await listing;
   // Items by key only for version 1 claims, which are rare: most records never need the map.
   let byKey: Map<string, DeployItem> | undefined;
   const { contradicted, upgraded } = confirmClaims(record.objects, listed, (key) => {

@@ -5,7 +5,7 @@
 
 import { bucketExists } from '../s3/bucket.js';
 import type { Contradiction } from './confirm-claims.js';
-import { confirmTheRecord, mustConfirm } from './confirm-record.js';
+import { confirmTheRecord, listForTheClaims, mustConfirm } from './confirm-record.js';
 import type { LocalFiles } from './gather.js';
 import { hashItems } from './local-hashing.js';
 import { planUploads, type UploadPlan } from './plan.js';
@@ -13,6 +13,7 @@ import { emptyRecord, recordKey, type UploadRecord } from './record.js';
 import { RecordKeeper } from './record-keeper.js';
 import { type PendingState, type RecordRead, readRecord, readRecordAgain } from './record-store.js';
 import { abortedBeforeStart, preflightFailure, reportEntry } from './report.js';
+import type { ListedObject } from './state/listing.js';
 import { type DeployContext, type DeployItem, UNHASHED } from './types.js';
 
 /** What the bucket holds for this prefix, as far as the record tells. */
@@ -96,35 +97,68 @@ async function consultTheRecord(
 }
 
 /**
- * With onlyModified and a record: hash the items not hashed yet whose recorded entry has their size
- * (only those can be unchanged; the rest are uploaded whatever their bytes, and hashed as they are sent).
+ * The items not hashed yet whose recorded entry has their size: only those can be unchanged (the rest are
+ * uploaded whatever their bytes, and hashed as they are sent).
  */
+function itemsToCompare(local: LocalFiles, record: UploadRecord): DeployItem[] {
+  const objects = record.objects;
+  return local.items.filter(
+    (i) => i.hash === UNHASHED && Object.hasOwn(objects, i.key) && objects[i.key]!.size === i.size,
+  );
+}
+
+/** With onlyModified and a record: hash the items {@link itemsToCompare} names. */
 async function hashWhatTheRecordCanVouchFor(
   run: DeployContext,
   local: LocalFiles,
   record: UploadRecord,
 ): Promise<void> {
-  const objects = record.objects;
-  const toCompare = local.items.filter(
-    (i) => i.hash === UNHASHED && Object.hasOwn(objects, i.key) && objects[i.key]!.size === i.size,
-  );
-  await hashItems(toCompare, local.hasher, run.signal, false);
+  await hashItems(itemsToCompare(local, record), local.hasher, run.signal, false);
   if (run.signal?.aborted) throw abortedBeforeStart(run);
 }
 
-/** Plan the deploy against the record; the skipped files go into the report now. */
+/** Whether planTheDeploy will confirm `found`'s claims against a listing. */
+function confirmsClaims(
+  run: DeployContext,
+  found: RecordFound,
+): found is RecordFound & { record: UploadRecord } {
+  return run.config.onlyModified && found.record !== undefined && found.confirm;
+}
+
+/**
+ * The listing planTheDeploy confirms `found`'s claims with, started now (once the lease is held, while the
+ * record is read again) when nothing is left to hash first; undefined otherwise. Its failure is
+ * planTheDeploy's to report.
+ */
+export function startTheConfirmingListing(
+  run: DeployContext,
+  local: LocalFiles,
+  found: RecordFound,
+): Promise<Map<string, ListedObject>> | undefined {
+  if (!confirmsClaims(run, found) || itemsToCompare(local, found.record).length > 0) return undefined;
+  const listing = listForTheClaims(run, found.record);
+  listing.catch(() => {}); // awaited by planTheDeploy, or dropped when the record changed
+  return listing;
+}
+
+/**
+ * Plan the deploy against the record; the skipped files go into the report now. `listing`: from
+ * startTheConfirmingListing, for this very record.
+ */
 export async function planTheDeploy(
   run: DeployContext,
   local: LocalFiles,
   found: RecordFound,
+  listing?: Promise<Map<string, ListedObject>>,
 ): Promise<UploadPlan<DeployItem>> {
   const { config, report } = run;
   // Hashing first (it may read the whole site): the listing is then the deploy's last look at the bucket
-  // before the plan, and a deploy that sends nothing relies on it alone (final-verification.ts).
+  // before the plan, and a deploy that sends nothing relies on it alone (final-verification.ts). A listing
+  // started earlier was started with nothing left to hash.
   if (config.onlyModified && found.record) await hashWhatTheRecordCanVouchFor(run, local, found.record);
-  if (config.onlyModified && found.record && found.confirm) {
+  if (confirmsClaims(run, found)) {
     try {
-      found.contradicted = await confirmTheRecord(run, found.record, local.items);
+      found.contradicted = await confirmTheRecord(run, found.record, local.items, listing);
     } catch (err) {
       throw preflightFailure(
         run,

@@ -6,7 +6,8 @@
 //   read the record               one GET (it also tells whether the bucket exists)
 //   the lease (deploy-lease.ts)   announce this run's generation, take the lease on the prefix (waiting
 //                                 while another deploy holds it); then, at once, abandoned multipart
-//                                 uploads aborted and the record read again (what the previous holder left)
+//                                 uploads aborted, the record read again (what the previous holder left)
+//                                 and, when no file waits to be hashed, the listing the plan confirms with
 //   plan (consult-record.ts)      what to upload
 //   ensure the bucket             create it if missing, bucket ACL (best effort)
 //     (ensure-bucket.ts)
@@ -32,6 +33,7 @@ import {
   type RecordFound,
   readTheRecord,
   readTheRecordAgain,
+  startTheConfirmingListing,
 } from './consult-record.js';
 import { abortAbandonedUploadsOfThisApp, type HeldLease, takeTheLease } from './deploy-lease.js';
 import { ensureBucket } from './ensure-bucket.js';
@@ -72,6 +74,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     let found = await awaitFirstAnswer(deploy, 'reading the upload record from', (first) =>
       readTheRecord(first, local.items),
     );
+    let listing: ReturnType<typeof startTheConfirmingListing>;
     if (!run.dryRun) {
       const needs = {
         items: local.items,
@@ -79,16 +82,21 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
         ownedKeys: new Set(Object.keys(found.record?.objects ?? {})),
       };
       lease = await takeTheLease(deploy, needs);
-      // With the lease held, at once: abandoned multipart uploads aborted, and what the previous holder left
-      // (the first read is used again when the state folder shows no change: nothing above changed it).
+      // With the lease held, at once: abandoned multipart uploads aborted, what the previous holder left
+      // (the first read is used again when the state folder shows no change: nothing above changed it),
+      // and the listing that confirms the claims (kept only when the first read stands: a record read
+      // anew may leave files to hash before the listing, see planTheDeploy).
       const janitor = abortAbandonedUploadsOfThisApp(deploy, needs);
+      const read = found;
+      const started = startTheConfirmingListing(deploy, local, read);
       try {
         found = await readTheRecordAgain(deploy, local.items, found);
       } finally {
         await janitor;
       }
+      if (found.source === read.source) listing = started;
     }
-    const plan = await planTheDeploy(deploy, local, found);
+    const plan = await planTheDeploy(deploy, local, found, listing);
     if (run.dryRun) return await reportDryRun(deploy, { app, local, plan, found, options });
     const bucketAcl = await ensureBucket(deploy, {
       exists: found.bucketExists,
