@@ -148,9 +148,10 @@ describe('a deploy that waited for the lease plans from the record its holder le
   });
 });
 
-// The first read's GET and LIST go together, so a deploy writing between them can make them disagree: the
-// GET's snapshot from after the write, the LIST's deltas from before it, or the other way round. The read
-// after the lease must then read again, never reuse that mix.
+// The first read is a GET of the snapshot and a LIST of the state folder: a deploy writing between them can
+// make them disagree (the snapshot from before a merge and the deltas from after it; or, in a read whose
+// requests go the other way round, the reverse). The read after the lease must then read again, never
+// reuse that mix.
 describe('a first read whose GET and LIST disagreed is read again after the lease', () => {
   async function bucketWithDelta(): Promise<{ bucket: string; delta: string }> {
     const bucket = await freshBucket('mixed-read');

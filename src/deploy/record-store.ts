@@ -69,14 +69,14 @@ async function getText(
 
 /**
  * GET the snapshot: one request. Distinguishes a missing record (NoSuchKey) from a missing bucket
- * (NoSuchBucket), so an unchanged re-deploy needs no HeadBucket. With it, one LIST of the state folder,
- * then a GET of each delta the snapshot does not hold yet, applied in order. Other errors are thrown,
- * except AccessDenied on the snapshot (a key without s3:ListBucket gets it for a missing object too):
- * `unusable`.
+ * (NoSuchBucket), so an unchanged re-deploy needs no HeadBucket. Then one LIST of the state folder, and a
+ * GET of each delta the snapshot does not hold yet, applied in order. Other errors are thrown, except
+ * AccessDenied on the snapshot (a key without s3:ListBucket gets it for a missing object too): `unusable`.
  *
- * The GET and the LIST go together (one round trip less). A deploy writing between them can make the two
- * disagree; that read is then not the state folder as it is, so readRecordAgain, which uses a read only
- * when one later LIST shows both its snapshot and its deltas, reads again.
+ * The GET goes alone: it is the deploy's first request, whose answer says whether the endpoint, the
+ * credentials and the clock are right (first-answer.ts) before anything else is sent. A deploy writing
+ * between the GET and the LIST can make the two disagree; readRecordAgain, which uses a read only when
+ * one later LIST shows both its snapshot and its deltas, then reads again.
  */
 export async function readRecord(
   store: ObjectStore,
@@ -84,8 +84,6 @@ export async function readRecord(
   prefix: string,
   signal?: AbortSignal,
 ): Promise<RecordRead> {
-  const listing = listObjectsUnder(store, bucket, stateFolder(prefix), signal);
-  listing.catch(() => {}); // awaited below; when the GET fails first, its error is the one that counts
   let got: Awaited<ReturnType<typeof getText>>;
   try {
     got = await getText(store, bucket, recordKey(prefix), signal);
@@ -103,7 +101,7 @@ export async function readRecord(
   }
   const parsed = got === undefined ? undefined : parseRecord(got.text, bucket, prefix);
   const base = parsed && 'record' in parsed ? parsed.record : emptyRecord(bucket, prefix);
-  const listed = await listing;
+  const listed = await listObjectsUnder(store, bucket, stateFolder(prefix), signal);
   const pending = pendingIn(listed, prefix);
   const applied = await applyPendingDeltas(store, base, pending.deltas, signal);
   if (parsed && 'problem' in parsed) return { status: 'unusable', problem: parsed.problem, pending };
