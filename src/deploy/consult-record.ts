@@ -127,15 +127,16 @@ function confirmsClaims(
 
 /**
  * The listing planTheDeploy confirms `found`'s claims with, started now (once the lease is held, while the
- * record is read again) when nothing is left to hash first; undefined otherwise. Its failure is
- * planTheDeploy's to report.
+ * record is read again) when no file is left to read for its hash first (the hash cache holds every hash
+ * the plan needs: taking them is a lookup); undefined otherwise. Its failure is planTheDeploy's to report.
  */
 export function startTheConfirmingListing(
   run: DeployContext,
   local: LocalFiles,
   found: RecordFound,
 ): Promise<Map<string, ListedObject>> | undefined {
-  if (!confirmsClaims(run, found) || itemsToCompare(local, found.record).length > 0) return undefined;
+  if (!confirmsClaims(run, found)) return undefined;
+  if (itemsToCompare(local, found.record).some((i) => i.cached === undefined)) return undefined;
   const listing = listForTheClaims(run, found.record);
   listing.catch(() => {}); // awaited by planTheDeploy, or dropped when the record changed
   return listing;
