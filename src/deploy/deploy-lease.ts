@@ -65,6 +65,8 @@ export function stateFolderOf(prefix: string): string {
 export class HeldLease {
   private timer: NodeJS.Timeout | undefined;
   private lost: Error | undefined;
+  /** The old epochs' deletion, started once the lease is held (see pruneOldEpochsNow). */
+  private pruning: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly options: LeaseOptions,
@@ -72,6 +74,15 @@ export class HeldLease {
     readonly owner: DeployOwner,
     private lease: LeaseRecord,
   ) {}
+
+  /**
+   * Delete the epochs before the previous one (and day-old probes), best effort, while the deploy goes on:
+   * they only lengthen every taker's listing, and this run's epoch keeps the folder from being emptied.
+   * Done at once rather than at the release, where its LIST and DELETEs would delay the end of the run.
+   */
+  pruneOldEpochsNow(): void {
+    this.pruning = pruneOldEpochs(this.options, this.lease).catch(() => {});
+  }
 
   /** Renew the lease and the generation every third of their time to live. */
   keepAlive(): void {
@@ -121,13 +132,8 @@ export class HeldLease {
     // too: the lease folder holds this run's epoch, so its DELETE cannot leave the folder empty.
     const ending = endGeneration(this.generation, this.owner, completed).catch(() => {});
     const probeGone = removeProbe(this.options).catch(() => {});
-    if (!this.lost) {
-      await Promise.all([
-        releaseLease(this.options, this.lease).catch(() => {}),
-        pruneOldEpochs(this.options, this.lease).catch(() => {}),
-      ]);
-    }
-    await Promise.all([ending, probeGone]);
+    if (!this.lost) await releaseLease(this.options, this.lease).catch(() => {});
+    await Promise.all([ending, probeGone, this.pruning]);
   }
 }
 
@@ -272,6 +278,7 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
   }
   const held = new HeldLease(options, generation, owner, lease);
   held.keepAlive();
+  held.pruneOldEpochsNow();
   return held;
 }
 

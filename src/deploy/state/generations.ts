@@ -14,6 +14,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { httpStatus } from '../../s3/errors.js';
 import type { ObjectStore } from '../../s3/object-store.js';
 import { listKeys } from '../../s3/objects.js';
+import { runPool } from '../../util/pool.js';
 import { type DeployOwner, isDeadLocalProcess } from './owner.js';
 
 /** Where a generation's objects live and who writes them. */
@@ -68,12 +69,21 @@ export function updateGeneration(s: GenerationStore, life: GenerationLife): Prom
 
 /**
  * Delete generations' objects, one DeleteObject each (a handful: s3rver answers some DeleteObjects
- * batches with 500). Errors are thrown; best effort is the caller's.
+ * batches with 500), a few at once: a generation deleted is one whose run ended, so the order of its two
+ * objects' deletions does not matter (its keys are in the record by then). Errors are thrown; best effort
+ * is the caller's.
  */
 export async function deleteGenerations(s: GenerationStore, ids: readonly string[]): Promise<void> {
-  for (const key of ids.flatMap((id) => [keysKey(s, id), lifeKey(s, id)])) {
-    await s.store.deleteObject(s.bucket, key, s.signal);
-  }
+  const keys = ids.flatMap((id) => [keysKey(s, id), lifeKey(s, id)]);
+  let failure: unknown;
+  await runPool(keys, 4, async (key) => {
+    try {
+      await s.store.deleteObject(s.bucket, key, s.signal);
+    } catch (err) {
+      failure ??= err;
+    }
+  });
+  if (failure !== undefined) throw failure;
 }
 
 async function getBytes(s: GenerationStore, key: string): Promise<Uint8Array | undefined> {
