@@ -117,8 +117,8 @@ async function hashWhatTheRecordCanVouchFor(
   if (run.signal?.aborted) throw abortedBeforeStart(run);
 }
 
-/** Whether planTheDeploy will confirm `found`'s claims against a listing. */
-function confirmsClaims(
+/** Whether planTheDeploy confirms `found`'s claims against a listing. */
+export function confirmsClaims(
   run: DeployContext,
   found: RecordFound,
 ): found is RecordFound & { record: UploadRecord } {
@@ -191,7 +191,7 @@ export async function keepTheRecord(
   const keeper = new RecordKeeper(run.s3.store, found.record ?? emptyRecord(run.bucket, run.config.prefix), {
     pending: found.pending,
     changedOnRead: found.contradicted.size > 0,
-    confirmedAll: found.confirm && run.config.onlyModified && found.record !== undefined,
+    confirmedAll: confirmsClaims(run, found),
   });
   if (plan.upload.length === 0 && !run.config.deleteStale) return keeper;
   try {

@@ -28,6 +28,7 @@ import { ObjectAclPolicy } from './acl-fallback.js';
 import { finishDeploy } from './after-upload.js';
 import type { CreateAllOptions, UploadReport } from './api-types.js';
 import {
+  confirmsClaims,
   keepTheRecord,
   planTheDeploy,
   type RecordFound,
@@ -111,7 +112,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       checksums: new ChecksumPolicy(deploy),
       keeper,
       // The claims confirmTheRecord (planTheDeploy) checked against a listing before the plan.
-      claimsConfirmed: found.confirm && run.config.onlyModified && found.record !== undefined,
+      claimsConfirmed: confirmsClaims(deploy, found),
       hasher: local.hasher,
       progress,
     });

@@ -82,8 +82,7 @@ export async function currentEpoch(o: LeaseOptions): Promise<number> {
 
 /** The lease in force, if any (expired or not). */
 export async function currentLease(o: LeaseOptions): Promise<LeaseRecord | undefined> {
-  const epoch = await currentEpoch(o);
-  return epoch === 0 ? undefined : readLease(o, epoch);
+  return (await lookAtLease(o)).holder;
 }
 
 /** Create `key` with If-None-Match: *; false when the server refused because it exists (412). */
