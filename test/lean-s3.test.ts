@@ -72,7 +72,7 @@ describe('the lean path against the S3 server', () => {
         key: 'static/c++/x+y.js',
         etag: expect.stringMatching(/^"?[0-9a-f]{32}"?$/),
         size: Buffer.byteLength('bytes of static/c++/x+y.js'),
-        lastModified: expect.any(Date),
+        lastModified: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       },
     ]);
     for (const key of ODD_KEYS) await store.deleteObject(bucket, key);

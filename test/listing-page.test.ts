@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../bench/rng.js';
 import { LeanS3 } from '../src/s3/lean/lean-client.js';
 import { readObjectPage, readWalkedObjectPage } from '../src/s3/lean/listing-page.js';
+import { isoTimeOf } from '../src/s3/lean/listing-time.js';
 import { readPlainObjectPage } from '../src/s3/lean/plain-listing.js';
 import type { ObjectPage } from '../src/s3/object-store.js';
 import { randomListing, usualListing } from './helpers/random-listing.js';
@@ -27,7 +28,7 @@ const page = (inside: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inside}</ListBucketResult>`;
 
 describe('the listing reader', () => {
-  const when = new Date('2026-12-02T10:50:00.000Z');
+  const when = '2026-12-02T10:50:00.000Z';
   it.each([
     [
       'keys with entities, character references and CDATA, ETags written &quot;',
@@ -212,6 +213,42 @@ const HOSTILE_KEYS = [
 ];
 const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
+describe("a listing's LastModified", () => {
+  /** What Date makes of the text, written by toISOString: the answer the shortcut must give. */
+  const throughDate = (text: string) => {
+    const ms = Date.parse(text);
+    return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  };
+
+  it('is what Date makes of it, for 20,000 random times from year 0 to 9999, as servers write them', () => {
+    const rng = new Rng(11);
+    const latest = Date.parse('9999-12-31T23:59:59.999Z');
+    const earliest = Date.parse('0000-01-01T00:00:00.000Z');
+    for (let i = 0; i < 20_000; i++) {
+      const text = new Date(earliest + Math.floor(rng.float() * (latest - earliest))).toISOString();
+      expect(isoTimeOf(text)).toBe(text);
+    }
+  });
+
+  it.each([
+    '2026-02-29T10:00:00.000Z',
+    '2026-02-30T10:00:00.000Z',
+    '2026-04-31T00:00:00.000Z',
+    '2024-02-29T23:59:59.999Z',
+    '2026-12-02T24:00:00.000Z',
+    '2026-12-02T23:59:60.000Z',
+    '2026-13-02T10:00:00.000Z',
+    '2026-12-02T10:50:00Z',
+    '2026-12-02T10:50:00.123456Z',
+    '2026-12-02T10:50:00.000+01:00',
+    'Wed, 02 Dec 2026 10:50:00 GMT',
+    'soon',
+    '',
+  ])('%j is what Date makes of it', (text) => {
+    expect(isoTimeOf(text)).toBe(throughDate(text));
+  });
+});
+
 describe('real pages from the S3 server', () => {
   it('with hostile keys, page by page, as the tree reader and the SDK read them; cut anywhere, refused alike', async () => {
     const client = testClient();
@@ -241,7 +278,10 @@ describe('real pages from the S3 server', () => {
     expect(ours.objects.map((o) => [o.key, o.size, o.etag])).toEqual(
       (sdk.Contents ?? []).map((c) => [c.Key, c.Size, c.ETag]),
     );
-    expect(ours.objects.every((o) => o.lastModified instanceof Date)).toBe(true);
+    // LastModified as toISOString writes the SDK's Date: the text a claim's time is compared with.
+    expect(ours.objects.map((o) => o.lastModified)).toEqual(
+      (sdk.Contents ?? []).map((c) => c.LastModified?.toISOString()),
+    );
 
     // Two keys a page, following the marker: truncated pages agree too.
     const keys: string[] = [];

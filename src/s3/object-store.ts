@@ -17,7 +17,12 @@ export interface StoredObject {
   /** As the server sends it (quoted, usually). */
   etag: string;
   size: number;
-  lastModified: Date | undefined;
+  /**
+   * LastModified as toISOString writes it (readers normalise what the server sent), or undefined when
+   * it sent none or not a time. Text, not a Date: a deploy compares it as text with the claims' times,
+   * and ten thousand Dates made and written out again cost an unchanged deploy several milliseconds.
+   */
+  lastModified: string | undefined;
 }
 
 /** One page of ListObjects (v1): keys after `marker`, in key order. */

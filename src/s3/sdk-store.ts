@@ -54,7 +54,14 @@ export function sdkStore(client: () => S3Client): ObjectStore {
         objects: (page.Contents ?? []).flatMap((c) =>
           c.Key === undefined
             ? []
-            : [{ key: c.Key, etag: c.ETag ?? '', size: c.Size ?? 0, lastModified: c.LastModified }],
+            : [
+                {
+                  key: c.Key,
+                  etag: c.ETag ?? '',
+                  size: c.Size ?? 0,
+                  lastModified: c.LastModified?.toISOString(),
+                },
+              ],
         ),
         isTruncated: page.IsTruncated === true,
         nextMarker: page.NextMarker,

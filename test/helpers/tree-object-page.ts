@@ -6,9 +6,10 @@ import { childrenNamed, childText, parseXml } from '../../src/s3/lean/xml.js';
 import type { ObjectPage } from '../../src/s3/object-store.js';
 
 const isTrue = (text: string | undefined) => text?.trim() === 'true';
-const dateOf = (text: string | undefined) => {
+// LastModified was a Date then; pages now carry it as toISOString writes that Date.
+const isoTimeOf = (text: string | undefined) => {
   const ms = text === undefined ? Number.NaN : Date.parse(text);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 };
 
 /** The page in `xml`, or the error lean-store.ts threw for it. */
@@ -27,7 +28,7 @@ export function treeObjectPage(xml: string): ObjectPage {
           key,
           etag: childText(c, 'ETag') ?? '',
           size: Number(childText(c, 'Size') ?? 0),
-          lastModified: dateOf(childText(c, 'LastModified')),
+          lastModified: isoTimeOf(childText(c, 'LastModified')),
         },
       ];
     }),

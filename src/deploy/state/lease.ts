@@ -232,7 +232,7 @@ export async function pruneOldEpochs(o: LeaseOptions, lease: LeaseRecord): Promi
   const old = page.objects
     .filter((c) => {
       if (c.key.slice(leaseFolder(o).length).startsWith('probe-'))
-        return c.lastModified !== undefined && c.lastModified.getTime() < abandonedBefore;
+        return c.lastModified !== undefined && Date.parse(c.lastModified) < abandonedBefore;
       const m = /(\d+)\.json$/.exec(c.key);
       return m !== null && Number(m[1]) < lease.epoch - 1;
     })

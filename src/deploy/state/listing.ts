@@ -143,7 +143,7 @@ async function listSegment(
       into.set(o.key, {
         etag: etagFrom(o.etag) ?? '',
         size: o.size,
-        lastModified: o.lastModified?.toISOString(),
+        lastModified: o.lastModified,
       });
       // The segment's last key: done, without asking for a page beyond it.
       if (pastLast === 0) return;

@@ -7,7 +7,8 @@ import { contentMd5 } from '../../content/md5.js';
 import type { ObjectStore, UploadPage } from '../object-store.js';
 import { withRetries } from '../retry.js';
 import type { LeanS3 } from './lean-client.js';
-import { dateOf, readObjectPage } from './listing-page.js';
+import { readObjectPage } from './listing-page.js';
+import { dateOf } from './listing-time.js';
 import { childrenNamed, childText, parseXml, type XmlElement } from './xml.js';
 import { unexpectedRoot } from './xml-error.js';
 

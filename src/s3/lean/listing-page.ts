@@ -7,6 +7,7 @@
 // NextMarker is none.
 
 import type { ObjectPage, StoredObject } from '../object-store.js';
+import { isoTimeOf } from './listing-time.js';
 import { readPlainObjectPage } from './plain-listing.js';
 import { decodeText } from './xml-entities.js';
 import { unexpectedRoot } from './xml-error.js';
@@ -92,12 +93,6 @@ function storedObject(texts: Texts): StoredObject | undefined {
     key: texts.Key,
     etag: texts.ETag ?? '',
     size: Number(texts.Size ?? 0),
-    lastModified: dateOf(texts.LastModified),
+    lastModified: isoTimeOf(texts.LastModified),
   };
-}
-
-/** The date in a listing's text (LastModified, Initiated), or undefined when there is none or it is not one. */
-export function dateOf(text: string | undefined): Date | undefined {
-  const ms = text === undefined ? Number.NaN : Date.parse(text);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
 }

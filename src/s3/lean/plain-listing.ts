@@ -12,6 +12,7 @@
 // which gives the same page or the same error it always gave.
 
 import type { ObjectPage, StoredObject } from '../object-store.js';
+import { isoTimeOf } from './listing-time.js';
 import { decodeText } from './xml-entities.js';
 
 const NAME = '[A-Za-z_][\\w.:-]*';
@@ -92,12 +93,11 @@ function keepRootField(root: RootFields, child: RegExpExecArray): boolean {
 }
 
 function storedObject(match: RegExpExecArray): StoredObject {
-  const modified = Date.parse(plain(match[2]!));
   return {
     key: plain(match[1]!),
     etag: plain(match[3]!),
     size: Number(plain(match[5]!)),
-    lastModified: Number.isNaN(modified) ? undefined : new Date(modified),
+    lastModified: isoTimeOf(plain(match[2]!)),
   };
 }
 
