@@ -52,8 +52,11 @@ const SETTLE_MS = 1000;
 export interface LeaseNeeds {
   items: readonly DeployItem[];
   bucketExists: boolean;
-  /** Keys this app owns by its record (for the multipart janitor). */
-  ownedKeys: ReadonlySet<string>;
+  /**
+   * Keys this app owns by its record (for the multipart janitor), asked only when there is an incomplete
+   * upload to judge: usually there is none, and ten thousand keys in a set cost a deploy milliseconds.
+   */
+  ownedKeys: () => Iterable<string>;
 }
 
 /** The state folder of the app's prefix, without its trailing slash. */
@@ -289,24 +292,29 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
 export async function abortAbandonedUploadsOfThisApp(run: DeployContext, needs: LeaseNeeds): Promise<void> {
   const stateFolder = stateFolderOf(run.config.prefix);
   try {
-    const owned = new Set(needs.ownedKeys);
-    for (const i of needs.items) owned.add(i.key);
-    // The generations are read only when an old upload's key is not owned by the record or this run
-    // (usually there is no incomplete upload at all).
+    // The keys owned by the record or this run, gathered for the first incomplete upload listed; the
+    // generations are read only when such an upload's key is not among them.
+    let owned: Set<string> | undefined;
+    const ownedKeys = () => {
+      owned ??= new Set(needs.ownedKeys());
+      for (const i of needs.items) owned.add(i.key);
+      return owned;
+    };
     let generations: Promise<void> | undefined;
     const readGenerationKeys = async () => {
       const gens = await readGenerations({ store: run.s3.store, bucket: run.bucket, stateFolder });
-      for (const g of gens) for (const k of g.keys) owned.add(k);
+      const keys = ownedKeys();
+      for (const g of gens) for (const k of g.keys) keys.add(k);
     };
     const report = await abortAbandonedUploads({
       store: run.s3.store,
       bucket: run.bucket,
       prefixes: run.folderKeys.map((k) => (k === '' ? '' : `${k}/`)),
       owns: async (key) => {
-        if (owned.has(key)) return true;
+        if (ownedKeys().has(key)) return true;
         generations ??= readGenerationKeys();
         await generations;
-        return owned.has(key);
+        return ownedKeys().has(key);
       },
       initiatedBefore: new Date(),
     });

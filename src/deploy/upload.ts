@@ -77,19 +77,20 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     );
     let listing: ReturnType<typeof startTheConfirmingListing>;
     if (!run.dryRun) {
+      const read = found;
       const needs = {
         items: local.items,
         bucketExists: found.bucketExists,
-        ownedKeys: new Set(Object.keys(found.record?.objects ?? {})),
+        ownedKeys: () => Object.keys(read.record?.objects ?? {}),
       };
       lease = await takeTheLease(deploy, needs);
       // With the lease held, at once: abandoned multipart uploads aborted, what the previous holder left
       // (the first read is used again when the state folder shows no change: nothing above changed it),
       // and the listing that confirms the claims (kept only when the first read stands: a record read
-      // anew may leave files to hash before the listing, see planTheDeploy).
-      const janitor = abortAbandonedUploadsOfThisApp(deploy, needs);
-      const read = found;
+      // anew may leave files to hash before the listing, see planTheDeploy). The listing goes first: it
+      // is the longest of the three.
       const started = startTheConfirmingListing(deploy, local, read);
+      const janitor = abortAbandonedUploadsOfThisApp(deploy, needs);
       try {
         found = await readTheRecordAgain(deploy, local.items, found);
       } finally {
