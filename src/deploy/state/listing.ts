@@ -86,15 +86,26 @@ export function sortKeys(keys: string[]): string[] {
   return keys.some((k) => HIGH_UNIT.test(k)) ? keys.sort(compareKeys) : keys.sort();
 }
 
+/** Every `every`th of `sorted`, but the last key: where parallel segments of about `every` keys start. */
+function everyNth(sorted: readonly string[], every: number): string[] {
+  const out: string[] = [];
+  for (let i = every - 1; i < sorted.length - 1; i += every) out.push(sorted[i]!);
+  return out;
+}
+
+/** The keys under one of `prefixes`. */
+function keysInside(keys: Iterable<string>, prefixes: readonly string[]): string[] {
+  const inside: string[] = [];
+  for (const k of keys) if (prefixes.some((p) => k.startsWith(p))) inside.push(k);
+  return inside;
+}
+
 /**
  * Every `every`th of the keys under `prefixes`, in listing order: where parallel segments of a listing of
  * about `every` keys each can start (for example from the keys of the previous deploy's record).
  */
 export function splitKeysOf(keys: Iterable<string>, prefixes: readonly string[], every = 1000): string[] {
-  const inside = sortKeys([...keys].filter((k) => prefixes.some((p) => k.startsWith(p))));
-  const out: string[] = [];
-  for (let i = every - 1; i < inside.length - 1; i += every) out.push(inside[i]!);
-  return out;
+  return everyNth(sortKeys(keysInside(keys, prefixes)), every);
 }
 
 interface Segment {
@@ -161,8 +172,9 @@ async function listSegment(
 export async function listBucket(options: ListBucketOptions): Promise<Map<string, ListedObject>> {
   const { expected } = options;
   if (expected === undefined) return listSegments(options, options.splitKeys);
-  const inside = expected.filter((k) => options.prefixes.some((p) => k.startsWith(p)));
-  const splitKeys = splitKeysOf(inside, options.prefixes);
+  // Filtered and sorted once: the split keys are every 1,000th of these.
+  const inside = sortKeys(keysInside(expected, options.prefixes));
+  const splitKeys = everyNth(inside, 1000);
   if (splitKeys.length === 0) return listSegments(options, []);
   const cut = await listSegments(options, splitKeys);
   return inside.every((k) => cut.has(k)) ? cut : listSegments(options, []);
