@@ -131,6 +131,23 @@ export function listingSegments(prefixes: readonly string[], splitKeys: readonly
   return out;
 }
 
+/**
+ * How many of a page's objects (in key order) come up to `last`, inclusive: found by halving, since a page
+ * holds up to 1,000 keys and only the first of a segment's pages usually reaches its last key. On a page
+ * out of order (s3rver's, for non-ASCII keys) it may keep a key past `last` or stop early: what it keeps
+ * was listed all the same, and a key missed makes listBucket list again in one stream.
+ */
+function keptUpTo(objects: readonly { key: string }[], last: string): number {
+  let low = 0;
+  let high = objects.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compareKeys(objects[mid]!.key, last) <= 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
 async function listSegment(
   options: ListBucketOptions,
   segment: Segment,
@@ -144,21 +161,14 @@ async function listSegment(
       marker,
       maxKeys: options.pageSize ?? 1000,
     });
-    // Keys come in order: only a page that reaches the segment's last key needs each key compared.
-    const lastOnPage = page.objects.at(-1)?.key;
-    const reachesLast =
-      segment.last !== undefined && lastOnPage !== undefined && compareKeys(lastOnPage, segment.last) >= 0;
-    for (const o of page.objects) {
-      const pastLast = reachesLast ? compareKeys(o.key, segment.last!) : -1;
-      if (pastLast > 0) return;
-      into.set(o.key, {
-        etag: etagFrom(o.etag) ?? '',
-        size: o.size,
-        lastModified: o.lastModified,
-      });
-      // The segment's last key: done, without asking for a page beyond it.
-      if (pastLast === 0) return;
+    const { objects } = page;
+    const kept = segment.last === undefined ? objects.length : keptUpTo(objects, segment.last);
+    for (let i = 0; i < kept; i++) {
+      const o = objects[i]!;
+      into.set(o.key, { etag: etagFrom(o.etag) ?? '', size: o.size, lastModified: o.lastModified });
     }
+    // The segment's last key reached: done, without asking for a page beyond it.
+    if (kept < objects.length || (kept > 0 && objects[kept - 1]!.key === segment.last)) return;
     const next = page.nextMarker ?? page.objects.at(-1)?.key;
     if (!page.isTruncated || next === undefined || next === marker) return;
     marker = next;
