@@ -137,10 +137,21 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     return report;
   } finally {
     keeper?.stop();
-    await lease?.release(completed);
-    s3.destroy();
-    saveLocalHashes(local, run);
+    // The hash cache is saved while the lease's release is on the wire: neither waits for the other.
+    const releasing = lease?.release(completed);
+    try {
+      await requestsSent();
+      saveLocalHashes(local, run);
+    } finally {
+      await releasing;
+      s3.destroy();
+    }
   }
+}
+
+/** After the requests started so far are written to their sockets (they are, once the event loop turns). */
+function requestsSent(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The deploy once it has its way to S3: the secrets to keep out of output, an empty report, the folders. */
