@@ -12,7 +12,12 @@ import {
   type StaleRules,
   selectStale,
 } from '../src/deploy/stale.js';
-import { isInFlight, readGenerations, writeGeneration } from '../src/deploy/state/generations.js';
+import {
+  generationKeys,
+  isInFlight,
+  readGenerations,
+  writeGeneration,
+} from '../src/deploy/state/generations.js';
 import { newDeployOwner } from '../src/deploy/state/owner.js';
 import { deleteKeys, listKeys } from '../src/s3/objects.js';
 import { freshBucket, testClient, testStore } from './helpers/s3.js';
@@ -240,7 +245,12 @@ describe('against the S3 server', () => {
         const listed = await listKeys(store, bucket, prefix);
         // Another deploy, rolling back to the version with old.111111111111.css, announces itself now.
         const other = newDeployOwner();
-        await writeGeneration(generations, other, ['static/old.111111111111.css'], Date.now() + 60_000);
+        await writeGeneration(
+          generations,
+          other,
+          generationKeys(['static/old.111111111111.css']),
+          Date.now() + 60_000,
+        );
         return listed;
       },
       deleteKeys: (keys: readonly string[]) => deleteKeys(testClient(), bucket, keys, []),

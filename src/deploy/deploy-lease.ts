@@ -51,6 +51,8 @@ const SETTLE_MS = 1000;
 /** What the lease stage needs of the deploy. */
 export interface LeaseNeeds {
   items: readonly DeployItem[];
+  /** The body of this run's generation keys (generationKeys of the items' keys, started early). */
+  generationKeys: Promise<Buffer>;
   bucketExists: boolean;
   /**
    * Keys this app owns by its record (for the multipart janitor), asked only when there is an incomplete
@@ -249,12 +251,7 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
   const looking = lookAtLease(options);
   looking.catch(() => {}); // a failed look is made again by the first attempt, whose error counts
   try {
-    await writeGeneration(
-      generation,
-      owner,
-      needs.items.map((i) => i.key),
-      Date.now() + LEASE_TTL_MS,
-    );
+    await writeGeneration(generation, owner, needs.generationKeys, Date.now() + LEASE_TTL_MS);
     const waiting = setInterval(
       () =>
         void updateGeneration(generation, {

@@ -48,6 +48,7 @@ import type { UploadPlan } from './plan.js';
 import type { RecordKeeper } from './record-keeper.js';
 import { abortedBeforeStart, emptyReport, finishReport, progressEmitter, reportEntry } from './report.js';
 import { resolveRun } from './resolve.js';
+import { generationKeys } from './state/generations.js';
 import { transferFiles } from './transfer.js';
 import type { DeployContext, DeployItem, DeployRun } from './types.js';
 
@@ -72,6 +73,9 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   let completed = false;
   try {
     await addClientSecrets(deploy);
+    // Made while the record is read, when nothing else waits on the main thread.
+    const keysOfThisRun = run.dryRun ? undefined : generationKeys(local.items.map((i) => i.key));
+    keysOfThisRun?.catch(() => {}); // awaited by takeTheLease, unless the run ends before it
     let found = await awaitFirstAnswer(deploy, 'reading the upload record from', (first) =>
       readTheRecord(first, local.items),
     );
@@ -80,6 +84,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       const read = found;
       const needs = {
         items: local.items,
+        generationKeys: keysOfThisRun!,
         bucketExists: found.bucketExists,
         ownedKeys: () => Object.keys(read.record?.objects ?? {}),
       };

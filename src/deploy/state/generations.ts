@@ -10,8 +10,7 @@
 // A run that completes deletes its own generation (its keys are then in the record); a failed run marks
 // its own expired, and a later complete cleanup deletes it once its keys were dealt with.
 
-import { promisify } from 'node:util';
-import { gunzipSync, gzip } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { httpStatus } from '../../s3/errors.js';
 import type { ObjectStore } from '../../s3/object-store.js';
 import { listKeys } from '../../s3/objects.js';
@@ -52,22 +51,30 @@ async function put(s: GenerationStore, key: string, body: Uint8Array | string, t
   await s.store.putObject({ bucket: s.bucket, key, body, contentType: type }, s.signal);
 }
 
-/** Announce a generation: its keys first, then its life (so a live generation always has its keys). */
+/**
+ * Announce a generation: its keys first (`keys`: from generationKeys), then its life (so a live
+ * generation always has its keys).
+ */
 export async function writeGeneration(
   s: GenerationStore,
   owner: DeployOwner,
-  keys: readonly string[],
+  keys: Promise<Buffer>,
   expires: number,
 ): Promise<void> {
-  // Requests started just before (the lease's look) go out first, and the gzip runs off the main thread:
-  // making this body (ten thousand keys: some 8 ms) overlaps their round trips.
-  await new Promise((resolve) => setImmediate(resolve));
-  const body = await gzipAsync(JSON.stringify([...keys].sort()));
-  await put(s, keysKey(s, owner.id), body, 'application/gzip');
+  await put(s, keysKey(s, owner.id), await keys, 'application/gzip');
   await updateGeneration(s, { owner, state: 'in-flight', expires });
 }
 
-const gzipAsync = promisify(gzip);
+/**
+ * The body of a generation's keys object: the keys sorted (they compress a third smaller), as gzipped
+ * JSON at level 1 (for ten thousand keys: 3.5 ms against 8 ms at the default level, for 82 KB against
+ * 75). Made after the event loop's turn, so that requests started now go out first: a deploy makes it
+ * while its first request, the record's GET, is on the wire, not while it takes the lease.
+ */
+export async function generationKeys(keys: readonly string[]): Promise<Buffer> {
+  await new Promise((resolve) => setImmediate(resolve));
+  return gzipSync(JSON.stringify([...keys].sort()), { level: 1 });
+}
 
 /** Rewrite a generation's life (renewal, or the end of a run that did not complete). */
 export function updateGeneration(s: GenerationStore, life: GenerationLife): Promise<void> {
