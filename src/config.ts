@@ -352,11 +352,16 @@ const SETTING_CAMEL_NAMES: readonly string[] = SETTINGS.map((s) => s.camel);
 /** A camelCase key one or two edits from a setting's name (`bucketname`, `cdnDomian`). */
 function nearCamel(key: string): string | undefined {
   if (key.length < 4) return undefined;
+  const lower = key.toLowerCase();
   for (const camel of SETTING_CAMEL_NAMES) {
-    if (key.toLowerCase() === camel.toLowerCase()) return camel;
+    if (lower === camel.toLowerCase()) return camel;
   }
   for (const camel of SETTING_CAMEL_NAMES) {
-    if (distance(key.toLowerCase(), camel.toLowerCase()) <= (camel.length > 8 ? 2 : 1)) return camel;
+    const edits = camel.length > 8 ? 2 : 1;
+    // Names whose lengths differ by more than that are further apart: no distance to compute (every
+    // key of the host app's config, or of the environment, comes through here).
+    if (Math.abs(lower.length - camel.length) > edits) continue;
+    if (distance(lower, camel.toLowerCase()) <= edits) return camel;
   }
   return undefined;
 }
