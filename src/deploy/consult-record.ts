@@ -34,10 +34,17 @@ export interface RecordFound {
 /**
  * Read the record. An unusable one is a warning (everything is uploaded and the record rewritten), and
  * then only a HeadBucket tells whether the bucket exists. A failed read fails the run before any upload.
+ * `bucketIsThere`: called once the record's GET has shown the bucket exists (see readRecord).
  */
-export function readTheRecord(run: DeployContext, items: readonly DeployItem[]): Promise<RecordFound> {
+export function readTheRecord(
+  run: DeployContext,
+  items: readonly DeployItem[],
+  bucketIsThere?: () => void,
+): Promise<RecordFound> {
   const { bucket, config, signal } = run;
-  return consultTheRecord(run, items, () => readRecord(run.s3.store, bucket, config.prefix, signal));
+  return consultTheRecord(run, items, () =>
+    readRecord(run.s3.store, bucket, config.prefix, signal, bucketIsThere),
+  );
 }
 
 /**

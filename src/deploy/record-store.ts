@@ -77,12 +77,16 @@ async function getText(
  * credentials and the clock are right (first-answer.ts) before anything else is sent. A deploy writing
  * between the GET and the LIST can make the two disagree; readRecordAgain, which uses a read only when
  * one later LIST shows both its snapshot and its deltas, then reads again.
+ *
+ * `bucketIsThere` is called as soon as the GET's answer shows the bucket exists (the snapshot, or
+ * NoSuchKey), before the parse and the LIST: the caller may start what needs only that.
  */
 export async function readRecord(
   store: ObjectStore,
   bucket: string,
   prefix: string,
   signal?: AbortSignal,
+  bucketIsThere?: () => void,
 ): Promise<RecordRead> {
   let got: Awaited<ReturnType<typeof getText>>;
   try {
@@ -99,6 +103,7 @@ export async function readRecord(
       };
     throw err;
   }
+  bucketIsThere?.();
   // The LIST goes out before the snapshot is parsed (some 20 ms for 10,000 claims): its round trip
   // overlaps the parse.
   const listing = listObjectsUnder(store, bucket, stateFolder(prefix), signal);

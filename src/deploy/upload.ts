@@ -3,9 +3,10 @@
 //
 //   resolve (resolve.ts)          settings and options; every input error before anything is read
 //   gather (gather.ts)            walk the static folders, stat every file, hash what must be hashed now
-//   read the record               one GET (it also tells whether the bucket exists)
+//   read the record               one GET (it also tells whether the bucket exists), then its deltas
 //   the lease (deploy-lease.ts)   announce this run's generation, take the lease on the prefix (waiting
-//                                 while another deploy holds it); then, at once, abandoned multipart
+//                                 while another deploy holds it): while the record's GET answer is parsed
+//                                 when that answer showed the bucket; then, at once, abandoned multipart
 //                                 uploads aborted, the record read again (what the previous holder left)
 //                                 and, when no file waits to be hashed, the listing the plan confirms with
 //   plan (consult-record.ts)      what to upload
@@ -36,7 +37,12 @@ import {
   readTheRecordAgain,
   startTheConfirmingListing,
 } from './consult-record.js';
-import { abortAbandonedUploadsOfThisApp, type HeldLease, takeTheLease } from './deploy-lease.js';
+import {
+  abortAbandonedUploadsOfThisApp,
+  type HeldLease,
+  type LeaseNeeds,
+  takeTheLease,
+} from './deploy-lease.js';
 import { ensureBucket } from './ensure-bucket.js';
 import { confirmTheDeploy } from './final-verification.js';
 import { fingerprintedKeys } from './fingerprint-upload.js';
@@ -49,6 +55,7 @@ import type { RecordKeeper } from './record-keeper.js';
 import { abortedBeforeStart, emptyReport, finishReport, progressEmitter, reportEntry } from './report.js';
 import { resolveRun } from './resolve.js';
 import { generationKeys } from './state/generations.js';
+import type { ListedObject } from './state/listing.js';
 import { transferFiles } from './transfer.js';
 import type { DeployContext, DeployItem, DeployRun } from './types.js';
 
@@ -69,40 +76,11 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   const s3 = openS3Edge(run.config, { bucket: run.bucket, injected: options.client, logger: run.logger });
   const deploy = connect(run, s3, local);
   let keeper: RecordKeeper | undefined;
-  let lease: HeldLease | undefined;
+  const held: { lease?: HeldLease } = {};
   let completed = false;
   try {
     await addClientSecrets(deploy);
-    // Made while the record is read, when nothing else waits on the main thread.
-    const keysOfThisRun = run.dryRun ? undefined : generationKeys(local.items.map((i) => i.key));
-    keysOfThisRun?.catch(() => {}); // awaited by takeTheLease, unless the run ends before it
-    let found = await awaitFirstAnswer(deploy, 'reading the upload record from', (first) =>
-      readTheRecord(first, local.items),
-    );
-    let listing: ReturnType<typeof startTheConfirmingListing>;
-    if (!run.dryRun) {
-      const read = found;
-      const needs = {
-        items: local.items,
-        generationKeys: keysOfThisRun!,
-        bucketExists: found.bucketExists,
-        ownedKeys: () => Object.keys(read.record?.objects ?? {}),
-      };
-      lease = await takeTheLease(deploy, needs);
-      // With the lease held, at once: abandoned multipart uploads aborted, what the previous holder left
-      // (the first read is used again when the state folder shows no change: nothing above changed it),
-      // and the listing that confirms the claims (kept only when the first read stands: a record read
-      // anew may leave files to hash before the listing, see planTheDeploy). The listing goes first: it
-      // is the longest of the three.
-      const started = startTheConfirmingListing(deploy, local, read);
-      const janitor = abortAbandonedUploadsOfThisApp(deploy, needs);
-      try {
-        found = await readTheRecordAgain(deploy, local.items, found);
-      } finally {
-        await janitor;
-      }
-      if (found.source === read.source) listing = started;
-    }
+    const { found, listing } = await readTheRecordAndTakeTheLease(deploy, local, held);
     const plan = await planTheDeploy(deploy, local, found, listing);
     if (run.dryRun) return await reportDryRun(deploy, { app, local, plan, found, options });
     const bucketAcl = await ensureBucket(deploy, {
@@ -135,7 +113,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       manifestFile: manifest,
       planned,
       progress,
-      lease,
+      lease: held.lease,
     });
     report.invalidation = await invalidateTheCdn(deploy, local.items, options);
     completed = true;
@@ -143,7 +121,7 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
   } finally {
     keeper?.stop();
     // The hash cache is saved while the lease's release is on the wire: neither waits for the other.
-    const releasing = lease?.release(completed);
+    const releasing = held.lease?.release(completed);
     try {
       await requestsSent();
       saveLocalHashes(local, run);
@@ -152,6 +130,66 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       s3.destroy();
     }
   }
+}
+
+/** What the plan starts from: the record as read under the lease, and the listing already started. */
+interface BeforeThePlan {
+  found: RecordFound;
+  /** The listing that confirms the claims, started with the lease held (startTheConfirmingListing). */
+  listing: Promise<Map<string, ListedObject>> | undefined;
+}
+
+/**
+ * Read the record and take the lease (not in a dry run). The lease is taken while the record is parsed
+ * and its deltas are read, as soon as the record's GET has shown the bucket is there; a missing bucket
+ * is created first, by takeTheLease after the read. The lease goes into `held` as soon as it is taken,
+ * for the caller to release whatever happens next.
+ */
+async function readTheRecordAndTakeTheLease(
+  deploy: DeployContext,
+  local: LocalFiles,
+  held: { lease?: HeldLease },
+): Promise<BeforeThePlan> {
+  // The generation's keys are made while the record's GET is on the wire (nothing else waits then).
+  const keysOfThisRun = deploy.dryRun ? undefined : generationKeys(local.items.map((i) => i.key));
+  keysOfThisRun?.catch(() => {}); // awaited by takeTheLease, unless the run ends before it
+  let firstRead: RecordFound | undefined;
+  const needs = (bucketExists: boolean): LeaseNeeds => ({
+    items: local.items,
+    generationKeys: keysOfThisRun!,
+    bucketExists,
+    ownedKeys: () => Object.keys(firstRead?.record?.objects ?? {}),
+  });
+  let leasing: Promise<HeldLease> | undefined;
+  const takeTheLeaseNow = () => {
+    leasing = takeTheLease(deploy, needs(true));
+    leasing.catch(() => {}); // awaited below, whatever the read's outcome
+  };
+  try {
+    firstRead = await awaitFirstAnswer(deploy, 'reading the upload record from', (first) =>
+      readTheRecord(first, local.items, deploy.dryRun ? undefined : takeTheLeaseNow),
+    );
+  } catch (err) {
+    // A lease taken while the read failed is released by the caller, as after any failure.
+    held.lease = await leasing?.catch(() => undefined);
+    throw err;
+  }
+  const read = firstRead;
+  if (deploy.dryRun) return { found: read, listing: undefined };
+  held.lease = await (leasing ?? takeTheLease(deploy, needs(read.bucketExists)));
+  // With the lease held, at once: abandoned multipart uploads aborted, what the previous holder left (the
+  // first read is used again when the state folder shows no change: nothing above changed it), and the
+  // listing that confirms the claims (kept only when the first read stands: a record read anew may leave
+  // files to hash before the listing, see planTheDeploy). The listing goes first: it is the longest.
+  const started = startTheConfirmingListing(deploy, local, read);
+  const janitor = abortAbandonedUploadsOfThisApp(deploy, needs(true));
+  let found: RecordFound;
+  try {
+    found = await readTheRecordAgain(deploy, local.items, read);
+  } finally {
+    await janitor;
+  }
+  return { found, listing: found.source === read.source ? started : undefined };
 }
 
 /** After the requests started so far are written to their sockets (they are, once the event loop turns). */
