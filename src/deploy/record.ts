@@ -6,8 +6,6 @@
 // file and, unless trustRecord is on, a listing of the bucket shows the claimed object (confirm-claims.ts).
 // This file is the format (pure); record-store.ts reads and writes it, record-keeper.ts keeps it during a run.
 
-import { sortKeys } from './state/listing.js';
-
 /** Format marker and version of the record JSON. */
 export const RECORD_FORMAT = 'nunjucks-s3/upload-record';
 export const RECORD_VERSION = 2;
@@ -206,8 +204,8 @@ function fieldCount(o: object): number {
 
 /**
  * The JSON text of a record; settings no object refers to any more are dropped. Objects are written in
- * the order S3 lists their keys: every later read sorts the claim keys to cut its listing into segments
- * (state/listing.ts), and sorting keys already in order takes one pass.
+ * key order (JavaScript's, which is S3's but for a few characters past U+FFFF): every later read sorts
+ * the claim keys to cut its listing into segments (state/listing.ts), and keys in order sort in one pass.
  */
 export function serializeRecord(record: UploadRecord, now = new Date()): string {
   const used = new Set<string>();
@@ -216,6 +214,6 @@ export function serializeRecord(record: UploadRecord, now = new Date()): string 
   for (const sig of Object.keys(record.settings).sort())
     if (used.has(sig)) settings[sig] = record.settings[sig]!;
   const objects = dict<RecordedObject>();
-  for (const key of sortKeys(Object.keys(record.objects))) objects[key] = record.objects[key]!;
+  for (const key of Object.keys(record.objects).sort()) objects[key] = record.objects[key]!;
   return JSON.stringify({ ...record, updatedAt: now.toISOString(), settings, objects });
 }
