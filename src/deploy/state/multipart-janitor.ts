@@ -65,8 +65,14 @@ export async function listIncompleteUploads(
 export async function abortAbandonedUploads(options: JanitorOptions): Promise<JanitorReport> {
   const report: JanitorReport = { supported: true, aborted: [], kept: [] };
   const seen = new Set<string>();
-  for (const prefix of new Set(options.prefixes)) {
-    const uploads = await listIncompleteUploads(options.store, options.bucket, prefix);
+  // The prefixes are listed at once: a deploy waits for the janitor, and a gateway busy with the deploy's
+  // other listings may answer each of them late.
+  const listings = await Promise.all(
+    [...new Set(options.prefixes)].map((prefix) =>
+      listIncompleteUploads(options.store, options.bucket, prefix),
+    ),
+  );
+  for (const uploads of listings) {
     if (uploads === undefined) return { ...report, supported: false };
     for (const upload of uploads) {
       if (seen.has(upload.uploadId)) continue;
