@@ -65,14 +65,17 @@ export async function listIncompleteUploads(
 export async function abortAbandonedUploads(options: JanitorOptions): Promise<JanitorReport> {
   const report: JanitorReport = { supported: true, aborted: [], kept: [] };
   const seen = new Set<string>();
-  // The prefixes are listed at once: a deploy waits for the janitor, and a gateway busy with the deploy's
-  // other listings may answer each of them late.
-  const listings = await Promise.all(
+  // The prefixes are listed at once (a deploy waits for the janitor, and a gateway busy with the deploy's
+  // other listings may answer each of them late), then taken in order, as if listed one after the other:
+  // the first that failed, or that the server cannot list, decides.
+  const listings = await Promise.allSettled(
     [...new Set(options.prefixes)].map((prefix) =>
       listIncompleteUploads(options.store, options.bucket, prefix),
     ),
   );
-  for (const uploads of listings) {
+  for (const listing of listings) {
+    if (listing.status === 'rejected') throw listing.reason;
+    const uploads = listing.value;
     if (uploads === undefined) return { ...report, supported: false };
     for (const upload of uploads) {
       if (seen.has(upload.uploadId)) continue;
