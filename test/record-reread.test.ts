@@ -11,9 +11,10 @@ import type { AppLike } from '../src/app.js';
 import { recordKey } from '../src/deploy/record.js';
 import { deltaKey, newRunId } from '../src/deploy/record-delta.js';
 import { readRecord, readRecordAgain, writeDelta, writeRecord } from '../src/deploy/record-store.js';
-import { type LeaseOptions, releaseLease, tryTakeLease } from '../src/deploy/state/lease.js';
+import { currentLease, type LeaseOptions, releaseLease, tryTakeLease } from '../src/deploy/state/lease.js';
 import { createAll, type UploadReport } from '../src/deploy/upload.js';
-import { startFaultProxy } from './helpers/fault-proxy.js';
+import { UploadError } from '../src/errors.js';
+import { faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testClient, testStore } from './helpers/s3.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures/site');
@@ -228,5 +229,83 @@ describe('the listing that confirms the claims', () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('the lease, taken while the record is read', () => {
+  /** A proxy whose LIST of the state folder (the read's second request) fails, every attempt. */
+  const failingStateListing = () =>
+    startFaultProxy({
+      target: s3Backend().endpoint,
+      rules: [
+        {
+          method: 'GET',
+          match: (r) => r.key === undefined && r.query.get('prefix') === '.nunjucks-s3/',
+          fault: faults.internalError(),
+        },
+      ],
+    });
+
+  it('is released when the read fails after its GET: the next deploy takes the lease at once', async () => {
+    const bucket = await freshBucket('read-fails');
+    await createAll(siteApp(bucket), { logger: quiet });
+    // The record's GET answers, so the lease is being taken while the read fails.
+    const proxy = await failingStateListing();
+    try {
+      const failing = siteApp(bucket, proxy.url);
+      failing.config = { ...failing.config, FLASKS3_MAX_ATTEMPTS: 2 };
+      await expect(createAll(failing, { logger: quiet })).rejects.toThrow(/upload record/);
+      const leaseCreated = proxy.log.filter(
+        (e) =>
+          e.method === 'PUT' && /^\.nunjucks-s3\/lease\/\d+\.json$/.test(e.key ?? '') && e.status === 200,
+      );
+      expect(leaseCreated.length).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
+    // Held by a live process (this one) until it expired, a lease left behind would make this wait and
+    // fail with DeployLockedError after one second.
+    const next = siteApp(bucket);
+    next.config = { ...next.config, FLASKS3_LEASE_WAIT: 1 };
+    const report = await createAll(next, { logger: quiet });
+    expect(report.uploaded).toEqual([]);
+  });
+
+  it("another deploy holds it and the read fails: the run fails at once, with the read's failure alone", async () => {
+    const bucket = await freshBucket('read-fails-held');
+    await createAll(siteApp(bucket), { logger: quiet });
+    const holder: LeaseOptions = {
+      store: testStore(),
+      bucket,
+      stateFolder: '.nunjucks-s3',
+      owner: 'the-other-deploy',
+      settleMs: 300,
+      identity: { host: hostname(), pid: process.pid, started: new Date().toISOString() },
+    };
+    const taken = await tryTakeLease(holder);
+    if (!taken.taken) throw new Error('the test could not take the lease');
+    const proxy = await failingStateListing();
+    const waiting: string[] = [];
+    const logger = { ...quiet, info: (m: string) => m.startsWith('waiting for') && waiting.push(m) };
+    try {
+      const failing = siteApp(bucket, proxy.url);
+      // Were the failed run to wait for the lease, it would say so every 5 s for these 20 s.
+      failing.config = { ...failing.config, FLASKS3_MAX_ATTEMPTS: 2, FLASKS3_LEASE_WAIT: 20 };
+      const err = (await createAll(failing, { logger }).catch((e: unknown) => e)) as UploadError;
+      expect(err).toBeInstanceOf(UploadError);
+      expect(err.message).toMatch(/could not read the upload record/);
+      // The report is the read's: the lease's attempt, stopped, left it alone.
+      const { failed } = err.report as UploadReport;
+      expect(failed.length).toBeGreaterThan(0);
+      for (const f of failed) expect(f.message).toMatch(/could not read the upload record/);
+      expect(err.failures).toBe(failed);
+      expect(waiting.length).toBeLessThanOrEqual(1);
+    } finally {
+      await proxy.close();
+    }
+    // The holder's lease is as it was.
+    const lease = await currentLease(holder);
+    expect([lease?.owner, lease?.epoch]).toEqual(['the-other-deploy', taken.lease.epoch]);
+    await releaseLease(holder, taken.lease);
   });
 });

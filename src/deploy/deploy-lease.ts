@@ -13,7 +13,6 @@ import { DeployLockedError } from '../errors.js';
 import { createBucket } from '../s3/bucket.js';
 import { describeError } from '../s3/errors.js';
 import { scrubError } from '../s3/redact.js';
-import { preflightFailure } from './report.js';
 import { recordFolder } from './stale.js';
 import {
   deleteGenerations,
@@ -214,8 +213,24 @@ async function waitForLease(
 }
 
 /**
+ * Why the lease stage failed before the lease was held (nothing was uploaded): `what` could not be done.
+ * The caller reports it (a preflight failure) when it is the run's failure: a run whose record read
+ * failed meanwhile reports that instead, and this one must leave its report alone.
+ */
+export class LeaseNotTaken extends Error {
+  override name = 'LeaseNotTaken' as const;
+  constructor(
+    readonly what: string,
+    readonly failure: unknown,
+  ) {
+    super(what);
+  }
+}
+
+/**
  * The lease stage (see the top of this file). Creates the bucket first when it is missing (its state
- * lives there). Errors before the lease is held are preflight failures: nothing was uploaded.
+ * lives there). Fails with DeployLockedError, or LeaseNotTaken; `run.signal` stops the waiting and the
+ * looks (a lease taken all the same is returned, for the caller to release).
  */
 export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promise<HeldLease> {
   const owner = newDeployOwner();
@@ -231,6 +246,7 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
     settleMs: SETTLE_MS,
     identity: { host: owner.host, pid: owner.pid, started: owner.started },
     abandoned: isDeadLocalProcess,
+    signal: run.signal,
   };
   const generation: GenerationStore = { store, bucket, stateFolder, signal };
   // The lease lives in the bucket: a missing bucket is created first (the same failure as ensureBucket's).
@@ -239,7 +255,7 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
       await createBucket(run.s3.client(), bucket, signal);
       run.logger.info?.(`created bucket ${bucket}`);
     } catch (err) {
-      throw preflightFailure(run, err, 'could not create the bucket', needs.items);
+      throw new LeaseNotTaken('could not create the bucket', err);
     }
   }
   let lease: LeaseRecord;
@@ -270,11 +286,12 @@ export async function takeTheLease(run: DeployContext, needs: LeaseNeeds): Promi
     // Not taken: the probe object goes now, once its PUTs are done (or failed: one may have created it).
     await probing.catch(() => {});
     await removeProbe(options).catch(() => {});
-    if (err instanceof DeployLockedError) {
+    // A run that gave up (or was told to stop) says its generation ended.
+    if (err instanceof DeployLockedError || signal?.aborted) {
       await endGeneration(generation, owner, false).catch(() => {});
-      throw err;
     }
-    throw preflightFailure(run, err, 'could not take the deploy lease on', needs.items);
+    if (err instanceof DeployLockedError) throw err;
+    throw new LeaseNotTaken('could not take the deploy lease on', err);
   }
   const held = new HeldLease(options, generation, owner, lease);
   held.keepAlive();
@@ -293,8 +310,10 @@ export async function abortAbandonedUploadsOfThisApp(run: DeployContext, needs: 
     // generations are read only when such an upload's key is not among them.
     let owned: Set<string> | undefined;
     const ownedKeys = () => {
-      owned ??= new Set(needs.ownedKeys());
-      for (const i of needs.items) owned.add(i.key);
+      if (owned === undefined) {
+        owned = new Set(needs.ownedKeys());
+        for (const i of needs.items) owned.add(i.key);
+      }
       return owned;
     };
     let generations: Promise<void> | undefined;

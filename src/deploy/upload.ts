@@ -4,9 +4,10 @@
 //   resolve (resolve.ts)          settings and options; every input error before anything is read
 //   gather (gather.ts)            walk the static folders, stat every file, hash what must be hashed now
 //   read the record               one GET (it also tells whether the bucket exists), then its deltas
+//     (record-and-lease.ts)
 //   the lease (deploy-lease.ts)   announce this run's generation, take the lease on the prefix (waiting
-//                                 while another deploy holds it): while the record's GET answer is parsed
-//                                 when that answer showed the bucket; then, at once, abandoned multipart
+//                                 while another deploy holds it), while the record is parsed once its GET
+//                                 has shown the bucket is there; then, at once, abandoned multipart
 //                                 uploads aborted, the record read again (what the previous holder left)
 //                                 and, when no file waits to be hashed, the listing the plan confirms with
 //   plan (consult-record.ts)      what to upload
@@ -28,34 +29,19 @@ import { openS3Edge, type S3Edge } from '../s3/edge.js';
 import { ObjectAclPolicy } from './acl-fallback.js';
 import { finishDeploy } from './after-upload.js';
 import type { CreateAllOptions, UploadReport } from './api-types.js';
-import {
-  confirmsClaims,
-  keepTheRecord,
-  planTheDeploy,
-  type RecordFound,
-  readTheRecord,
-  readTheRecordAgain,
-  startTheConfirmingListing,
-} from './consult-record.js';
-import {
-  abortAbandonedUploadsOfThisApp,
-  type HeldLease,
-  type LeaseNeeds,
-  takeTheLease,
-} from './deploy-lease.js';
+import { confirmsClaims, keepTheRecord, planTheDeploy, type RecordFound } from './consult-record.js';
+import type { HeldLease } from './deploy-lease.js';
 import { ensureBucket } from './ensure-bucket.js';
 import { confirmTheDeploy } from './final-verification.js';
 import { fingerprintedKeys } from './fingerprint-upload.js';
 import { finishTheDeploy } from './finish.js';
-import { awaitFirstAnswer } from './first-answer.js';
 import { gatherLocalFiles, type LocalFiles, saveLocalHashes } from './gather.js';
 import { ChecksumPolicy } from './object-lock.js';
 import type { UploadPlan } from './plan.js';
+import { readTheRecordAndTakeTheLease } from './record-and-lease.js';
 import type { RecordKeeper } from './record-keeper.js';
 import { abortedBeforeStart, emptyReport, finishReport, progressEmitter, reportEntry } from './report.js';
 import { resolveRun } from './resolve.js';
-import { generationKeys } from './state/generations.js';
-import type { ListedObject } from './state/listing.js';
 import { transferFiles } from './transfer.js';
 import type { DeployContext, DeployItem, DeployRun } from './types.js';
 
@@ -130,66 +116,6 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
       s3.destroy();
     }
   }
-}
-
-/** What the plan starts from: the record as read under the lease, and the listing already started. */
-interface BeforeThePlan {
-  found: RecordFound;
-  /** The listing that confirms the claims, started with the lease held (startTheConfirmingListing). */
-  listing: Promise<Map<string, ListedObject>> | undefined;
-}
-
-/**
- * Read the record and take the lease (not in a dry run). The lease is taken while the record is parsed
- * and its deltas are read, as soon as the record's GET has shown the bucket is there; a missing bucket
- * is created first, by takeTheLease after the read. The lease goes into `held` as soon as it is taken,
- * for the caller to release whatever happens next.
- */
-async function readTheRecordAndTakeTheLease(
-  deploy: DeployContext,
-  local: LocalFiles,
-  held: { lease?: HeldLease },
-): Promise<BeforeThePlan> {
-  // The generation's keys are made while the record's GET is on the wire (nothing else waits then).
-  const keysOfThisRun = deploy.dryRun ? undefined : generationKeys(local.items.map((i) => i.key));
-  keysOfThisRun?.catch(() => {}); // awaited by takeTheLease, unless the run ends before it
-  let firstRead: RecordFound | undefined;
-  const needs = (bucketExists: boolean): LeaseNeeds => ({
-    items: local.items,
-    generationKeys: keysOfThisRun!,
-    bucketExists,
-    ownedKeys: () => Object.keys(firstRead?.record?.objects ?? {}),
-  });
-  let leasing: Promise<HeldLease> | undefined;
-  const takeTheLeaseNow = () => {
-    leasing = takeTheLease(deploy, needs(true));
-    leasing.catch(() => {}); // awaited below, whatever the read's outcome
-  };
-  try {
-    firstRead = await awaitFirstAnswer(deploy, 'reading the upload record from', (first) =>
-      readTheRecord(first, local.items, deploy.dryRun ? undefined : takeTheLeaseNow),
-    );
-  } catch (err) {
-    // A lease taken while the read failed is released by the caller, as after any failure.
-    held.lease = await leasing?.catch(() => undefined);
-    throw err;
-  }
-  const read = firstRead;
-  if (deploy.dryRun) return { found: read, listing: undefined };
-  held.lease = await (leasing ?? takeTheLease(deploy, needs(read.bucketExists)));
-  // With the lease held, at once: abandoned multipart uploads aborted, what the previous holder left (the
-  // first read is used again when the state folder shows no change: nothing above changed it), and the
-  // listing that confirms the claims (kept only when the first read stands: a record read anew may leave
-  // files to hash before the listing, see planTheDeploy). The listing goes first: it is the longest.
-  const started = startTheConfirmingListing(deploy, local, read);
-  const janitor = abortAbandonedUploadsOfThisApp(deploy, needs(true));
-  let found: RecordFound;
-  try {
-    found = await readTheRecordAgain(deploy, local.items, read);
-  } finally {
-    await janitor;
-  }
-  return { found, listing: found.source === read.source ? started : undefined };
 }
 
 /** After the requests started so far are written to their sockets (they are, once the event loop turns). */

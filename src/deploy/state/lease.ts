@@ -38,6 +38,12 @@ export interface LeaseOptions {
   identity?: Pick<LeaseRecord, 'host' | 'pid' | 'started'>;
   /** Whether an unexpired lease's holder is known to be gone (killed on this host): then it is taken. */
   abandoned?: (holder: LeaseRecord) => boolean;
+  /**
+   * Stops the looks at the lease and the probe (requests that hold nothing), so a taker told to stop
+   * does not wait for them. The create of an epoch, renewals and the release never take it: an epoch
+   * created is always known to its taker, who releases it.
+   */
+  signal?: AbortSignal;
 }
 
 export type TakeResult =
@@ -54,9 +60,13 @@ const leaseKey = (o: LeaseOptions, epoch: number) =>
   `${leaseFolder(o)}${String(epoch).padStart(12, '0')}.json`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function readLease(o: LeaseOptions, epoch: number): Promise<LeaseRecord | undefined> {
+async function readLease(
+  o: LeaseOptions,
+  epoch: number,
+  signal?: AbortSignal,
+): Promise<LeaseRecord | undefined> {
   try {
-    const body = await o.store.getObject(o.bucket, leaseKey(o, epoch));
+    const body = await o.store.getObject(o.bucket, leaseKey(o, epoch), signal);
     return JSON.parse(body.toString('utf8')) as LeaseRecord;
   } catch (err) {
     if (httpStatus(err) === 404) return undefined;
@@ -65,11 +75,11 @@ async function readLease(o: LeaseOptions, epoch: number): Promise<LeaseRecord | 
 }
 
 /** The highest epoch under the lease folder (0: none). One LIST request per 1,000 epochs kept. */
-export async function currentEpoch(o: LeaseOptions): Promise<number> {
+export async function currentEpoch(o: LeaseOptions, signal?: AbortSignal): Promise<number> {
   let highest = 0;
   let marker: string | undefined;
   for (;;) {
-    const page = await o.store.listObjects({ bucket: o.bucket, prefix: leaseFolder(o), marker });
+    const page = await o.store.listObjects({ bucket: o.bucket, prefix: leaseFolder(o), marker }, signal);
     for (const c of page.objects) {
       const m = /(\d+)\.json$/.exec(c.key);
       if (m) highest = Math.max(highest, Number(m[1]));
@@ -86,15 +96,17 @@ export async function currentLease(o: LeaseOptions): Promise<LeaseRecord | undef
 }
 
 /** Create `key` with If-None-Match: *; false when the server refused because it exists (412). */
-async function createIfAbsent(o: LeaseOptions, key: string, body: string): Promise<boolean> {
+async function createIfAbsent(
+  o: LeaseOptions,
+  key: string,
+  body: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
   try {
-    await o.store.putObject({
-      bucket: o.bucket,
-      key,
-      body,
-      ifNoneMatch: '*',
-      contentType: 'application/json',
-    });
+    await o.store.putObject(
+      { bucket: o.bucket, key, body, ifNoneMatch: '*', contentType: 'application/json' },
+      signal,
+    );
     return true;
   } catch (err) {
     if (httpStatus(err) === 412) return false;
@@ -110,8 +122,8 @@ const probeKey = (o: LeaseOptions) => `${leaseFolder(o)}probe-${o.owner}`;
  */
 export async function probeConditionalCreate(o: LeaseOptions): Promise<boolean> {
   const key = probeKey(o);
-  await createIfAbsent(o, key, 'probe');
-  return !(await createIfAbsent(o, key, 'probe'));
+  await createIfAbsent(o, key, 'probe', o.signal);
+  return !(await createIfAbsent(o, key, 'probe', o.signal));
 }
 
 /**
@@ -142,8 +154,8 @@ export interface LeaseLook {
 /** Look at the lease: the highest epoch (one LIST) and its lease (one GET). */
 export async function lookAtLease(o: LeaseOptions): Promise<LeaseLook> {
   const startedAt = performance.now();
-  const epoch = await currentEpoch(o);
-  const holder = epoch === 0 ? undefined : await readLease(o, epoch);
+  const epoch = await currentEpoch(o, o.signal);
+  const holder = epoch === 0 ? undefined : await readLease(o, epoch, o.signal);
   return { epoch, holder, startedAt };
 }
 
@@ -186,7 +198,7 @@ export async function tryTakeLease(
     ...o.identity,
   };
   if (!(await createIfAbsent(o, leaseKey(o, lease.epoch), JSON.stringify(lease)))) {
-    return { taken: false, holder: await readLease(o, lease.epoch) };
+    return { taken: false, holder: await readLease(o, lease.epoch, o.signal) };
   }
   const guarded = await guarding;
   if (!guarded) {
