@@ -36,6 +36,21 @@ function siteApp(bucket: string, endpoint = s3Backend().endpoint): AppLike {
   };
 }
 
+/** Take the lease of `bucket`'s root prefix as another, live deploy would (this process, another owner). */
+async function holdTheLease(bucket: string) {
+  const holder: LeaseOptions = {
+    store: testStore(),
+    bucket,
+    stateFolder: '.nunjucks-s3',
+    owner: 'the-other-deploy',
+    settleMs: 300,
+    identity: { host: hostname(), pid: process.pid, started: new Date().toISOString() },
+  };
+  const taken = await tryTakeLease(holder);
+  if (!taken.taken) throw new Error('the test could not take the lease');
+  return { holder, taken };
+}
+
 /** A client for the test server that notes the key of every GetObject sent through it. */
 function gettingClient(): { client: S3Client; gets: string[] } {
   const client = testClient();
@@ -88,16 +103,7 @@ describe('a deploy that waited for the lease plans from the record its holder le
   ): Promise<UploadReport> {
     const bucket = await freshBucket('held');
     await createAll(siteApp(bucket), { logger: quiet });
-    const holder: LeaseOptions = {
-      store: testStore(),
-      bucket,
-      stateFolder: '.nunjucks-s3',
-      owner: 'the-other-deploy',
-      settleMs: 300,
-      identity: { host: hostname(), pid: process.pid, started: new Date().toISOString() },
-    };
-    const taken = await tryTakeLease(holder);
-    if (!taken.taken) throw new Error('the test could not take the lease');
+    const { holder, taken } = await holdTheLease(bucket);
     let waits: () => void = () => {};
     const waiting = new Promise<void>((resolve) => {
       waits = resolve;
@@ -274,16 +280,7 @@ describe('the lease, taken while the record is read', () => {
   it("another deploy holds it and the read fails: the run fails at once, with the read's failure alone", async () => {
     const bucket = await freshBucket('read-fails-held');
     await createAll(siteApp(bucket), { logger: quiet });
-    const holder: LeaseOptions = {
-      store: testStore(),
-      bucket,
-      stateFolder: '.nunjucks-s3',
-      owner: 'the-other-deploy',
-      settleMs: 300,
-      identity: { host: hostname(), pid: process.pid, started: new Date().toISOString() },
-    };
-    const taken = await tryTakeLease(holder);
-    if (!taken.taken) throw new Error('the test could not take the lease');
+    const { holder, taken } = await holdTheLease(bucket);
     const proxy = await failingStateListing();
     const waiting: string[] = [];
     const logger = { ...quiet, info: (m: string) => m.startsWith('waiting for') && waiting.push(m) };
