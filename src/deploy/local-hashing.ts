@@ -8,6 +8,7 @@ import type { Hasher } from '../content/hash.js';
 import type { createHeaderResolver } from '../content/headers.js';
 import { ConfigError } from '../errors.js';
 import { readWholeSync } from '../util/chunked-read.js';
+import { nextTurn } from '../util/next-turn.js';
 import { runPool } from '../util/pool.js';
 import type { LocalFile } from './discover.js';
 import {
@@ -180,7 +181,7 @@ async function hashSmallFiles(
   let lastYield = performance.now();
   for (let i = 0; i < items.length; i++) {
     if ((i & 31) === 0 && performance.now() - lastYield > 50) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       lastYield = performance.now();
       if (pass.signal?.aborted) return undefined;
     }

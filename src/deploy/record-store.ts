@@ -5,6 +5,7 @@
 import { errorCode, httpStatus } from '../s3/errors.js';
 import type { ObjectStore, StoredObject } from '../s3/object-store.js';
 import { listObjectsUnder } from '../s3/objects.js';
+import { nextTurn } from '../util/next-turn.js';
 import { runPool } from '../util/pool.js';
 import { emptyRecord, parseRecord, recordKey, serializeRecord, type UploadRecord } from './record.js';
 import {
@@ -108,7 +109,7 @@ export async function readRecord(
   // overlaps the parse.
   const listing = listObjectsUnder(store, bucket, stateFolder(prefix), signal);
   listing.catch(() => {}); // awaited below, after the parse
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   const parsed = got === undefined ? undefined : parseRecord(got.text, bucket, prefix);
   const base = parsed && 'record' in parsed ? parsed.record : emptyRecord(bucket, prefix);
   const listed = await listing;

@@ -6,6 +6,8 @@
 // file and, unless trustRecord is on, a listing of the bucket shows the claimed object (confirm-claims.ts).
 // This file is the format (pure); record-store.ts reads and writes it, record-keeper.ts keeps it during a run.
 
+import { isExactIsoTime } from '../util/iso-time.js';
+
 /** Format marker and version of the record JSON. */
 export const RECORD_FORMAT = 'nunjucks-s3/upload-record';
 export const RECORD_VERSION = 2;
@@ -93,16 +95,9 @@ function dict<T>(): Record<string, T> {
 }
 
 const HEX16 = /^[0-9a-f]{16}$/;
-/**
- * Times as toISOString() writes them, with a day every month has and an hour before 24: Date.parse reads
- * every one of them, and this pattern is several times cheaper. Other strings are left to Date.parse.
- */
-const SURELY_A_TIME =
-  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
-
-/** Whether Date.parse reads `text` as a time. */
+/** Whether Date.parse reads `text` as a time (the usual shape recognised without it). */
 function isTime(text: string): boolean {
-  return SURELY_A_TIME.test(text) || !Number.isNaN(Date.parse(text));
+  return isExactIsoTime(text) || !Number.isNaN(Date.parse(text));
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

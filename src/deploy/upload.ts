@@ -26,6 +26,7 @@ import { type AppLike, objectKey } from '../app.js';
 import { checkCdnSettings, type InvalidationReport, invalidateAfterDeploy } from '../cdn/invalidate.js';
 import { manifestFile } from '../content/manifest.js';
 import { openS3Edge, type S3Edge } from '../s3/edge.js';
+import { nextTurn } from '../util/next-turn.js';
 import { ObjectAclPolicy } from './acl-fallback.js';
 import { finishDeploy } from './after-upload.js';
 import type { CreateAllOptions, UploadReport } from './api-types.js';
@@ -109,18 +110,13 @@ export async function createAll(app: AppLike, options: CreateAllOptions = {}): P
     // The hash cache is saved while the lease's release is on the wire: neither waits for the other.
     const releasing = held.lease?.release(completed);
     try {
-      await requestsSent();
+      await nextTurn(); // the release's requests go out first
       saveLocalHashes(local, run);
     } finally {
       await releasing;
       s3.destroy();
     }
   }
-}
-
-/** After the requests started so far are written to their sockets (they are, once the event loop turns). */
-function requestsSent(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The deploy once it has its way to S3: the secrets to keep out of output, an empty report, the folders. */

@@ -14,6 +14,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { httpStatus } from '../../s3/errors.js';
 import type { ObjectStore } from '../../s3/object-store.js';
 import { listKeys } from '../../s3/objects.js';
+import { nextTurn } from '../../util/next-turn.js';
 import { runPool } from '../../util/pool.js';
 import { type DeployOwner, isDeadLocalProcess } from './owner.js';
 
@@ -72,7 +73,7 @@ export async function writeGeneration(
  * while its first request, the record's GET, is on the wire, not while it takes the lease.
  */
 export async function generationKeys(keys: readonly string[]): Promise<Buffer> {
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   return gzipSync(JSON.stringify([...keys].sort()), { level: 1 });
 }
 
