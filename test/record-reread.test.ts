@@ -14,7 +14,7 @@ import { readRecord, readRecordAgain, writeDelta, writeRecord } from '../src/dep
 import { currentLease, type LeaseOptions, releaseLease, tryTakeLease } from '../src/deploy/state/lease.js';
 import { createAll, type UploadReport } from '../src/deploy/upload.js';
 import { UploadError } from '../src/errors.js';
-import { faults, startFaultProxy } from './helpers/fault-proxy.js';
+import { type FaultLogEntry, type FaultProxy, faults, startFaultProxy } from './helpers/fault-proxy.js';
 import { freshBucket, s3Backend, testClient, testStore } from './helpers/s3.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, 'fixtures/site');
@@ -255,17 +255,29 @@ describe('the lease, taken while the record is read', () => {
   it('is released when the read fails after its GET: the next deploy takes the lease at once', async () => {
     const bucket = await freshBucket('read-fails');
     await createAll(siteApp(bucket), { logger: quiet });
-    // The record's GET answers, so the lease is being taken while the read fails.
-    const proxy = await failingStateListing();
-    try {
-      const failing = siteApp(bucket, proxy.url);
-      failing.config = { ...failing.config, FLASKS3_MAX_ATTEMPTS: 2 };
-      await expect(createAll(failing, { logger: quiet })).rejects.toThrow(/upload record/);
-      const leaseCreated = proxy.log.filter(
+    // The record's GET answers, so the lease is taken while the read goes on. The read's LIST of the state
+    // folder is reset until the proxy has passed on the lease's created epoch, then refused for good: the
+    // read fails with the lease held, whatever the timing.
+    const epochCreated = (log: readonly FaultLogEntry[]) =>
+      log.some(
         (e) =>
           e.method === 'PUT' && /^\.nunjucks-s3\/lease\/\d+\.json$/.test(e.key ?? '') && e.status === 200,
       );
-      expect(leaseCreated.length).toBeGreaterThan(0);
+    const proxy: FaultProxy = await startFaultProxy({
+      target: s3Backend().endpoint,
+      decide: (r) => {
+        if (r.method !== 'GET' || r.key !== undefined || r.query.get('prefix') !== '.nunjucks-s3/')
+          return undefined;
+        return epochCreated(proxy.log)
+          ? faults.error(400, 'InvalidArgument', 'Invalid argument.')
+          : faults.reset();
+      },
+    });
+    try {
+      const failing = siteApp(bucket, proxy.url);
+      failing.config = { ...failing.config, FLASKS3_MAX_ATTEMPTS: 10 };
+      await expect(createAll(failing, { logger: quiet })).rejects.toThrow(/upload record/);
+      expect(epochCreated(proxy.log)).toBe(true);
     } finally {
       await proxy.close();
     }
