@@ -14,6 +14,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { keepFoldersOfDeletedObjects } from '../examples/tools/s3rver-folders.mjs';
 import { mustConfirm } from '../src/deploy/confirm-record.js';
 import { emptyRecord, parseRecord, serializeRecord, type UploadRecord } from '../src/deploy/record.js';
 import { readRecord, readRecordAgain, writeRecord } from '../src/deploy/record-store.js';
@@ -92,7 +93,9 @@ async function server(): Promise<{
     return { name: given, url: given, key, secret, stop: async () => {} };
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'record-read-s3rver-'));
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
+  const s3rver = keepFoldersOfDeletedObjects(
+    new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir }),
+  );
   const { port } = (await s3rver.run()) as { port: number };
   const stop = async () => {
     await s3rver.close();

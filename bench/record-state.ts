@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { keepFoldersOfDeletedObjects } from '../examples/tools/s3rver-folders.mjs';
 import { createAll } from '../src/index.js';
 
 const args = process.argv.slice(2);
@@ -32,7 +33,9 @@ async function endpoint(): Promise<{ url: string; key: string; secret: string; s
     };
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'record-bench-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
+  const server = keepFoldersOfDeletedObjects(
+    new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir }),
+  );
   const { port } = (await server.run()) as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { keepFoldersOfDeletedObjects } from '../examples/tools/s3rver-folders.mjs';
 import { createAll } from '../src/index.js';
 import { type FaultLogEntry, startFaultProxy } from '../test/helpers/fault-proxy.js';
 
@@ -17,7 +18,9 @@ const work = mkdtempSync(path.join(tmpdir(), 'state-requests-'));
 let endpoint = process.env.S3_ENDPOINT;
 let server: S3rver | undefined;
 if (!endpoint) {
-  server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: path.join(work, 's3') });
+  server = keepFoldersOfDeletedObjects(
+    new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: path.join(work, 's3') }),
+  );
   endpoint = `http://127.0.0.1:${((await server.run()) as { port: number }).port}`;
 }
 if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(endpoint))

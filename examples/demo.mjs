@@ -11,6 +11,7 @@ import { createAll } from 'nunjucks-s3';
 import S3rver from 's3rver';
 import { createSiteApp, siteDescription } from './site/app.mjs';
 import { DEMO_BUCKET, embeddedSettings, settingsFromEnv, tuningFromEnv } from './site/settings.mjs';
+import { keepFoldersOfDeletedObjects } from './tools/s3rver-folders.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HOST = '127.0.0.1';
@@ -125,11 +126,13 @@ export async function startDemo(options = {}) {
     } else {
       const dataDir = path.resolve(options.dataDir ?? path.join(here, '.s3-data'));
       mkdirSync(dataDir, { recursive: true });
-      s3rver = new S3rver({
-        directory: dataDir,
-        silent: true,
-        configureBuckets: [{ name: DEMO_BUCKET, configs: [CORS_XML] }],
-      });
+      s3rver = keepFoldersOfDeletedObjects(
+        new S3rver({
+          directory: dataDir,
+          silent: true,
+          configureBuckets: [{ name: DEMO_BUCKET, configs: [CORS_XML] }],
+        }),
+      );
       // s3rver.run() turns a busy port into an uncaught exception; serving its handler from our own
       // server lets a busy default port fall back to a free one.
       await s3rver.configureBuckets();

@@ -21,6 +21,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { keepFoldersOfDeletedObjects } from '../examples/tools/s3rver-folders.mjs';
 
 async function server(): Promise<{
   endpoint: string;
@@ -40,7 +41,9 @@ async function server(): Promise<{
     };
   }
   const directory = mkdtempSync(path.join(tmpdir(), 'facts-s3rver-'));
-  const s = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
+  const s = keepFoldersOfDeletedObjects(
+    new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory }),
+  );
   const { port } = (await s.run()) as { port: number };
   return {
     endpoint: `http://127.0.0.1:${port}`,

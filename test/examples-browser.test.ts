@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page, Response } from 'playwright-core';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keepFoldersOfDeletedObjects } from '../examples/tools/s3rver-folders.mjs';
 import type { AppLike } from '../src/index.js';
 import { launchChromium } from './helpers/chromium.js';
 import { type FaultProxy, startFaultProxy } from './helpers/fault-proxy.js';
@@ -111,13 +112,15 @@ describe('the examples in Chromium', () => {
     }
     browser = await launchChromium();
     work = mkdtempSync(path.join(tmpdir(), 'nunjucks-s3-examples-'));
-    s3 = new S3rver({
-      address: '127.0.0.1',
-      port: 0,
-      silent: true,
-      directory: path.join(work, 's3'),
-      configureBuckets: [{ name: BUCKET, configs: [CORS_XML] }],
-    });
+    s3 = keepFoldersOfDeletedObjects(
+      new S3rver({
+        address: '127.0.0.1',
+        port: 0,
+        silent: true,
+        directory: path.join(work, 's3'),
+        configureBuckets: [{ name: BUCKET, configs: [CORS_XML] }],
+      }),
+    );
     const { port } = (await s3.run()) as { port: number };
     endpoint = `http://127.0.0.1:${port}`;
   });

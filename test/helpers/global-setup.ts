@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
 import type { TestProject } from 'vitest/node';
+import { keepFoldersOfDeletedObjects } from '../../examples/tools/s3rver-folders.mjs';
 import type { S3BackendInfo } from './s3.js';
 
 declare module 'vitest' {
@@ -42,7 +43,9 @@ export default async function setup(project: TestProject) {
   }
   if (backend !== 's3rver') throw new Error(`S3_BACKEND must be s3rver or rgw, got ${backend}`);
   const directory = mkdtempSync(path.join(tmpdir(), 'nunjucks-s3-test-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
+  const server = keepFoldersOfDeletedObjects(
+    new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory }),
+  );
   const { port } = (await server.run()) as { port: number };
   project.provide('s3', {
     name: 's3rver',
