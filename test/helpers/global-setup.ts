@@ -46,6 +46,7 @@ export default async function setup(project: TestProject) {
   const server = keepFoldersOfDeletedObjects(
     new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory }),
   );
+  const stopSurvivingServerErrors = surviveServerErrors(directory);
   const { port } = (await server.run()) as { port: number };
   project.provide('s3', {
     name: 's3rver',
@@ -56,7 +57,27 @@ export default async function setup(project: TestProject) {
   });
   return async () => {
     await server.close();
+    stopSurvivingServerErrors();
     rmSync(directory, { recursive: true, force: true });
     removeHashCache();
   };
+}
+
+/**
+ * s3rver runs in this process, vitest's main one, where an error it leaves unhandled would end the run
+ * before the report is written. An error about a file in s3rver's folder is printed and the run goes on:
+ * the test whose request it was fails on its own (a missing object, a request that times out). Any other
+ * uncaught error ends the process as it would have. Returns the function that stops this.
+ */
+function surviveServerErrors(directory: string): () => void {
+  const onUncaught = (err: Error & { path?: unknown }) => {
+    if (typeof err.path === 'string' && err.path.startsWith(directory)) {
+      console.error(`embedded s3rver: an error it left unhandled, the run goes on: ${err.stack ?? err}`);
+      return;
+    }
+    console.error(err);
+    process.exit(1);
+  };
+  process.on('uncaughtException', onUncaught);
+  return () => process.off('uncaughtException', onUncaught);
 }
