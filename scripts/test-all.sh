@@ -10,7 +10,7 @@
 # Exit status: 0 when every step passed, 1 otherwise.
 #
 # Usage: bash scripts/test-all.sh        (npm run test:all)
-# Environment: TEST_ALL_OUT (default: a new temp dir) keeps each suite's vitest JSON report;
+# Environment: TEST_ALL_OUT (default: a new temp dir) keeps each suite's vitest JSON report and output;
 #              SUITE_TIMEOUT (default 1800) seconds after which a hung vitest run is killed;
 #              RGW_* as in scripts/rgw.sh (ports, data dir). A gateway that is already running is used and
 #              left running; one this script started is stopped on exit.
@@ -123,14 +123,16 @@ done
 # ---------------------------------------------------------------------------------------------------------
 TOTAL_PASSED=0 TOTAL_FAILED=0 TOTAL_SKIPPED=0
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800}
+NO_REPORT_LOGS=()
 # Runs the vitest suite with the given backend; records "N passed, N failed, N skipped" for it.
 run_suite() {
-  local backend=$1 json=$OUT/vitest-$1.json counts status
+  local backend=$1 json=$OUT/vitest-$1.json log=$OUT/vitest-$1.log counts status
   rm -f "$json"
-  # A hung suite must not eat CI's 90 minutes: give up after SUITE_TIMEOUT seconds.
+  # A hung suite must not eat CI's 90 minutes: give up after SUITE_TIMEOUT seconds. The output is also kept
+  # in $log, whose end the summary repeats when the run wrote no report (a crash says why only there).
   S3_BACKEND=$backend timeout --kill-after=30 "$SUITE_TIMEOUT" \
-    npx vitest run --reporter=default --reporter=json --outputFile.json="$json"
-  status=$?
+    npx vitest run --reporter=default --reporter=json --outputFile.json="$json" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
   [ "$status" = 124 ] && echo "test-all: the $backend suite timed out after ${SUITE_TIMEOUT}s" >&2
   # A test file that fails to load has no failed test, only a failed file: count it as one failure.
   counts=$(node -e '
@@ -143,6 +145,7 @@ run_suite() {
   ' "$json" 2>/dev/null) || counts=""
   if [ -z "$counts" ]; then
     record "vitest ($backend)" "FAILED (no test report; vitest exit $status)" fail
+    NO_REPORT_LOGS+=("$log")
     TOTAL_FAILED=$((TOTAL_FAILED + 1))
     return
   fi
@@ -180,11 +183,18 @@ fi
 cleanup
 
 # ---------------------------------------------------------------------------------------------------------
+for log in "${NO_REPORT_LOGS[@]}"; do
+  section "the end of $log (that run wrote no report)"
+  # Without the AWS SDK's notice about node versions, which every child process prints.
+  grep -av 'NodeVersionSupportWarning\|versions published after\|will require node\|To continue receiving\|and security updates\|More information can be found\|trace-warnings' "$log" |
+    tail -n 40
+done
+
 section "summary"
 for i in "${!STEP_NAMES[@]}"; do
   printf '  %-18s %s\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}"
 done
-echo "  vitest JSON reports: $OUT"
+echo "  vitest JSON reports and output: $OUT"
 if [ ${#FAILED_STEPS[@]} -eq 0 ]; then
   echo "test-all: OK in $(($(date +%s) - T_START))s"
   rc=0
