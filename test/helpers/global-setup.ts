@@ -71,7 +71,7 @@ export default async function setup(project: TestProject) {
  */
 function surviveServerErrors(directory: string): () => void {
   const onUncaught = (err: Error & { path?: unknown }) => {
-    if (typeof err.path === 'string' && err.path.startsWith(directory)) {
+    if (typeof err.path === 'string' && err.path.startsWith(directory + path.sep)) {
       console.error(`embedded s3rver: an error it left unhandled, the run goes on: ${err.stack ?? err}`);
       return;
     }
